@@ -1,0 +1,122 @@
+"""The DuckDB side of every step: one connection per analysis, one table per dataset.
+
+Steps receive a connection and a table (or view) name and push aggregates down to DuckDB;
+pandas only ever sees a bounded, seeded sample (`sample_frame`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+SAMPLE_ROWS = 100_000
+SAMPLE_SEED = 42
+
+_NUMERIC_PREFIXES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+)
+_TEMPORAL_PREFIXES = ("DATE", "TIMESTAMP", "TIME")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column as DuckDB sees it: its name and its SQL type."""
+
+    name: str
+    dtype: str
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.dtype.upper().startswith(_NUMERIC_PREFIXES)
+
+    @property
+    def is_temporal(self) -> bool:
+        return self.dtype.upper().startswith(_TEMPORAL_PREFIXES)
+
+    @property
+    def is_boolean(self) -> bool:
+        return self.dtype.upper() == "BOOLEAN"
+
+    @property
+    def is_text(self) -> bool:
+        return self.dtype.upper() == "VARCHAR"
+
+
+def connect(
+    *, memory_limit: str | None = None, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open a private in-memory database for one analysis session.
+
+    A bounded `memory_limit` lets DuckDB spill to disk instead of growing with the file;
+    it comes from `SIGNOFF_DUCKDB_MEMORY` unless given.
+    """
+    config: dict[str, str | int] = {}
+    limit = memory_limit or os.environ.get("SIGNOFF_DUCKDB_MEMORY")
+    if limit:
+        config["memory_limit"] = limit
+    if threads:
+        config["threads"] = threads
+    return duckdb.connect(":memory:", config=config)
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """Forbid file and network access and freeze the configuration (hosted mode, custom SQL)."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def quote_ident(name: str) -> str:
+    """Quote any column or table name for SQL, whatever characters it holds."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """Quote a string as a SQL literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[Column]:
+    """The table's columns in order, with DuckDB's type names."""
+    rel = con.sql(f"SELECT * FROM {quote_ident(table)} LIMIT 0")
+    return [Column(name, str(dtype)) for name, dtype in zip(rel.columns, rel.types, strict=True)]
+
+
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    (n,) = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()
+    return int(n)
+
+
+def sample_frame(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    rows: int = SAMPLE_ROWS,
+    seed: int = SAMPLE_SEED,
+    select: list[str] | None = None,
+) -> pd.DataFrame:
+    """A seeded, bounded sample as pandas, for methods that need arrays.
+
+    The whole table comes back when it is no larger than `rows`, in table order, so small
+    data gives exact answers; the caller says "sample" in the UI when `len(result) < n_rows`.
+    """
+    cols = "*" if select is None else ", ".join(quote_ident(c) for c in select)
+    source = quote_ident(table)
+    if row_count(con, table) <= rows:
+        return con.sql(f"SELECT {cols} FROM {source}").df()
+    sample = f"reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
+    return con.sql(f"SELECT {cols} FROM {source} USING SAMPLE {sample}").df()
