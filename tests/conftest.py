@@ -1,0 +1,113 @@
+"""Shared fixtures: a real `marimo run` server and a real Debian chromium driven by playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium, or None; CI sets SIGNOFF_REQUIRE_BROWSER so a missing one fails."""
+    path = os.environ.get("SIGNOFF_BROWSER") or shutil.which("chromium") or "/usr/bin/chromium"
+    if Path(path).exists():
+        return path
+    if os.environ.get("SIGNOFF_REQUIRE_BROWSER"):
+        pytest.fail("SIGNOFF_REQUIRE_BROWSER is set but no chromium was found")
+    pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless chromium for the session; each test opens its own context."""
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_health(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"marimo exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"marimo did not answer on {url}/health within {timeout} s")
+
+
+@pytest.fixture
+def app_server(tmp_path: Path) -> Iterator[dict]:
+    """`marimo run app.py` on 127.0.0.1 with its own SQLite file and workspace."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SIGNOFF_DB": str(tmp_path / "signoff.db"),
+        "SIGNOFF_WORKSPACE": str(tmp_path / "workspace"),
+    }
+    env.pop("GEMINI_API_KEY", None)
+    env.pop("GOOGLE_API_KEY", None)
+    log = (tmp_path / "marimo.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "marimo",
+            "run",
+            "app.py",
+            "--headless",
+            "--no-token",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, proc)
+        yield {"url": url, "db": Path(env["SIGNOFF_DB"]), "log": tmp_path / "marimo.log"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
