@@ -1,0 +1,174 @@
+"""The analysis registry: which source file and parameters an analysis id stands for.
+
+Why: a review request is picked up later, often by someone else in another browser session.
+The registry (table `analyses`, in the audit trail's SQLite file) lets that session reopen
+exactly what the analyst saw — the source kept in the workspace by SHA-256, and the
+parameters (threshold, outlier method, cleaning plan) in force. Parameter changes are
+recorded as `parameter` events, so the trail shows what changed under an approval.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from review.audit import AuditTrail, Event, canonical_json, trail_of, utc_now_iso
+from review.workspace import source_path
+from steps.results import ToDict
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_CREATE_ANALYSES = """
+CREATE TABLE IF NOT EXISTS analyses (
+    id TEXT PRIMARY KEY,
+    source_sha256 TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    parameters TEXT NOT NULL
+)"""
+
+
+class AnalysisError(ValueError):
+    """An analysis registry operation refused, with one sentence saying why."""
+
+
+@dataclass(frozen=True)
+class Analysis(ToDict):
+    """One analysis: a source file (by SHA-256) and the parameters applied to it."""
+
+    id: str
+    source_sha256: str
+    source_name: str
+    created_at: str
+    parameters: dict[str, Any]
+
+
+def _analysis_from_row(row: Mapping[str, Any]) -> Analysis:
+    return Analysis(
+        id=row["id"],
+        source_sha256=row["source_sha256"],
+        source_name=row["source_name"],
+        created_at=row["created_at"],
+        parameters=json.loads(row["parameters"]),
+    )
+
+
+def ensure_analyses_table(db: Database) -> None:
+    """Create the registry table if this file has none yet (idempotent)."""
+    db.execute(_CREATE_ANALYSES)
+
+
+def read_analysis(db: Database, analysis_id: str) -> Analysis | None:
+    """The registered analysis with that id, read on the caller's connection."""
+    if not db["analyses"].exists():
+        return None
+    rows = list(db.query("SELECT * FROM analyses WHERE id = ?", [analysis_id]))
+    return _analysis_from_row(rows[0]) if rows else None
+
+
+def register_analysis(
+    target: AuditTrail | Path | str,
+    *,
+    source_sha256: str,
+    source_name: str,
+    parameters: Mapping[str, Any] | None = None,
+    analysis_id: str | None = None,
+) -> Analysis:
+    """Register a new analysis (or return the same one again for the same id and source)."""
+    sha = (source_sha256 or "").lower()
+    if not _SHA256.fullmatch(sha):
+        raise AnalysisError("An analysis needs its source's SHA-256 (64 hexadecimal characters).")
+    trail = trail_of(target)
+    new = Analysis(
+        id=analysis_id or uuid.uuid4().hex,
+        source_sha256=sha,
+        source_name=str(source_name or "source"),
+        created_at=utc_now_iso(),
+        parameters=json.loads(canonical_json(dict(parameters or {}))),
+    )
+    with trail.connect() as db, trail.write_transaction(db):
+        ensure_analyses_table(db)
+        existing = read_analysis(db, new.id)
+        if existing is not None:
+            if existing.source_sha256 != sha:
+                raise AnalysisError(f"Analysis {new.id} is already registered for another file.")
+            return existing
+        db.execute(
+            "INSERT INTO analyses (id, source_sha256, source_name, created_at, parameters) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [new.id, sha, new.source_name, new.created_at, canonical_json(new.parameters)],
+        )
+    return new
+
+
+def get_analysis(target: AuditTrail | Path | str, analysis_id: str) -> Analysis | None:
+    """The registered analysis, or None if this file never saw that id."""
+    trail = trail_of(target)
+    with trail.connect() as db:
+        return read_analysis(db, analysis_id)
+
+
+def list_analyses(target: AuditTrail | Path | str) -> list[Analysis]:
+    """Every registered analysis, newest first."""
+    trail = trail_of(target)
+    with trail.connect() as db:
+        if not db["analyses"].exists():
+            return []
+        rows = db.query("SELECT * FROM analyses ORDER BY created_at DESC, id")
+        return [_analysis_from_row(row) for row in rows]
+
+
+def update_parameters(
+    target: AuditTrail | Path | str,
+    analysis_id: str,
+    parameters: Mapping[str, Any],
+    *,
+    actor: str | None = None,
+) -> tuple[Analysis, Event | None]:
+    """Merge new parameter values in; a real change is recorded as a `parameter` event.
+
+    Returns the updated analysis and the event (None when nothing changed).
+    """
+    trail = trail_of(target)
+    incoming = json.loads(canonical_json(dict(parameters)))
+    with trail.connect() as db, trail.write_transaction(db):
+        current = read_analysis(db, analysis_id)
+        if current is None:
+            raise AnalysisError(f"Analysis {analysis_id} is not registered in this review file.")
+        changed = {
+            name: {"from": current.parameters.get(name), "to": value}
+            for name, value in incoming.items()
+            if current.parameters.get(name) != value or name not in current.parameters
+        }
+        if not changed:
+            return current, None
+        merged = {**current.parameters, **incoming}
+        db.execute(
+            "UPDATE analyses SET parameters = ? WHERE id = ?",
+            [canonical_json(merged), analysis_id],
+        )
+        event = trail.append_in(
+            db, "parameter", {"changed": changed}, analysis_id=analysis_id, actor=actor
+        )
+    return replace(current, parameters=merged), event
+
+
+def analysis_source(
+    target: AuditTrail | Path | str, analysis_id: str, *, root: Path | None = None
+) -> tuple[Analysis, Path]:
+    """The analysis and its kept source file, so another session can reopen it."""
+    analysis = get_analysis(target, analysis_id)
+    if analysis is None:
+        raise AnalysisError(f"Analysis {analysis_id} is not registered in this review file.")
+    path = source_path(analysis.source_sha256, root=root)
+    if path is None:
+        raise AnalysisError(
+            f"The source file of analysis {analysis_id} is no longer in the workspace."
+        )
+    return analysis, path

@@ -1,0 +1,343 @@
+"""Review requests: the queue a team shares, in the same SQLite file as the audit trail.
+
+Why in SQLite: reviews happen later and by other people, so a request must outlive the
+browser session that raised it, and every session (thread or process) on the file must see
+it. A request names an analysis, a gate and the exact subject to review; at most one request
+is open per (analysis, gate, subject). When the subject changes, the open request for the
+old one is closed as superseded; when a decision on the subject lands, it is closed with the
+verdict. Each of these changes is a `request` event in the audit trail, written in the same
+transaction as the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from sqlite_utils import Database
+
+from review.analyses import ensure_analyses_table, read_analysis
+from review.audit import AuditTrail, trail_of, utc_now_iso
+from review.gates import Decision, GateError, checked_subject, decisions, gate_by_id
+from steps.results import ToDict
+
+RequestType = Literal["approval", "correction", "validation"]
+REQUEST_TYPES: tuple[str, ...] = get_args(RequestType)
+OPENING_VERDICTS = ("approve", "modify")
+
+_CREATE_REQUESTS = (
+    """CREATE TABLE IF NOT EXISTS review_requests (
+        id INTEGER PRIMARY KEY,
+        analysis_id TEXT NOT NULL,
+        gate TEXT NOT NULL,
+        subject_sha256 TEXT NOT NULL,
+        type TEXT NOT NULL,
+        priority INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 5),
+        deadline TEXT,
+        assignee TEXT,
+        requested_by TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+        closed_at TEXT,
+        closed_by TEXT,
+        resolution TEXT
+    )""",
+    # The database itself guarantees one open request per subject, even across processes.
+    """CREATE UNIQUE INDEX IF NOT EXISTS review_requests_one_open
+       ON review_requests (analysis_id, gate, subject_sha256) WHERE status = 'open'""",
+    "CREATE INDEX IF NOT EXISTS review_requests_status ON review_requests (status)",
+)
+_SELECT = """
+SELECT r.*, a.source_sha256, a.source_name
+FROM review_requests r LEFT JOIN analyses a ON a.id = r.analysis_id
+"""
+
+
+class RequestError(ValueError):
+    """A review request refused, with one sentence saying why."""
+
+
+@dataclass(frozen=True)
+class ReviewRequest(ToDict):
+    """One entry of the review queue; `overdue` is judged against the time it was read."""
+
+    id: int
+    analysis_id: str
+    gate: str
+    type: RequestType
+    priority: int
+    deadline: str | None
+    assignee: str | None
+    created_at: str
+    status: Literal["open", "closed"]
+    source_sha256: str | None
+    source_name: str | None
+    subject_sha256: str
+    requested_by: str | None
+    note: str
+    overdue: bool
+    closed_at: str | None
+    closed_by: str | None
+    resolution: str | None
+
+
+def _ensure_tables(db: Database) -> None:
+    ensure_analyses_table(db)
+    for statement in _CREATE_REQUESTS:
+        db.execute(statement)
+
+
+def normalise_deadline(deadline: str | date | datetime | None) -> str | None:
+    """ISO text: a date stays a date (due by the end of that day, UTC), a time becomes UTC.
+
+    A time without a zone is taken as UTC.
+    """
+    if deadline is None or deadline == "":
+        return None
+    if isinstance(deadline, str):
+        try:
+            parsed: date | datetime = (
+                date.fromisoformat(deadline)
+                if len(deadline.strip()) == 10
+                else datetime.fromisoformat(deadline.strip())
+            )
+        except ValueError:
+            raise RequestError(
+                f"The deadline {deadline!r} is not an ISO date or time (e.g. 2025-03-31)."
+            ) from None
+        return normalise_deadline(parsed)
+    if isinstance(deadline, datetime):
+        aware = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat(timespec="seconds")
+    if isinstance(deadline, date):
+        return deadline.isoformat()
+    raise RequestError("A deadline must be an ISO date or time, or None.")
+
+
+def deadline_moment(deadline: str | None) -> datetime | None:
+    """The instant a deadline passes: the end of the day for a date-only deadline."""
+    if deadline is None:
+        return None
+    if len(deadline) == 10:
+        return datetime.combine(date.fromisoformat(deadline), time.max, tzinfo=UTC)
+    return datetime.fromisoformat(deadline)
+
+
+def _request_from_row(row: Mapping[str, Any], now: datetime) -> ReviewRequest:
+    moment = deadline_moment(row["deadline"])
+    return ReviewRequest(
+        id=row["id"],
+        analysis_id=row["analysis_id"],
+        gate=row["gate"],
+        type=row["type"],
+        priority=row["priority"],
+        deadline=row["deadline"],
+        assignee=row["assignee"],
+        created_at=row["created_at"],
+        status=row["status"],
+        source_sha256=row["source_sha256"],
+        source_name=row["source_name"],
+        subject_sha256=row["subject_sha256"],
+        requested_by=row["requested_by"],
+        note=row["note"],
+        overdue=row["status"] == "open" and moment is not None and moment < now,
+        closed_at=row["closed_at"],
+        closed_by=row["closed_by"],
+        resolution=row["resolution"],
+    )
+
+
+def _queue_order(request: ReviewRequest) -> tuple:
+    moment = deadline_moment(request.deadline)
+    return (
+        request.priority,
+        moment is None,
+        moment or datetime.min,
+        request.created_at,
+        request.id,
+    )
+
+
+def _checked_priority(priority: int) -> int:
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 5:
+        raise RequestError("A review priority is a whole number from 1 (highest) to 5.")
+    return priority
+
+
+def _select(db: Database, where: str, params: list[Any], now: datetime) -> list[ReviewRequest]:
+    rows = db.query(f"{_SELECT} WHERE {where}", params)
+    return [_request_from_row(row, now) for row in rows]
+
+
+def _close_in(
+    trail: AuditTrail,
+    db: Database,
+    request: ReviewRequest,
+    *,
+    resolution: str,
+    actor: str | None,
+) -> None:
+    """Close one open request and record it, inside the caller's write transaction."""
+    db.execute(
+        "UPDATE review_requests SET status = 'closed', closed_at = ?, closed_by = ?, "
+        "resolution = ? WHERE id = ? AND status = 'open'",
+        [utc_now_iso(), actor, resolution, request.id],
+    )
+    payload = {
+        "action": "closed",
+        "request_id": request.id,
+        "gate": request.gate,
+        "subject_sha256": request.subject_sha256,
+        "resolution": resolution,
+    }
+    trail.append_in(db, "request", payload, analysis_id=request.analysis_id, actor=actor)
+
+
+def request_review(
+    target: AuditTrail | Path | str,
+    *,
+    analysis_id: str,
+    gate: str,
+    subject_sha256: str,
+    type: RequestType = "approval",
+    priority: int = 3,
+    deadline: str | date | datetime | None = None,
+    assignee: str | None = None,
+    requested_by: str | None = None,
+    note: str = "",
+) -> ReviewRequest | None:
+    """Ask for a review of one subject at one gate; idempotent while the request is open.
+
+    Returns the open request (new or existing), or None when a decision has already opened
+    the gate for this exact subject (nothing is left to review). An open request for an
+    older subject at the same gate is closed as superseded.
+    """
+    try:
+        gate_by_id(gate)
+        subject = checked_subject(subject_sha256)
+    except GateError as error:
+        raise RequestError(str(error)) from None
+    if type not in REQUEST_TYPES:
+        raise RequestError(
+            f"Unknown request type {type!r}: use approval, correction or validation."
+        )
+    fields = {
+        "analysis_id": analysis_id,
+        "gate": gate,
+        "subject_sha256": subject,
+        "type": type,
+        "priority": _checked_priority(priority),
+        "deadline": normalise_deadline(deadline),
+        "assignee": (assignee or "").strip() or None,
+        "requested_by": (requested_by or "").strip() or None,
+        "note": note or "",
+    }
+    trail = trail_of(target)
+    now = datetime.now(UTC)
+    with trail.connect() as db, trail.write_transaction(db):
+        _ensure_tables(db)
+        if read_analysis(db, analysis_id) is None:
+            raise RequestError(
+                f"Analysis {analysis_id} is not registered, so a reviewer could not reopen it."
+            )
+        history = decisions(trail, analysis_id=analysis_id, gate=gate)
+        settled = [d for d in history if d.subject_sha256 == fields["subject_sha256"]]
+        if settled and settled[-1].verdict in OPENING_VERDICTS:
+            return None
+        same_gate = _select(
+            db, "r.status = 'open' AND r.analysis_id = ? AND r.gate = ?", [analysis_id, gate], now
+        )
+        for request in same_gate:
+            if request.subject_sha256 == fields["subject_sha256"]:
+                return request
+            _close_in(trail, db, request, resolution="superseded", actor=fields["requested_by"])
+        cursor = db.execute(
+            "INSERT INTO review_requests (analysis_id, gate, subject_sha256, type, priority, "
+            "deadline, assignee, requested_by, note, created_at, status) VALUES (:analysis_id, "
+            ":gate, :subject_sha256, :type, :priority, :deadline, :assignee, :requested_by, "
+            ":note, :created_at, 'open')",
+            {**fields, "created_at": utc_now_iso()},
+        )
+        request_id = cursor.lastrowid
+        payload = {"action": "opened", "request_id": request_id, **fields}
+        payload.pop("analysis_id")
+        trail.append_in(
+            db, "request", payload, analysis_id=analysis_id, actor=fields["requested_by"]
+        )
+        return _select(db, "r.id = ?", [request_id], now)[0]
+
+
+def open_requests(
+    target: AuditTrail | Path | str,
+    *,
+    now: datetime | None = None,
+    analysis_id: str | None = None,
+    gate: str | None = None,
+    assignee: str | None = None,
+) -> list[ReviewRequest]:
+    """The queue across all analyses in the file: priority first, then earliest deadline."""
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    where, params = ["r.status = 'open'"], []
+    for column, value in (("analysis_id", analysis_id), ("gate", gate), ("assignee", assignee)):
+        if value is not None:
+            where.append(f"r.{column} = ?")
+            params.append(value)
+    trail = trail_of(target)
+    with trail.connect() as db:
+        if not db["review_requests"].exists():
+            return []
+        requests = _select(db, " AND ".join(where), params, moment)
+    return sorted(requests, key=_queue_order)
+
+
+def get_request(target: AuditTrail | Path | str, request_id: int) -> ReviewRequest | None:
+    """One request, open or closed."""
+    trail = trail_of(target)
+    with trail.connect() as db:
+        if not db["review_requests"].exists():
+            return None
+        found = _select(db, "r.id = ?", [request_id], datetime.now(UTC))
+    return found[0] if found else None
+
+
+def close_request(
+    target: AuditTrail | Path | str,
+    request_id: int,
+    *,
+    resolution: str = "withdrawn",
+    actor: str | None = None,
+) -> ReviewRequest:
+    """Close a request by hand (e.g. withdrawn); closing a closed one changes nothing."""
+    trail = trail_of(target)
+    with trail.connect() as db, trail.write_transaction(db):
+        _ensure_tables(db)
+        found = _select(db, "r.id = ?", [request_id], datetime.now(UTC))
+        if not found:
+            raise RequestError(f"There is no review request {request_id} in this review file.")
+        if found[0].status == "open":
+            _close_in(trail, db, found[0], resolution=resolution, actor=actor)
+        return _select(db, "r.id = ?", [request_id], datetime.now(UTC))[0]
+
+
+def close_requests_in(trail: AuditTrail, db: Database, decision: Decision) -> list[int]:
+    """Close the open requests a decision answers (same analysis, gate and subject).
+
+    Runs inside the decision's own write transaction, so a decision never leaves its request
+    open. Returns the ids closed.
+    """
+    _ensure_tables(db)
+    answered = _select(
+        db,
+        "r.status = 'open' AND r.analysis_id = ? AND r.gate = ? AND r.subject_sha256 = ?",
+        [decision.analysis_id, decision.gate, decision.subject_sha256],
+        datetime.now(UTC),
+    )
+    for request in answered:
+        _close_in(trail, db, request, resolution=decision.verdict, actor=decision.reviewer)
+    return [request.id for request in answered]
