@@ -93,7 +93,8 @@ class GateState(ToDict):
     """Where a gate stands for the current subject, and whether downstream may run.
 
     `open` is the only thing a caller should test to let downstream run. `blocked_by`
-    names the first upstream gate that is not open (set by `gate_states`).
+    names the first upstream gate that is not open (set by `gate_states`). `message` holds
+    the reviewer's name as typed: escape it wherever it is rendered as HTML or markdown.
     """
 
     gate: str
