@@ -155,6 +155,10 @@ def subject_chain(parts_by_gate: Mapping[str, Mapping[str, Any] | None]) -> dict
         if parts is None:
             subjects[gate_id] = None
             continue
+        if {"upstream", "gate"} & set(parts):
+            raise GateError(
+                "Subject parts may not be named 'upstream' or 'gate': those are set here."
+            )
         upstream = subject_hash(upstream=upstream, gate=gate_id, **parts)
         subjects[gate_id] = upstream
     return subjects
