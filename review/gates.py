@@ -93,7 +93,8 @@ class GateState(ToDict):
     """Where a gate stands for the current subject, and whether downstream may run.
 
     `open` is the only thing a caller should test to let downstream run. `blocked_by`
-    names the first upstream gate that is not open (set by `gate_states`).
+    names the first upstream gate that is not open (set by `gate_states`). `message` holds
+    the reviewer's name as typed: escape it wherever it is rendered as HTML or markdown.
     """
 
     gate: str
@@ -154,6 +155,10 @@ def subject_chain(parts_by_gate: Mapping[str, Mapping[str, Any] | None]) -> dict
         if parts is None:
             subjects[gate_id] = None
             continue
+        if {"upstream", "gate"} & set(parts):
+            raise GateError(
+                "Subject parts may not be named 'upstream' or 'gate': those are set here."
+            )
         upstream = subject_hash(upstream=upstream, gate=gate_id, **parts)
         subjects[gate_id] = upstream
     return subjects

@@ -247,6 +247,8 @@ def test_subject_chain_folds_upstream_into_downstream() -> None:
     assert no_model["result_verification"] != base["result_verification"]
     with pytest.raises(GateError, match="Unknown gate"):
         subject_chain({"nope": {}})
+    with pytest.raises(GateError, match="may not be named"):
+        subject_chain({"data_quality": {"gate": "x"}})
 
 
 def test_changing_the_threshold_after_approval_makes_gates_2_to_5_stale(trail: AuditTrail) -> None:
