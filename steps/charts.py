@@ -376,14 +376,12 @@ def correlation_heatmap(
         "tickfont": {"size": tick_size},
         "automargin": True,
     }
-    side = max(420, min(1400, 160 + 18 * n))
     fig.update_layout(
         template=TEMPLATE,
         title=f"{title} ({n} columns)",
-        xaxis={**axis, "tickangle": -45 if n <= 25 else -90},
-        yaxis={**axis, "autorange": "reversed"},
-        width=side + 120,
-        height=side,
+        xaxis={**axis, "tickangle": -45 if n <= 25 else -90, "constrain": "domain"},
+        yaxis={**axis, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
+        height=max(520, min(1200, 240 + 20 * n)),
     )
     return fig
 
@@ -499,7 +497,9 @@ def completion_status(items: Sequence[tuple[str, str]]) -> go.Figure:
                 x=[1] * len(rows),
                 y=rows,
                 orientation="h",
+                width=0.8,
                 text=[escape(status)] * len(rows),
+                textfont={"size": 12},
                 textposition="inside",
                 insidetextanchor="middle",
                 customdata=[[escape(items[i][0]), escape(status)] for i in rows],
