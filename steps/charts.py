@@ -16,6 +16,7 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import plotly.graph_objects as go
@@ -33,23 +34,25 @@ LABEL_MAX_CHARS = 40
 TEMPLATE = "plotly_white"
 
 _GREEN, _AMBER, _RED, _GREY, _BLUE = "#2e7d32", "#f9a825", "#c62828", "#9e9e9e", "#1565c0"
-_STATUS_COLOURS = {
-    "approved": _GREEN,
-    "done": _GREEN,
-    "complete": _GREEN,
-    "completed": _GREEN,
-    "computed": _GREEN,
-    "modified": _BLUE,
-    "pending": _GREY,
-    "not started": _GREY,
-    "stale": _AMBER,
-    "rejected": _RED,
-    "failed": _RED,
-}
+_STATUS_COLOURS = MappingProxyType(
+    {
+        "approved": _GREEN,
+        "done": _GREEN,
+        "complete": _GREEN,
+        "completed": _GREEN,
+        "computed": _GREEN,
+        "modified": _BLUE,
+        "pending": _GREY,
+        "not started": _GREY,
+        "stale": _AMBER,
+        "rejected": _RED,
+        "failed": _RED,
+    }
+)
 _COMPLETE_STATUSES = frozenset(
     {"approved", "done", "complete", "completed", "computed", "modified"}
 )
-_PRIORITY_COLOURS = {"high": _RED, "medium": _AMBER, "low": _GREEN}
+_PRIORITY_COLOURS = MappingProxyType({"high": _RED, "medium": _AMBER, "low": _GREEN})
 
 
 class ChartError(ValueError):
