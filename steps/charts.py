@@ -16,6 +16,7 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import plotly.graph_objects as go
@@ -33,23 +34,25 @@ LABEL_MAX_CHARS = 40
 TEMPLATE = "plotly_white"
 
 _GREEN, _AMBER, _RED, _GREY, _BLUE = "#2e7d32", "#f9a825", "#c62828", "#9e9e9e", "#1565c0"
-_STATUS_COLOURS = {
-    "approved": _GREEN,
-    "done": _GREEN,
-    "complete": _GREEN,
-    "completed": _GREEN,
-    "computed": _GREEN,
-    "modified": _BLUE,
-    "pending": _GREY,
-    "not started": _GREY,
-    "stale": _AMBER,
-    "rejected": _RED,
-    "failed": _RED,
-}
+_STATUS_COLOURS = MappingProxyType(
+    {
+        "approved": _GREEN,
+        "done": _GREEN,
+        "complete": _GREEN,
+        "completed": _GREEN,
+        "computed": _GREEN,
+        "modified": _BLUE,
+        "pending": _GREY,
+        "not started": _GREY,
+        "stale": _AMBER,
+        "rejected": _RED,
+        "failed": _RED,
+    }
+)
 _COMPLETE_STATUSES = frozenset(
     {"approved", "done", "complete", "completed", "computed", "modified"}
 )
-_PRIORITY_COLOURS = {"high": _RED, "medium": _AMBER, "low": _GREEN}
+_PRIORITY_COLOURS = MappingProxyType({"high": _RED, "medium": _AMBER, "low": _GREEN})
 
 
 class ChartError(ValueError):
@@ -376,14 +379,12 @@ def correlation_heatmap(
         "tickfont": {"size": tick_size},
         "automargin": True,
     }
-    side = max(420, min(1400, 160 + 18 * n))
     fig.update_layout(
         template=TEMPLATE,
         title=f"{title} ({n} columns)",
-        xaxis={**axis, "tickangle": -45 if n <= 25 else -90},
-        yaxis={**axis, "autorange": "reversed"},
-        width=side + 120,
-        height=side,
+        xaxis={**axis, "tickangle": -45 if n <= 25 else -90, "constrain": "domain"},
+        yaxis={**axis, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
+        height=max(520, min(1200, 240 + 20 * n)),
     )
     return fig
 
@@ -499,7 +500,9 @@ def completion_status(items: Sequence[tuple[str, str]]) -> go.Figure:
                 x=[1] * len(rows),
                 y=rows,
                 orientation="h",
+                width=0.8,
                 text=[escape(status)] * len(rows),
+                textfont={"size": 12},
                 textposition="inside",
                 insidetextanchor="middle",
                 customdata=[[escape(items[i][0]), escape(status)] for i in rows],
