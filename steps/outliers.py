@@ -161,7 +161,7 @@ def _univariate(
     ]
     rows = _examples(con, table, [c.name for c in cols], wanted, examples)
     return tuple(
-        ColumnOutliers(c.name, int(counts[i]), bounds[i][0], bounds[i][1], rows.get(i, ()))
+        ColumnOutliers(c.name, int(counts[i] or 0), bounds[i][0], bounds[i][1], rows.get(i, ()))
         for i, c in enumerate(numeric)
     )
 

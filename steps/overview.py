@@ -109,6 +109,14 @@ def count_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(n)
 
 
+def fresh_name(taken: list[str], base: str) -> str:
+    """A helper column name that no column of the table already has."""
+    name = base
+    while name in taken:
+        name += "_"
+    return name
+
+
 def is_float(column: Column) -> bool:
     return column.dtype.upper().startswith(_FLOAT_TYPES)
 
@@ -318,7 +326,7 @@ def _summary(
     size = n_rows * _width(column)
     if column.is_text:
         size = count * _STRING_HEADER_BYTES + int(values[1] or 0)
-        max_length, n_with_space = values[2], int(values[3])
+        max_length, n_with_space = values[2], int(values[3] or 0)
     elif numeric is not None:
         lo, hi = numeric.min, numeric.max
     else:

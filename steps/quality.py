@@ -14,7 +14,7 @@ import duckdb
 
 from steps.engine import Column, columns, quote_ident
 from steps.outliers import OutlierReport, outliers
-from steps.overview import NO_DATA_ROWS, NumericStats, Overview, value_expr
+from steps.overview import NO_DATA_ROWS, NumericStats, Overview, fresh_name, value_expr
 from steps.overview import overview as compute_overview
 from steps.results import ToDict
 
@@ -100,13 +100,6 @@ class Quality(ToDict):
     notes: tuple[str, ...]
 
 
-def _fresh_name(taken: list[str], base: str) -> str:
-    name = base
-    while name in taken:
-        name += "_"
-    return name
-
-
 def duplicates(
     con: duckdb.DuckDBPyConnection, table: str, cols: list[Column], examples: int
 ) -> tuple[int, tuple[DuplicateRow, ...]]:
@@ -114,7 +107,7 @@ def duplicates(
 
     Missing values count as equal to each other, as in pandas' `duplicated()`.
     """
-    copies = quote_ident(_fresh_name([c.name for c in cols], "signoff_copies"))
+    copies = quote_ident(fresh_name([c.name for c in cols], "signoff_copies"))
     order = ", ".join(str(i + 1) for i in range(len(cols)))
     records = con.execute(
         f"SELECT *, sum({copies} - 1) OVER () FROM ("
