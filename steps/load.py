@@ -1,0 +1,1035 @@
+"""Load a CSV/TSV/TXT or Excel file into a DuckDB table, safely.
+
+Everything that can be checked before parsing is checked first (size, type by extension
+and content, encoding), so a bad file gets one clear sentence instead of a half-parsed
+table. The parse itself is DuckDB's: Python only looks at the first megabyte (dialect,
+header) and streams the bytes once for the fingerprint and the UTF-8 check, so a 200 MB
+file costs one DuckDB parse plus a few cheap passes. Rows DuckDB cannot read are counted
+and listed with their line numbers; the report says so, never a silent partial table.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import itertools
+import os
+import re
+import statistics
+import tempfile
+import unicodedata
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import charset_normalizer
+import duckdb
+import pyarrow as pa
+import python_calamine
+
+from steps.engine import connect, quote_ident, quote_literal
+from steps.results import ToDict
+
+DEFAULT_MAX_MB = 200
+# pandas' default `na_values` (read_csv), so a file reads the same here as in pandas.
+MISSING_MARKERS: tuple[str, ...] = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+DELIMITERS = (",", ";", "\t", "|")
+TEXT_TYPES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt"}
+EXCEL_TYPES = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls"}
+SKIPPED_LISTED = 20
+
+_CHUNK = 1 << 20
+_HEAD = 1 << 20
+_HEAD_RECORDS = 2000
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+# Content that is certainly not a table of text, whatever the file is called.
+_BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "a PDF document"),
+    (_ZIP_MAGIC, "a ZIP archive"),
+    (b"PK\x05\x06", "a ZIP archive"),
+    (_OLE2_MAGIC, "an old-style Office document (such as .xls)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"BZh", "a bzip2 archive"),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PAR1", "a Parquet file"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a Windows program"),
+)
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
+_PLAIN_INTEGER = re.compile(r"[-+]?\d+")
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+_COUNTS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+class LoadError(Exception):
+    """A file that cannot be loaded; `str()` is one sentence meant for a person."""
+
+
+@dataclass(frozen=True)
+class SkippedRow(ToDict):
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoadReport(ToDict):
+    name: str
+    sha256: str
+    bytes: int
+    file_type: str
+    encoding: str
+    delimiter: str | None
+    quote: str | None
+    has_header: bool
+    sheet: str | None
+    n_rows: int
+    n_columns: int
+    rows_skipped: int
+    skipped: tuple[SkippedRow, ...]
+    missing_markers_seen: tuple[str, ...]
+    renamed_columns: tuple[tuple[str, str], ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    con: duckdb.DuckDBPyConnection
+    table: str
+    report: LoadReport
+
+
+def max_bytes() -> int:
+    """The size limit in bytes: `SIGNOFF_MAX_MB` megabytes (MiB), 200 unless set."""
+    raw = os.environ.get("SIGNOFF_MAX_MB", "").strip()
+    if not raw:
+        return DEFAULT_MAX_MB * 1024 * 1024
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = -1.0
+    if not megabytes > 0:
+        raise LoadError(f"SIGNOFF_MAX_MB must be a positive number of megabytes, not {raw!r}.")
+    return int(megabytes * 1024 * 1024)
+
+
+def sha256_of(source: Path | str | bytes) -> str:
+    """The dataset fingerprint: SHA-256 of the file's bytes, read in chunks."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(source).hexdigest()
+    digest = hashlib.sha256()
+    with open(source, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load(
+    source: Path | str | bytes,
+    *,
+    name: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    table: str = "data",
+    limit: int | None = None,
+    sheet: str | None = None,
+) -> Loaded:
+    """Load `source` (a path, or the bytes of an upload) into `table`, replacing it.
+
+    `limit` is the size limit in bytes (default `max_bytes()`); `sheet` picks an Excel
+    sheet by name (default: the first sheet that holds data). Raises `LoadError`.
+    """
+    limit = max_bytes() if limit is None else limit
+    con = connect() if con is None else con
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        name = name or "upload"
+        _check_size(len(source), limit, name)
+        with tempfile.TemporaryDirectory(prefix="signoff-upload-") as tmp:
+            path = Path(tmp) / ("upload" + _known_suffix(name))
+            path.write_bytes(source)
+            return _load_path(path, name, con, table, limit, sheet)
+    path = Path(source)
+    name = name or path.name
+    if not path.is_file():
+        raise LoadError(f"There is no file called {_shown(name)}.")
+    return _load_path(path, name, con, table, limit, sheet)
+
+
+# ---------------------------------------------------------------- checks before parsing
+
+
+def _shown(name: str) -> str:
+    """A file name fit for a one-line message (no control characters, not too long)."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in name)
+    return clean if len(clean) <= 80 else clean[:77] + "..."
+
+
+def _known_suffix(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    return suffix if suffix in TEXT_TYPES or suffix in EXCEL_TYPES else ""
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):,.1f} MB ({n:,} bytes)"
+
+
+def _check_size(size: int, limit: int, name: str) -> None:
+    if size > limit:
+        raise LoadError(
+            f"{_shown(name)} is {_megabytes(size)}, over the limit of {_megabytes(limit)}."
+        )
+
+
+def _read_head(path: Path, n: int = _HEAD) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(n)
+
+
+def _binary_kind(head: bytes) -> str | None:
+    """What a file's first bytes say it is, when that is something other than text."""
+    for magic, kind in _BINARY_MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def _is_workbook_zip(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "xl/workbook.xml" in z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _file_type(path: Path, name: str, head: bytes) -> str:
+    """The type to load as: extension and content must agree, else a refusal."""
+    suffix = Path(name).suffix.lower()
+    shown = _shown(name)
+    if suffix in EXCEL_TYPES:
+        if head.startswith(_ZIP_MAGIC) and _is_workbook_zip(path):
+            return "xlsx"
+        if suffix == ".xls" and head.startswith(_OLE2_MAGIC):
+            return "xls"
+        raise LoadError(f"{shown} is named {suffix} but is not an Excel workbook.")
+    if suffix and suffix not in TEXT_TYPES:
+        raise LoadError(
+            f"{shown} is a {suffix} file; only .csv, .tsv, .txt, .xlsx and .xls files "
+            "can be loaded."
+        )
+    kind = _binary_kind(head)
+    if kind is None:
+        return TEXT_TYPES.get(suffix, "txt")
+    if not suffix and head.startswith(_ZIP_MAGIC) and _is_workbook_zip(path):
+        return "xlsx"
+    if not suffix and head.startswith(_OLE2_MAGIC):
+        return "xls"
+    described = f"a {suffix} file" if suffix else "a text file"
+    raise LoadError(f"{shown} is {kind}, not {described}; it cannot be loaded as a table.")
+
+
+# ---------------------------------------------------------------- encoding
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """What one streaming pass over the bytes found."""
+
+    sha256: str
+    first_invalid_utf8: int | None
+    nul_bytes: int
+
+
+def _scan(path: Path, skip_utf8_check: bool) -> _Scan:
+    """Fingerprint, UTF-8 validity and NUL count in a single read of the file."""
+    digest = hashlib.sha256()
+    decoder = None if skip_utf8_check else codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    first_invalid: int | None = None
+    nuls = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+            nuls += chunk.count(b"\x00")
+            if decoder is not None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    first_invalid = offset + exc.start
+                    decoder = None
+            offset += len(chunk)
+    if decoder is not None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            first_invalid = offset - 1
+    return _Scan(digest.hexdigest(), first_invalid, nuls)
+
+
+def _bom_encoding(head: bytes) -> str | None:
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    return None
+
+
+def _looks_utf16(head: bytes) -> str | None:
+    """UTF-16 without a BOM: mostly-ASCII text has a NUL in every other byte."""
+    sample = head[:4096]
+    if len(sample) < 4:
+        return None
+    even = sample[0::2].count(0) / len(sample[0::2])
+    odd = sample[1::2].count(0) / len(sample[1::2])
+    if odd > 0.4 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.4 and odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _reads_as_western(text: str) -> bool:
+    """Western European text has its few accented letters inside ASCII words.
+
+    Cyrillic or Greek bytes read as cp1252 give long runs of accented letters instead, and
+    those are left to charset-normalizer.
+    """
+    runs = [len(r) for r in re.findall(r"[^\x00-\x7f]+", text)]
+    return bool(runs) and statistics.fmean(runs) <= 2.5
+
+
+def _legacy_encoding(sample: bytes) -> str:
+    """The encoding of text that is not UTF-8: cp1252 when it reads as Western text."""
+    try:
+        if _reads_as_western(sample.decode("cp1252")):
+            return "cp1252"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(sample).best()
+    if best is None or best.encoding.replace("_", "-") in ("utf-8", "ascii"):
+        return "cp1252"
+    return codecs.lookup(best.encoding).name
+
+
+def _sample_around(path: Path, offset: int, width: int = 16384) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(max(0, offset - width))
+        return f.read(2 * width)
+
+
+@dataclass(frozen=True)
+class _Encoding:
+    name: str  # what the report says
+    codec: str | None  # what to transcode from; None when the bytes are usable as they are
+    errors: str = "strict"
+
+
+def _choose_encoding(path: Path, head: bytes, scan: _Scan) -> _Encoding:
+    bom = _bom_encoding(head)
+    if bom is not None and bom != "utf-8-sig":
+        return _Encoding(bom, bom)
+    if bom is None and scan.nul_bytes:
+        utf16 = _looks_utf16(head)
+        if utf16 is not None:
+            return _Encoding(utf16, utf16)
+    if scan.first_invalid_utf8 is None:
+        name = bom or "utf-8"
+        return _Encoding(name, "utf-8" if scan.nul_bytes else None)
+    window = _sample_around(path, scan.first_invalid_utf8)
+    if bom is not None or _has_utf8_multibyte(window):
+        return _Encoding(f"{bom or 'utf-8'} (invalid bytes replaced)", "utf-8", "replace")
+    codec = _legacy_encoding(head[:65536] + b"\n" + window)
+    return _Encoding(codec, codec)
+
+
+def _has_utf8_multibyte(sample: bytes) -> bool:
+    """Valid UTF-8 sequences beside the invalid byte: a UTF-8 file with a few bad bytes."""
+    text = sample.decode("utf-8", errors="replace")
+    return any(ord(ch) > 127 and ch != "\ufffd" for ch in text)
+
+
+def _transcode(src: Path, dst: Path, encoding: _Encoding, name: str) -> int:
+    """Stream `src` into UTF-8 at `dst`, dropping NUL characters; returns how many."""
+    decoder = codecs.getincrementaldecoder(encoding.codec or "utf-8")(errors=encoding.errors)
+    removed = 0
+    line = 1
+    first = True
+    with open(src, "rb") as fin, open(dst, "w", encoding="utf-8", newline="") as fout:
+        for chunk in itertools.chain(iter(lambda: fin.read(_CHUNK), b""), [None]):
+            try:
+                text = decoder.decode(b"", final=True) if chunk is None else decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad_line = line + exc.object[: exc.start].count(b"\n")
+                raise LoadError(
+                    f"{_shown(name)} is not valid {encoding.name} text: line {bad_line} "
+                    f"holds the byte 0x{exc.object[exc.start]:02X}, which cannot be decoded."
+                ) from None
+            if first and text:
+                text = text.removeprefix("\ufeff")
+                first = False
+            line += text.count("\n")
+            removed += text.count("\x00")
+            fout.write(text.replace("\x00", ""))
+    return removed
+
+
+# ---------------------------------------------------------------- dialect and header
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    delimiter: str
+    first_record: tuple[str, ...]
+    decimal_comma: bool
+
+
+def _head_text(path: Path) -> tuple[str, bool]:
+    """The first megabyte of a UTF-8 file as text, and whether that is the whole file."""
+    raw = _read_head(path)
+    text = raw.decode("utf-8", errors="ignore").removeprefix("\ufeff")
+    return text, len(raw) < _HEAD
+
+
+def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
+    """The head's records (blank lines dropped); a record cut by the head's end is dropped."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"', strict=False)
+    rows = list(itertools.islice(reader, _HEAD_RECORDS + 1))
+    if not complete or len(rows) > _HEAD_RECORDS:
+        rows = rows[:-1] or rows
+    return [row for row in rows if row]
+
+
+def _delimiter_score(rows: list[list[str]]) -> float:
+    """How table-like the rows are: share of rows with the usual field count, header bonus."""
+    counts = [len(row) for row in rows]
+    if not counts:
+        return 0.0
+    usual = max(set(counts), key=counts.count)
+    if usual < 2:
+        return 0.0
+    return counts.count(usual) / len(counts) + (0.5 if counts[0] == usual else 0.0)
+
+
+def _dialect(text: str, complete: bool, file_type: str) -> _Dialect:
+    order = ("\t", ",", ";", "|") if file_type == "tsv" else DELIMITERS
+    parsed = {d: _records(text, d, complete) for d in order}
+    delimiter = max(order, key=lambda d: _delimiter_score(parsed[d]))
+    rows = parsed[delimiter]
+    first = tuple(rows[0]) if rows else ()
+    decimal_comma = delimiter != "," and _uses_decimal_comma(rows[1:])
+    return _Dialect(delimiter, first, decimal_comma)
+
+
+def _uses_decimal_comma(rows: list[list[str]]) -> bool:
+    """Some column holds only numbers, at least one written with a decimal comma."""
+    width = max((len(row) for row in rows), default=0)
+    for j in range(width):
+        values = [row[j] for row in rows if j < len(row) and row[j] not in MISSING_MARKERS]
+        if (
+            values
+            and any(_DECIMAL_COMMA.fullmatch(v) for v in values)
+            and all(_DECIMAL_COMMA.fullmatch(v) or _PLAIN_INTEGER.fullmatch(v) for v in values)
+        ):
+            return True
+    return False
+
+
+def _unique_names(raw: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Visible, unique column names (DuckDB compares names case-insensitively).
+
+    A blank header becomes `field_<position>`; a repeated one gets `_2`, `_3`, ...; the
+    first occurrence of a name keeps it.
+    """
+    names: list[str | None] = [None] * len(raw)
+    used: set[str] = set()
+    for i, header in enumerate(raw):
+        if header.strip() and header.lower() not in used:
+            names[i] = header
+            used.add(header.lower())
+    for i, header in enumerate(raw):
+        if names[i] is not None:
+            continue
+        base = header if header.strip() else f"field_{i + 1}"
+        candidate, k = base, 2
+        while candidate.lower() in used:
+            candidate, k = f"{base}_{k}", k + 1
+        names[i] = candidate
+        used.add(candidate.lower())
+    final = [n for n in names if n is not None]
+    renamed = [(r, n) for r, n in zip(raw, final, strict=True) if r != n]
+    return final, renamed
+
+
+# ---------------------------------------------------------------- parsing with DuckDB
+
+
+def _sql_list(values: list[str] | tuple[str, ...]) -> str:
+    return "[" + ", ".join(quote_literal(v) for v in values) + "]"
+
+
+@dataclass(frozen=True)
+class _Sniffed:
+    has_header: bool
+    types: tuple[str, ...]
+    date_format: str | None
+    timestamp_format: str | None
+
+
+def _sniff(con: duckdb.DuckDBPyConnection, path: Path, dialect: _Dialect) -> _Sniffed:
+    """DuckDB's header and type detection on a sample, with our delimiter and quoting."""
+    options = [
+        *_dialect_options(dialect),
+        f"nullstr={_sql_list(MISSING_MARKERS)}",
+        "null_padding=true",
+    ]
+    sql = (
+        "SELECT HasHeader, Columns, DateFormat, TimestampFormat "
+        f"FROM sniff_csv({quote_literal(str(path))}, {', '.join(options)})"
+    )
+    try:
+        has_header, columns, date_format, timestamp_format = con.execute(sql).fetchone()
+    except duckdb.Error:
+        return _Sniffed(True, (), None, None)
+    return _Sniffed(
+        bool(has_header), tuple(c["type"] for c in columns), date_format, timestamp_format
+    )
+
+
+def _dialect_options(dialect: _Dialect) -> list[str]:
+    options = [
+        f"delim={quote_literal(dialect.delimiter)}",
+        "quote='\"'",
+        "escape='\"'",
+    ]
+    if dialect.decimal_comma:
+        options.append("decimal_separator=','")
+    return options
+
+
+@dataclass(frozen=True)
+class _Reject:
+    line: int
+    byte: int
+    column: str | None
+    error_type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything read_csv needs, so the parse and the marker scan read the same way."""
+
+    path: Path
+    dialect: _Dialect
+    has_header: bool
+    names: tuple[str, ...]
+    date_format: str | None
+    timestamp_format: str | None
+
+    def read_csv(self, types: list[str], *, null_padding: bool, extra: list[str]) -> str:
+        columns = ", ".join(
+            f"{quote_literal(n)}: {quote_literal(t)}"
+            for n, t in zip(self.names, types, strict=True)
+        )
+        options = [
+            "auto_detect=false",
+            f"header={str(self.has_header).lower()}",
+            *_dialect_options(self.dialect),
+            f"columns={{{columns}}}",
+            "ignore_errors=true",
+        ]
+        if null_padding:
+            # DuckDB's parallel reader cannot pad rows when values hold newlines.
+            options += ["null_padding=true", "parallel=false"]
+        if self.date_format:
+            options.append(f"dateformat={quote_literal(self.date_format)}")
+        if self.timestamp_format:
+            options.append(f"timestampformat={quote_literal(self.timestamp_format)}")
+        return f"read_csv({quote_literal(str(self.path))}, {', '.join(options + extra)})"
+
+
+def _parse_once(
+    con: duckdb.DuckDBPyConnection, plan: _Plan, staging: str, types: list[str], padding: bool
+) -> list[_Reject]:
+    tag = uuid.uuid4().hex
+    rejects, scans = f"_signoff_rejects_{tag}", f"_signoff_scans_{tag}"
+    extra = [
+        f"nullstr={_sql_list(MISSING_MARKERS)}",
+        "store_rejects=true",
+        f"rejects_table={quote_literal(rejects)}",
+        f"rejects_scan={quote_literal(scans)}",
+    ]
+    source = plan.read_csv(types, null_padding=padding, extra=extra)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {quote_ident(staging)} AS SELECT * FROM {source}")
+        rows = con.execute(
+            "SELECT line, line_byte_position, column_name, error_type, error_message "
+            f"FROM {quote_ident(rejects)} ORDER BY line"
+        ).fetchall()
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(rejects)}")
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(scans)}")
+    return [_Reject(int(r[0]), int(r[1]), r[2], str(r[3]), str(r[4])) for r in rows]
+
+
+def _widened(dtype: str) -> str:
+    """The next type to try when values do not fit: integers may still be decimals."""
+    return "DOUBLE" if dtype.upper() in _INTEGER_TYPES else "VARCHAR"
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    types: tuple[str, ...]
+    padded: tuple[_Reject, ...]
+    skipped: tuple[_Reject, ...]
+    padding: bool
+
+
+def _parse(con: duckdb.DuckDBPyConnection, plan: _Plan, staging: str, types: list[str]) -> _Parsed:
+    """Parse until every value fits its column type and short rows are padded.
+
+    Typing comes from a sample; a later value that does not fit widens that column and the
+    file is parsed again (rare, and never silently drops the row). Short rows are padded
+    with missing values, which needs DuckDB's single-threaded reader, so only then.
+    """
+    types = list(types)
+    padding = False
+    padded: list[_Reject] = []
+    for _ in range(2 * len(types) + 2):
+        rejects = _parse_once(con, plan, staging, types, padding)
+        misfits = {r.column for r in rejects if r.error_type == "CAST"}
+        if misfits:
+            for i, name in enumerate(plan.names):
+                if name in misfits:
+                    types[i] = _widened(types[i])
+            continue
+        short = [r for r in rejects if r.error_type == "MISSING COLUMNS"]
+        if short and not padding:
+            padding, padded = True, short
+            continue
+        return _Parsed(tuple(types), tuple(padded), tuple(rejects), padding)
+    raise LoadError("The file could not be parsed into consistent column types.")
+
+
+def _physical_lines(path: Path, offsets: list[int]) -> dict[int, int]:
+    """Line numbers (1-based, as an editor shows them) of byte offsets in a file."""
+    wanted = sorted(set(offsets))
+    lines: dict[int, int] = {}
+    seen_newlines = 0
+    position = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            end = position + len(chunk)
+            while wanted and wanted[0] < end:
+                offset = wanted.pop(0)
+                lines[offset] = seen_newlines + chunk[: offset - position].count(b"\n") + 1
+            if not wanted:
+                break
+            seen_newlines += chunk.count(b"\n")
+            position = end
+    for offset in wanted:
+        lines[offset] = seen_newlines + 1
+    return lines
+
+
+def _reason(reject: _Reject) -> str:
+    counts = _COUNTS.search(reject.message)
+    if reject.error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS") and counts:
+        expected, found = counts.groups()
+        return f"{found} fields where the header has {expected}"
+    if reject.error_type == "UNQUOTED VALUE":
+        return "a quote in the wrong place"
+    if reject.error_type == "LINE SIZE OVER MAXIMUM":
+        return "a line longer than the maximum line size"
+    if reject.error_type.startswith("INVALID"):
+        return "bytes that are not valid text"
+    return reject.error_type.lower()
+
+
+def _first_per_line(rejects: tuple[_Reject, ...]) -> list[_Reject]:
+    first: dict[int, _Reject] = {}
+    for reject in rejects:
+        first.setdefault(reject.line, reject)
+    return [first[line] for line in sorted(first)]
+
+
+def _markers_seen(
+    con: duckdb.DuckDBPyConnection, plan: _Plan, staging: str, padding: bool
+) -> tuple[str, ...]:
+    """Which missing-value markers the file holds, exactly.
+
+    Markers became NULL in the parse, so only columns with NULLs can hold them; those
+    columns are read again as raw text (one projected DuckDB scan, skipped when no
+    column has a missing value).
+    """
+    counts = con.execute(
+        "SELECT "
+        + ", ".join(f"count(*) - count({quote_ident(n)})" for n in plan.names)
+        + f" FROM {quote_ident(staging)}"
+    ).fetchone()
+    with_nulls = [n for n, c in zip(plan.names, counts, strict=True) if c]
+    if not with_nulls:
+        return ()
+    markers = ", ".join(quote_literal(m) for m in MISSING_MARKERS)
+    source = plan.read_csv(
+        ["VARCHAR"] * len(plan.names),
+        null_padding=padding,
+        # \x01 alone is no marker, so reading it as NULL changes nothing here.
+        extra=[f"nullstr={quote_literal(chr(1))}", "allow_quoted_nulls=false"],
+    )
+    lists = con.execute(
+        "SELECT "
+        + ", ".join(
+            f"list(DISTINCT {quote_ident(n)}) FILTER (WHERE {quote_ident(n)} IN ({markers}))"
+            for n in with_nulls
+        )
+        + f" FROM {source}"
+    ).fetchone()
+    found = {m for values in lists if values for m in values}
+    return tuple(m for m in MISSING_MARKERS if m in found)
+
+
+# ---------------------------------------------------------------- the two kinds of file
+
+
+@dataclass(frozen=True)
+class _Body:
+    """What a loader of one kind of file found, for the report."""
+
+    sha256: str
+    encoding: str
+    delimiter: str | None
+    quote: str | None
+    has_header: bool
+    sheet: str | None
+    n_columns: int
+    skipped: tuple[SkippedRow, ...]
+    rows_skipped: int
+    missing_markers_seen: tuple[str, ...]
+    renamed_columns: tuple[tuple[str, str], ...]
+    warnings: tuple[str, ...]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _were(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
+def _decoded_head(head: bytes, encoding: _Encoding) -> str:
+    decoder = codecs.getincrementaldecoder(encoding.codec or "utf-8")(errors="replace")
+    return decoder.decode(head[:65536])
+
+
+def _refuse_binary(name: str, text: str) -> None:
+    """Refuse content that decodes but is largely control characters: a binary file.
+
+    A few NUL bytes are tolerated (they are removed); many mean binary data.
+    """
+    if not text:
+        return
+    nuls = text.count("\x00")
+    odd = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\x0c\x00")
+    odd += text.count("\ufffd")
+    if odd / len(text) > 0.05 or nuls / len(text) > 0.1:
+        raise LoadError(f"{_shown(name)} holds binary data, not text; it cannot be loaded.")
+
+
+def _load_text(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    name: str,
+    file_type: str,
+    head: bytes,
+    staging: str,
+    workdir: Path,
+) -> _Body:
+    bom = _bom_encoding(head)
+    scan = _scan(path, skip_utf8_check=bom is not None and bom.startswith("utf-16"))
+    encoding = _choose_encoding(path, head, scan)
+    _refuse_binary(name, _decoded_head(head, encoding))
+    warnings: list[str] = []
+    if encoding.codec is not None:
+        utf8 = workdir / "utf8.csv"
+        removed = _transcode(path, utf8, encoding, name)
+        if removed:
+            warnings.append(
+                f"{_plural(removed, 'NUL byte')} {_were(removed)} removed from the text."
+            )
+        if encoding.errors == "replace":
+            warnings.append("Bytes that are not valid UTF-8 were replaced with \ufffd.")
+        path = utf8
+    text, complete = _head_text(path)
+    if not text.strip():
+        raise LoadError(f"{_shown(name)} holds no data, only blank lines.")
+    dialect = _dialect(text, complete, file_type)
+    sniffed = _sniff(con, path, dialect)
+    width = len(dialect.first_record)
+    if sniffed.has_header:
+        names, renamed = _unique_names(list(dialect.first_record))
+    else:
+        names, renamed = [f"field_{i + 1}" for i in range(width)], []
+    types = list(sniffed.types[:width]) + ["VARCHAR"] * (width - len(sniffed.types))
+    plan = _Plan(
+        path,
+        dialect,
+        sniffed.has_header,
+        tuple(names),
+        sniffed.date_format,
+        sniffed.timestamp_format,
+    )
+    try:
+        parsed = _parse(con, plan, staging, types)
+    except duckdb.Error as exc:
+        raise LoadError(
+            f"{_shown(name)} could not be read as a table: {_first_line(exc)}"
+        ) from None
+    n_rows = _row_count(con, staging)
+    skipped = _first_per_line(parsed.skipped)
+    listed = skipped[:SKIPPED_LISTED]
+    padded = _first_per_line(parsed.padded)
+    lines = _physical_lines(path, [r.byte for r in listed + padded[:1]])
+    skipped_rows = tuple(SkippedRow(lines[r.byte], _reason(r)) for r in listed)
+    _refuse_mostly_broken(name, skipped, skipped_rows, n_rows)
+    if skipped:
+        first = skipped_rows[0]
+        warnings.append(
+            f"{_plural(len(skipped), 'row')} could not be read and {_were(len(skipped))} left out "
+            f"(the first is line {first.line}: {first.reason})."
+        )
+    if padded:
+        warnings.append(
+            f"{_plural(len(padded), 'row')} had fewer fields than the header; the missing "
+            f"fields are empty (the first is line {lines[padded[0].byte]})."
+        )
+    for column, before, after in zip(names, types, parsed.types, strict=True):
+        if before != after:
+            warnings.append(
+                f"Column {column!r} holds values that are not {before} beyond the sampled "
+                f"rows, so it was read as {after}."
+            )
+    return _Body(
+        sha256=scan.sha256,
+        encoding=encoding.name,
+        delimiter=dialect.delimiter,
+        quote='"',
+        has_header=sniffed.has_header,
+        sheet=None,
+        n_columns=width,
+        skipped=skipped_rows,
+        rows_skipped=len(skipped),
+        missing_markers_seen=_markers_seen(con, plan, staging, parsed.padding),
+        renamed_columns=tuple(renamed),
+        warnings=tuple(warnings),
+    )
+
+
+def _refuse_mostly_broken(
+    name: str, skipped: list[_Reject], shown: tuple[SkippedRow, ...], n_rows: int
+) -> None:
+    """A table missing most of its rows is no table: refuse rather than present it."""
+    for reject in skipped:
+        if reject.error_type == "UNQUOTED VALUE" and "unterminated" in reject.message.lower():
+            line = shown[0].line if shown else reject.line
+            raise LoadError(
+                f"{_shown(name)} has a quote that is never closed, near line {line}, so the "
+                "rows after it cannot be told apart."
+            )
+    if not skipped or len(skipped) <= n_rows:
+        return
+    first = shown[0]
+    raise LoadError(
+        f"{_shown(name)} could not be read reliably: {len(skipped):,} of "
+        f"{len(skipped) + n_rows:,} rows are malformed, the first on line {first.line} "
+        f"({first.reason})."
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    line = re.sub(r"^[A-Za-z ]*Error: ", "", line).strip()
+    return line if line.endswith(".") else line + "."
+
+
+def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    (n,) = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()
+    return int(n)
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _arrow_column(values: list[object]) -> pa.Array:
+    """One Excel column as Arrow, typed only when every present value agrees."""
+    present = [v for v in values if v is not None]
+    kinds = {type(v) for v in present}
+    if kinds in ({int}, {bool}):
+        return pa.array(values)
+    if kinds and kinds <= {int, float}:
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    if len(kinds) == 1 and kinds.pop().__name__ in ("datetime", "date", "time", "timedelta"):
+        return pa.array(values)
+    return pa.array([None if v is None else _cell_text(v) for v in values], pa.string())
+
+
+def _open_workbook(path: Path, name: str) -> python_calamine.CalamineWorkbook:
+    try:
+        with open(path, "rb") as f:
+            return python_calamine.CalamineWorkbook.from_filelike(f)
+    except python_calamine.PasswordError:
+        raise LoadError(f"{_shown(name)} is password-protected; save it without one.") from None
+    except Exception:
+        raise LoadError(f"{_shown(name)} is damaged or is not an Excel workbook.") from None
+
+
+def _sheet_rows(
+    workbook: python_calamine.CalamineWorkbook, name: str, sheet: str | None
+) -> tuple[str, list[list[object]]]:
+    """The chosen sheet (or the first holding data) and its rows, empty trailing rows gone."""
+    names = list(workbook.sheet_names)
+    if sheet is not None and sheet not in names:
+        raise LoadError(
+            f"{_shown(name)} has no sheet called {sheet!r}; its sheets are "
+            f"{', '.join(repr(n) for n in names)}."
+        )
+    for candidate in [sheet] if sheet is not None else names:
+        rows = workbook.get_sheet_by_name(candidate).to_python(skip_empty_area=True)
+        rows = [row for row in rows if any(cell != "" for cell in row)]
+        if rows:
+            return candidate, rows
+    if sheet is not None:
+        raise LoadError(f"The sheet {sheet!r} of {_shown(name)} is empty.")
+    raise LoadError(f"{_shown(name)} has no data in any sheet.")
+
+
+def _load_excel(
+    con: duckdb.DuckDBPyConnection, path: Path, name: str, staging: str, sheet: str | None
+) -> _Body:
+    workbook = _open_workbook(path, name)
+    chosen, rows = _sheet_rows(workbook, name, sheet)
+    width = max(len(row) for row in rows)
+    header = [_cell_text(v) for v in rows[0]] + [""] * (width - len(rows[0]))
+    names, renamed = _unique_names(header)
+    markers = set(MISSING_MARKERS)
+    seen: set[str] = set()
+    columns: list[list[object]] = [[] for _ in range(width)]
+    for row in rows[1:]:
+        for j in range(width):
+            value = row[j] if j < len(row) else ""
+            if isinstance(value, str) and value in markers:
+                seen.add(value)
+                value = None
+            columns[j].append(value)
+    arrow = pa.table({n: _arrow_column(c) for n, c in zip(names, columns, strict=True)})
+    view = f"_signoff_arrow_{uuid.uuid4().hex}"
+    con.register(view, arrow)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {quote_ident(staging)} AS SELECT * FROM {view}")
+    finally:
+        con.unregister(view)
+    warnings = []
+    if len(workbook.sheet_names) > 1 and sheet is None:
+        warnings.append(
+            f"The workbook has {len(workbook.sheet_names)} sheets; loaded {chosen!r}, "
+            "the first that holds data."
+        )
+    return _Body(
+        sha256=sha256_of(path),
+        encoding="excel",
+        delimiter=None,
+        quote=None,
+        has_header=True,
+        sheet=chosen,
+        n_columns=width,
+        skipped=(),
+        rows_skipped=0,
+        missing_markers_seen=tuple(m for m in MISSING_MARKERS if m in seen),
+        renamed_columns=tuple(renamed),
+        warnings=tuple(warnings),
+    )
+
+
+def _load_path(
+    path: Path,
+    name: str,
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    limit: int,
+    sheet: str | None,
+) -> Loaded:
+    size = path.stat().st_size
+    _check_size(size, limit, name)
+    if size == 0:
+        raise LoadError("The file is empty.")
+    head = _read_head(path)
+    file_type = _file_type(path, name, head)
+    staging = f"_signoff_load_{uuid.uuid4().hex}"
+    try:
+        with tempfile.TemporaryDirectory(prefix="signoff-load-") as workdir:
+            if file_type in ("xlsx", "xls"):
+                body = _load_excel(con, path, name, staging, sheet)
+            else:
+                body = _load_text(con, path, name, file_type, head, staging, Path(workdir))
+        n_rows = _row_count(con, staging)
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+        con.execute(f"ALTER TABLE {quote_ident(staging)} RENAME TO {quote_ident(table)}")
+    except BaseException:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(staging)}")
+        raise
+    report = LoadReport(
+        name=name,
+        sha256=body.sha256,
+        bytes=size,
+        file_type=file_type,
+        encoding=body.encoding,
+        delimiter=body.delimiter,
+        quote=body.quote,
+        has_header=body.has_header,
+        sheet=body.sheet,
+        n_rows=n_rows,
+        n_columns=body.n_columns,
+        rows_skipped=body.rows_skipped,
+        skipped=body.skipped,
+        missing_markers_seen=body.missing_markers_seen,
+        renamed_columns=body.renamed_columns,
+        warnings=body.warnings,
+    )
+    return Loaded(con=con, table=table, report=report)

@@ -1,0 +1,294 @@
+"""Outliers per numeric column by IQR, Z-score or Isolation Forest; shared by Steps 2 and 3.
+
+IQR and Z-score are exact and run in DuckDB: one pass for the statistics (unless the
+caller already has them) and one for every column's count. Isolation Forest needs arrays,
+so it runs in scikit-learn on a seeded, bounded sample and says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import IsolationForest
+
+from steps.engine import SAMPLE_ROWS, SAMPLE_SEED, Column, columns, quote_ident
+from steps.overview import (
+    NO_DATA_ROWS,
+    NumericStats,
+    count_rows,
+    double_literal,
+    numeric_stats,
+    value_expr,
+)
+from steps.results import ToDict
+
+Method = Literal["iqr", "zscore", "isolation_forest"]
+METHODS: tuple[str, ...] = ("iqr", "zscore", "isolation_forest")
+
+
+class OutlierError(ValueError):
+    """Outlier parameters that cannot work; `str()` is one sentence for a person."""
+
+
+@dataclass(frozen=True)
+class ColumnOutliers(ToDict):
+    """Values of one column outside [lower, upper], with the most extreme rows as examples."""
+
+    name: str
+    count: int
+    lower: float | None
+    upper: float | None
+    examples: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class OutlierReport(ToDict):
+    """Outliers by one method; `sample_based` says whether only `sample_rows` rows were seen."""
+
+    method: str
+    params: dict[str, Any]
+    sample_based: bool
+    sample_rows: int
+    n_rows: int
+    columns: tuple[ColumnOutliers, ...]
+    rows_flagged: int | None
+    row_examples: tuple[dict[str, Any], ...]
+    notes: tuple[str, ...]
+
+    def column(self, name: str) -> ColumnOutliers:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {c.name: c.count for c in self.columns}
+
+
+Bounds = tuple[float | None, float | None, float | None]  # lower, upper, centre
+
+
+def _finite(*values: float | None) -> bool:
+    return all(v is not None and math.isfinite(v) for v in values)
+
+
+def iqr_bounds(stats: NumericStats, multiplier: float) -> Bounds:
+    """Tukey's fences: [q1 - k*IQR, q3 + k*IQR], with the median as the centre."""
+    if not _finite(stats.q1, stats.q3):
+        return None, None, None
+    spread = stats.q3 - stats.q1
+    return stats.q1 - multiplier * spread, stats.q3 + multiplier * spread, stats.median
+
+
+def zscore_bounds(stats: NumericStats, threshold: float) -> Bounds:
+    """mean +/- t * sample std; undefined for fewer than two values or a constant column."""
+    if not _finite(stats.mean, stats.std) or stats.std == 0:
+        return None, None, None
+    return stats.mean - threshold * stats.std, stats.mean + threshold * stats.std, stats.mean
+
+
+def _outside(
+    column: Column, bounds: Bounds, method: str, parameter: float, stats: NumericStats
+) -> str:
+    """SQL predicate: the value is an outlier. Z-scores are computed as defined, |z| > t."""
+    v = f"CAST({value_expr(column)} AS DOUBLE)"
+    lower, upper, _ = bounds
+    if lower is None or upper is None:
+        return "false"
+    if method == "zscore":
+        mean, std = double_literal(stats.mean), double_literal(stats.std)  # type: ignore[arg-type]
+        return f"abs(({v} - {mean}) / {std}) > {double_literal(parameter)}"
+    return f"({v} < {double_literal(lower)} OR {v} > {double_literal(upper)})"
+
+
+def _rows(names: list[str], records: list[tuple[Any, ...]]) -> tuple[dict[str, Any], ...]:
+    return tuple(dict(zip(names, r, strict=True)) for r in records)
+
+
+def _examples(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    names: list[str],
+    wanted: list[tuple[int, Column, str, float]],
+    limit: int,
+) -> dict[int, tuple[dict[str, Any], ...]]:
+    """Up to `limit` whole rows per flagged column, farthest from the centre first."""
+    if not wanted or limit <= 0:
+        return {}
+    source = quote_ident(table)
+    parts = [
+        f"(SELECT {i}, * FROM {source} WHERE {predicate} "
+        f"ORDER BY abs(CAST({value_expr(column)} AS DOUBLE) - {double_literal(centre)}) DESC "
+        f"LIMIT {int(limit)})"
+        for i, column, predicate, centre in wanted
+    ]
+    found: dict[int, list[tuple[Any, ...]]] = {}
+    for record in con.execute(" UNION ALL ".join(parts)).fetchall():
+        found.setdefault(record[0], []).append(record[1:])
+    return {i: _rows(names, rows) for i, rows in found.items()}
+
+
+def _univariate(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    method: str,
+    parameter: float,
+    stats: dict[str, NumericStats] | None,
+    examples: int,
+) -> tuple[ColumnOutliers, ...]:
+    """IQR or Z-score counts for every numeric column in one pass, plus example rows."""
+    cols = columns(con, table)
+    numeric = [c for c in cols if c.is_numeric]
+    if not numeric:
+        return ()
+    stats = stats if stats is not None else numeric_stats(con, table, numeric)
+    fence = iqr_bounds if method == "iqr" else zscore_bounds
+    bounds = [fence(stats[c.name], parameter) for c in numeric]
+    predicates = [
+        _outside(c, b, method, parameter, stats[c.name])
+        for c, b in zip(numeric, bounds, strict=True)
+    ]
+    counts = con.execute(
+        f"SELECT {', '.join(f'count_if({p})' for p in predicates)} FROM {quote_ident(table)}"
+    ).fetchall()[0]
+    wanted = [
+        (i, c, predicates[i], bounds[i][2])
+        for i, c in enumerate(numeric)
+        if counts[i] and bounds[i][2] is not None
+    ]
+    rows = _examples(con, table, [c.name for c in cols], wanted, examples)
+    return tuple(
+        ColumnOutliers(c.name, int(counts[i] or 0), bounds[i][0], bounds[i][1], rows.get(i, ()))
+        for i, c in enumerate(numeric)
+    )
+
+
+def _feature_matrix(frame: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, list[int]]:
+    """Numeric columns as floats, missing values filled with the column median.
+
+    Columns with no values or a single value carry no signal for the forest and are left
+    out; the second element says which of `names` were used.
+    """
+    raw = frame[names].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    raw[~np.isfinite(raw)] = np.nan
+    used = []
+    for j in range(raw.shape[1]):
+        present = raw[:, j][~np.isnan(raw[:, j])]
+        if present.size and present.min() != present.max():
+            raw[np.isnan(raw[:, j]), j] = np.median(present)
+            used.append(j)
+    return raw[:, used], used
+
+
+def _sample(con: duckdb.DuckDBPyConnection, table: str, rows: int, seed: int) -> pd.DataFrame:
+    """The sample `steps.engine.sample_frame` draws (whole table up to `rows`, else a seeded
+    reservoir), fetched with `execute`: on DuckDB 2.0 `sample_frame` fails because its
+    `row_count` leaves a result open before its `con.sql(...)`. Replace with `sample_frame`
+    once that is fixed.
+    """
+    source = quote_ident(table)
+    if count_rows(con, table) <= rows:
+        return con.execute(f"SELECT * FROM {source}").df()
+    reservoir = f"reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
+    return con.execute(f"SELECT * FROM {source} USING SAMPLE {reservoir}").df()
+
+
+def _isolation_forest(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    contamination: float | str,
+    seed: int,
+    sample_rows: int,
+    examples: int,
+) -> tuple[tuple[ColumnOutliers, ...], int, tuple[dict[str, Any], ...], int]:
+    """Rows the forest isolates quickly, fitted on a seeded sample of the numeric columns.
+
+    A forest flags rows, not values; per column it reports the flagged rows whose value
+    lies outside the range of the rows it kept (lower/upper), which says which columns
+    made those rows unusual.
+    """
+    cols = columns(con, table)
+    numeric = [c.name for c in cols if c.is_numeric]
+    frame = _sample(con, table, sample_rows, seed)
+    matrix, used = _feature_matrix(frame, numeric)
+    if matrix.shape[1] == 0 or len(frame) < 2:
+        return (), 0, (), len(frame)
+    forest = IsolationForest(contamination=contamination, random_state=seed)
+    flagged = forest.fit_predict(matrix) == -1
+    order = np.argsort(forest.score_samples(matrix), kind="stable")
+    ranked = [i for i in order if flagged[i]]
+    names = list(frame.columns)
+    per_column = []
+    for j in used:
+        values = matrix[:, j]
+        kept = values[~flagged]
+        lower, upper = float(kept.min()), float(kept.max())
+        raw = pd.to_numeric(frame[numeric[j]], errors="coerce").to_numpy(float, na_value=np.nan)
+        beyond = [i for i in ranked if raw[i] < lower or raw[i] > upper]
+        rows = [tuple(frame.iloc[i]) for i in beyond[:examples]]
+        per_column.append(ColumnOutliers(numeric[j], len(beyond), lower, upper, _rows(names, rows)))
+    row_examples = _rows(names, [tuple(frame.iloc[i]) for i in ranked[:examples]])
+    return tuple(per_column), int(flagged.sum()), row_examples, len(frame)
+
+
+def _check(
+    method: str, iqr_multiplier: float, z_threshold: float, contamination: float | str, rows: int
+) -> None:
+    if method not in METHODS:
+        raise OutlierError(
+            f"Unknown outlier method {method!r}; choose one of {', '.join(METHODS)}."
+        )
+    if not (math.isfinite(iqr_multiplier) and iqr_multiplier > 0):
+        raise OutlierError("The IQR multiplier must be a positive number.")
+    if not (math.isfinite(z_threshold) and z_threshold > 0):
+        raise OutlierError("The Z-score threshold must be a positive number.")
+    if contamination != "auto" and not (
+        isinstance(contamination, (int, float)) and 0 < contamination <= 0.5
+    ):
+        raise OutlierError("Contamination must be 'auto' or a fraction in (0, 0.5].")
+    if rows < 2:
+        raise OutlierError("The Isolation Forest sample needs at least two rows.")
+
+
+def outliers(
+    con: duckdb.DuckDBPyConnection,
+    table: str = "data",
+    *,
+    method: Method = "iqr",
+    iqr_multiplier: float = 1.5,
+    z_threshold: float = 3.0,
+    contamination: float | str = "auto",
+    seed: int = SAMPLE_SEED,
+    sample_rows: int = SAMPLE_ROWS,
+    examples: int = 5,
+    stats: dict[str, NumericStats] | None = None,
+) -> OutlierReport:
+    """Outliers in every numeric column of `table` by `method`.
+
+    `stats` (from `numeric_stats` or an overview) saves the statistics pass when the caller
+    has them already; Step 2 passes its overview's figures.
+    """
+    _check(method, iqr_multiplier, z_threshold, contamination, sample_rows)
+    n_rows = count_rows(con, table)
+    notes = (NO_DATA_ROWS,) if n_rows == 0 else ()
+    if method == "isolation_forest":
+        per_column, flagged, row_examples, seen = _isolation_forest(
+            con,
+            table,
+            contamination=contamination,
+            seed=seed,
+            sample_rows=sample_rows,
+            examples=examples,
+        )
+        params = {"contamination": contamination, "seed": seed, "sample_rows": sample_rows}
+        return OutlierReport(
+            method, params, seen < n_rows, seen, n_rows, per_column, flagged, row_examples, notes
+        )
+    parameter = iqr_multiplier if method == "iqr" else z_threshold
+    per_column = _univariate(con, table, method, parameter, stats, examples)
+    params = {"iqr_multiplier": iqr_multiplier} if method == "iqr" else {"z_threshold": z_threshold}
+    return OutlierReport(method, params, False, n_rows, n_rows, per_column, None, (), notes)
