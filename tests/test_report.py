@@ -172,6 +172,7 @@ def test_a_missing_required_key_is_named(path: tuple[str, ...], key: str) -> Non
         ("ai", {"overview": {"advisor": "offline", "findings": []}}, "unverified_numbers"),
         ("audit", {"head_sha256": "ab"}, "events"),
         ("cleaning", ["drop"], "object"),
+        ("cleaning", {"drop_duplicates": True, "drop_columns": []}, "drop_rows_missing"),
     ],
 )
 def test_optional_steps_are_checked_when_present(step: str, value: Any, needle: str) -> None:
