@@ -172,7 +172,8 @@ def _feature_matrix(frame: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, 
     Columns with no values or a single value carry no signal for the forest and are left
     out; the second element says which of `names` were used.
     """
-    raw = frame[names].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    numbers = frame[names].apply(pd.to_numeric, errors="coerce")
+    raw = numbers.to_numpy(dtype=float, na_value=np.nan, copy=True)
     raw[~np.isfinite(raw)] = np.nan
     used = []
     for j in range(raw.shape[1]):

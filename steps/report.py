@@ -45,7 +45,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "source": ("name", "sha256", "bytes", "encoding", "delimiter"),
     "overview": ("n_rows", "n_columns", "columns"),
     "quality": ("duplicate_rows", "missing_cells", "quality_score", "outliers"),
-    "cleaning": (),
+    "cleaning": ("drop_duplicates", "drop_columns", "drop_rows_missing"),
     "statistics": ("correlation", "strong_correlations", "threshold", "distributions"),
     "model": ("target", "task", "candidates", "selected", "metrics", "importances", "warnings"),
     "recommendations": ("action_plan", "business_insights", "next_steps"),

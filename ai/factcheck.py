@@ -1,0 +1,165 @@
+"""Every number an AI states is checked against the figures the analysis computed.
+
+A stated number is *verified* when some reference figure, rounded to the precision the
+number was written with, equals it. Tolerances and conventions, deliberately:
+
+- Precision comes from the text: `0.87` matches 0.8734 (and 0.865 ≤ x < 0.875), `87%`
+  and `87.3%` match the fraction 0.8734 or the figure 87.3; `1.2e-5` matches to the
+  mantissa's digits; `1,234` is 1234; `1.2 million` matches 1 150 000–1 250 000.
+- Signs are not checked: prose writes "a negative correlation of 0.45" for r = −0.45.
+- `< x` / `≤ x` (e.g. "p < 0.001") is verified when a positive figure is below x.
+- Numbers inside column names are not numbers (names are removed first), nor are digits
+  glued to letters (`q3`, `r2`), nor the step or gate ordinals ("Step 2", "gate 4").
+- Reference figures are every number in the step results, every number written inside
+  their string values (dates, labels), and a documented few derived ones: each count
+  divided by the row count (and its complement, "95% complete"), missing cells over all
+  cells, rows left after removing duplicates, memory in kB/KiB/MB/MiB, and counts of
+  listed items (columns per kind, columns with missing values or outliers, strong pairs,
+  type issues).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ai.figures import columns_of, count, kinds_by_name, names_in, walk_numbers, walk_strings
+from steps.recommend import UnverifiedNumber
+
+_NUMBER = re.compile(
+    r"(?<![\w.])"
+    r"(?P<mantissa>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
+    r"(?:[eE](?P<exp>[-+−]?\d+))?"
+    r"(?:\s?(?P<scale>thousand|million|billion|[kKM]\b|bn\b))?"
+    r"(?P<pct>\s?%|\s?percent\b)?"
+)
+_SCALES = {"thousand": 1e3, "k": 1e3, "K": 1e3, "million": 1e6, "M": 1e6, "billion": 1e9, "bn": 1e9}
+_ORDINAL = re.compile(r"(?:step|gate|steps|gates)\s*$", re.IGNORECASE)
+_BOUND = re.compile(r"(?:<|≤|<=|below|under|less than)\s*$", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+_REL_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class StatedNumber:
+    """A number as written: its magnitude, how precisely it was written, and how it reads."""
+
+    value: float
+    tolerance: float
+    percent: bool
+    upper_bound: bool
+    text: str
+    start: int
+
+
+def _tolerance(mantissa: str, exponent: int, scale: float) -> float:
+    decimals = len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
+    return 0.5 * 10.0 ** (exponent - decimals) * scale
+
+
+def stated_numbers(text: str) -> list[StatedNumber]:
+    """Every number in `text` with the precision it was written to."""
+    found = []
+    for m in _NUMBER.finditer(text):
+        before = text[: m.start()]
+        if _ORDINAL.search(before):
+            continue
+        mantissa = m["mantissa"].replace(",", "")
+        exponent = int(m["exp"].replace("−", "-")) if m["exp"] else 0
+        scale = _SCALES.get((m["scale"] or "").strip(), 1.0)
+        found.append(
+            StatedNumber(
+                value=float(mantissa) * 10.0**exponent * scale,
+                tolerance=_tolerance(mantissa, exponent, scale),
+                percent=bool(m["pct"]),
+                upper_bound=bool(_BOUND.search(before)),
+                text=m.group(0).strip(),
+                start=m.start(),
+            )
+        )
+    return found
+
+
+def _derived(parts: Mapping[str, Any]) -> Iterable[float]:
+    ov, q = parts.get("overview") or {}, parts.get("quality") or {}
+    s = parts.get("statistics") or {}
+    n_rows = count(q.get("n_rows")) or count(ov.get("n_rows"))
+    counts = [count(c.get("n_missing")) for c in columns_of(ov)]
+    counts += [count(v) for v in (q.get("missing_by_column") or {}).values()]
+    outliers = [v for v in (q.get("outliers") or {}).values() if isinstance(v, Mapping)]
+    counts += [count(v.get(m)) for v in outliers for m in ("iqr", "zscore")]
+    counts += [count(t.get("count")) for t in q.get("type_issues") or []]
+    dupes = count(q.get("duplicate_rows"))
+    counts.append(dupes)
+    if n_rows:
+        for c in counts:
+            yield c / n_rows
+            yield 1 - c / n_rows
+        yield n_rows - dupes
+    n_cells = n_rows * (count(ov.get("n_columns")) or len(columns_of(ov)))
+    if n_cells:
+        yield count(q.get("missing_cells")) / n_cells
+        yield 1 - count(q.get("missing_cells")) / n_cells
+    memory = count(ov.get("memory_bytes"))
+    yield from (memory / unit for unit in (1e3, 1024, 1e6, 2**20))
+    kinds = list(kinds_by_name(ov).values())
+    yield from (kinds.count(k) for k in set(kinds))
+    yield sum(1 for c in counts[: len(columns_of(ov))] if c)
+    yield sum(1 for v in (q.get("missing_by_column") or {}).values() if count(v))
+    yield sum(1 for v in outliers if count(v.get("iqr")))
+    yield sum(1 for v in outliers if count(v.get("zscore")))
+    yield len(s.get("strong_correlations") or [])
+    yield len(q.get("type_issues") or [])
+
+
+def reference_figures(parts: Mapping[str, Any]) -> list[float]:
+    """The magnitudes a stated number may match, sorted for bisection-free scanning."""
+    figures = set(walk_numbers(parts))
+    for text in walk_strings(parts):
+        figures.update(n.value for n in stated_numbers(text))
+    figures.update(_derived(parts))
+    return sorted({abs(f) for f in figures if math.isfinite(f)})
+
+
+def _matches(n: StatedNumber, figures: list[float]) -> bool:
+    candidates = [(n.value, n.tolerance)]
+    if n.percent:
+        candidates.append((n.value / 100, n.tolerance / 100))
+    for value, tol in candidates:
+        slack = tol + _REL_EPS * max(1.0, value)
+        if n.upper_bound and any(0 < f <= value + slack for f in figures):
+            return True
+        if any(abs(f - value) <= slack for f in figures):
+            return True
+    return False
+
+
+def _without_names(text: str, names: Iterable[str]) -> str:
+    for name in sorted((n for n in names if any(ch.isdigit() for ch in n)), key=len, reverse=True):
+        text = text.replace(name, " " * len(name))
+    return text
+
+
+def _sentence_at(text: str, start: int) -> str:
+    bounds = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text) + 1]
+    begin = max(b for b in bounds if b <= start)
+    end = min((b for b in bounds if b > start), default=len(text))
+    return text[begin:end].strip()
+
+
+def unverified_numbers(
+    texts: Iterable[tuple[str, str]], parts: Mapping[str, Any]
+) -> tuple[UnverifiedNumber, ...]:
+    """The numbers in `(where, text)` pairs that no figure in `parts` supports."""
+    figures = reference_figures(parts)
+    names = names_in(parts)
+    flagged = []
+    for where, text in texts:
+        for n in stated_numbers(_without_names(text, names)):
+            if not _matches(n, figures):
+                value = -n.value if text[: n.start].endswith(("-", "−")) else n.value
+                flagged.append(UnverifiedNumber(value, n.text, _sentence_at(text, n.start), where))
+    return tuple(flagged)

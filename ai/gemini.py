@@ -1,0 +1,120 @@
+"""Gemini through the official `google-genai` client, with structured output.
+
+The client is built once per advisor and kept: in google-genai 3.x a `Client` closes
+itself when garbage-collected. Its own retries are left off (no `retry_options`) so that
+attempts, backoff and call records are counted in one place (`ai.remote`). A base URL
+from `GOOGLE_GEMINI_BASE_URL` (read from the environment the advisor was chosen with,
+and by the client itself otherwise) points it at another endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx2
+from google import genai
+from google.genai import errors, types
+from pydantic import BaseModel
+
+from ai.advisor import OnCall
+from ai.cache import AICache
+from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status
+
+DEFAULT_MODEL = "gemini-2.5-flash"
+_BLOCKING_FINISH = frozenset(
+    {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"}
+)
+
+
+def _enum_name(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _reply_from(response: types.GenerateContentResponse) -> Reply:
+    """The answer's text and token counts, or a `CallFailure` when it was blocked or empty."""
+    usage = response.usage_metadata
+    reply = Reply(
+        text=None,
+        http_status=200,
+        input_tokens=usage.prompt_token_count if usage else None,
+        output_tokens=usage.candidates_token_count if usage else None,
+        total_tokens=usage.total_token_count if usage else None,
+    )
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason is not None:
+        reason = _enum_name(feedback.block_reason)
+        raise CallFailure("blocked", f"blocked the request ({reason})", reply=reply)
+    if not response.candidates:
+        raise CallFailure("empty", "returned no answer", reply=reply)
+    finish = response.candidates[0].finish_reason
+    if finish is not None and _enum_name(finish) in _BLOCKING_FINISH:
+        raise CallFailure("blocked", f"blocked the answer ({_enum_name(finish)})", reply=reply)
+    return Reply(
+        text=response.text,
+        http_status=200,
+        input_tokens=reply.input_tokens,
+        output_tokens=reply.output_tokens,
+        total_tokens=reply.total_tokens,
+    )
+
+
+class GeminiAdvisor(RemoteAdvisor):
+    """Gemini answers; on any failure the offline advisor does, with a notice."""
+
+    name = "gemini"
+    label = "Gemini"
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        model: str = DEFAULT_MODEL,
+        base_url: str | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(model, **options)
+        self._client = genai.Client(
+            api_key=api_key,
+            http_options=types.HttpOptions(base_url=base_url, timeout=int(self.timeout_s * 1000)),
+        )
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str],
+        *,
+        key_variable: str,
+        timeout_s: float,
+        cache: AICache | None,
+        on_call: OnCall | None,
+    ) -> GeminiAdvisor:
+        model = env.get("SIGNOFF_GEMINI_MODEL", "").strip() or DEFAULT_MODEL
+        return cls(
+            env[key_variable].strip(),
+            model=model,
+            base_url=env.get("GOOGLE_GEMINI_BASE_URL", "").strip() or None,
+            timeout_s=timeout_s,
+            cache=cache,
+            on_call=on_call,
+            description=(
+                f"Gemini ({model}) answers because {key_variable} is set; it is sent "
+                "aggregates only, and the offline advisor answers if a call fails."
+            ),
+        )
+
+    def _send(self, prompt: str, schema: type[BaseModel]) -> Reply:
+        config = types.GenerateContentConfig(
+            response_mime_type="application/json", response_schema=schema, temperature=0.2
+        )
+        try:
+            response = self._client.models.generate_content(
+                model=self.model, contents=prompt, config=config
+            )
+        except errors.APIError as e:
+            raise failure_for_status(e.code) from e
+        except httpx2.TimeoutException as e:
+            raise CallFailure("timeout", f"did not answer within {self.timeout_s:g} s") from e
+        except httpx2.TransportError as e:
+            raise CallFailure("unreachable", "could not be reached") from e
+        return _reply_from(response)

@@ -1,0 +1,96 @@
+"""A local model over Ollama's HTTP API (`/api/chat` with `format` = the JSON schema).
+
+Same prompts, schemas, retries, cache and fallback as Gemini (`ai.remote`); the HTTP
+client is httpx2, the fork google-genai itself depends on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx2
+from pydantic import BaseModel
+
+from ai.advisor import OnCall
+from ai.cache import AICache
+from ai.figures import number
+from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status
+
+DEFAULT_MODEL = "llama3.2"
+
+
+def _tokens(value: Any) -> int | None:
+    n = number(value)
+    return int(n) if n is not None else None
+
+
+class OllamaAdvisor(RemoteAdvisor):
+    """A local Ollama model answers; on any failure the offline advisor does."""
+
+    name = "ollama"
+    label = "Ollama"
+
+    def __init__(self, url: str, *, model: str = DEFAULT_MODEL, **options: Any) -> None:
+        super().__init__(model, **options)
+        self.url = url.rstrip("/")
+        self._http = httpx2.Client(timeout=self.timeout_s)
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str],
+        *,
+        timeout_s: float,
+        cache: AICache | None,
+        on_call: OnCall | None,
+    ) -> OllamaAdvisor:
+        model = env.get("SIGNOFF_OLLAMA_MODEL", "").strip() or DEFAULT_MODEL
+        return cls(
+            env["SIGNOFF_OLLAMA_URL"].strip(),
+            model=model,
+            timeout_s=timeout_s,
+            cache=cache,
+            on_call=on_call,
+            description=(
+                f"The local model {model} answers through Ollama because SIGNOFF_OLLAMA_URL "
+                "is set; the offline advisor answers if a call fails."
+            ),
+        )
+
+    def _send(self, prompt: str, schema: type[BaseModel]) -> Reply:
+        body = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": prompt}],
+            "stream": False,
+            "format": schema.model_json_schema(),
+            "options": {"temperature": 0.2},
+        }
+        try:
+            response = self._http.post(f"{self.url}/api/chat", json=body)
+        except httpx2.TimeoutException as e:
+            raise CallFailure("timeout", f"did not answer within {self.timeout_s:g} s") from e
+        except httpx2.TransportError as e:
+            raise CallFailure("unreachable", "could not be reached") from e
+        if response.status_code >= 400:
+            raise failure_for_status(response.status_code)
+        try:
+            data = response.json()
+        except ValueError as e:
+            raise CallFailure(
+                "malformed", "answered with something other than JSON", http_status=200
+            ) from e
+        message = data.get("message") if isinstance(data, Mapping) else None
+        prompt_tokens, output_tokens = (
+            _tokens(data.get("prompt_eval_count")),
+            _tokens(data.get("eval_count")),
+        )
+        return Reply(
+            text=message.get("content") if isinstance(message, Mapping) else None,
+            http_status=response.status_code,
+            input_tokens=prompt_tokens,
+            output_tokens=output_tokens,
+            total_tokens=(prompt_tokens or 0) + (output_tokens or 0)
+            if prompt_tokens is not None or output_tokens is not None
+            else None,
+        )

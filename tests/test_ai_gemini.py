@@ -1,0 +1,427 @@
+"""The real google-genai client (and the Ollama client) against a fake server on 127.0.0.1.
+
+Every fault the design names — timeout, 429, 500s, malformed JSON, blocked or empty
+answers — must end in the offline advisor's findings with a notice, and every request
+the fake server received is inspected for cell values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from pytest_httpserver import HTTPServer
+from test_ai_fixtures import cell_strings, customer_frame, step_results
+from werkzeug import Request, Response
+
+from ai.advisor import CallRecord, choose_advisor
+from ai.cache import AICache
+from ai.gemini import DEFAULT_MODEL, GeminiAdvisor
+from ai.offline import OfflineAdvisor
+from ai.ollama import OllamaAdvisor
+from steps.recommend import RecommendContext
+
+GENERATE = re.compile(r"/v1(beta)?/models/[^/]+:generateContent")
+KEY = "test-key-not-a-secret-7f3a"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[HTTPServer]:
+    srv = HTTPServer(host="127.0.0.1", port=0)
+    srv.start()
+    yield srv
+    srv.clear()
+    srv.stop()
+
+
+@pytest.fixture
+def fake(server: HTTPServer) -> Iterator[HTTPServer]:
+    server.clear()
+    yield server
+    server.clear()
+
+
+def gemini_body(payload: object, *, finish: str = "STOP") -> dict:
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    return {
+        "candidates": [
+            {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": finish}
+        ],
+        "usageMetadata": {
+            "promptTokenCount": 321,
+            "candidatesTokenCount": 54,
+            "totalTokenCount": 375,
+        },
+        "modelVersion": DEFAULT_MODEL,
+    }
+
+
+def quality_answer(duplicates: int, income_missing: int) -> dict:
+    return {
+        "findings": [
+            {
+                "title": f"{duplicates} duplicate rows",
+                "detail": f"Remove the {duplicates} duplicates; income is missing in "
+                f"{income_missing} rows.",
+                "severity": "warning",
+                "evidence": [f"quality.duplicate_rows={duplicates}"],
+            }
+        ]
+    }
+
+
+def gemini(server: HTTPServer, calls: list[CallRecord], **options: object) -> GeminiAdvisor:
+    settings: dict = {"timeout_s": 2.0, "on_call": calls.append, "backoff": lambda n: 0.0}
+    settings.update(options)
+    return GeminiAdvisor(KEY, base_url=server.url_for("/"), **settings)
+
+
+def request_bodies(server: HTTPServer) -> list[str]:
+    return [req.get_data(as_text=True) for req, _ in server.log]
+
+
+def _appears(cell: str, text: str) -> bool:
+    """Digit-only cells (zip codes) count only as whole tokens: as substrings they would
+    match inside unrelated figures."""
+    if cell.isdigit():
+        return re.search(rf"(?<![\d.]){cell}(?![\d.])", text) is not None
+    return cell in text
+
+
+def assert_no_cell_values(bodies: list[str]) -> None:
+    cells = cell_strings()
+    assert any(c.isdigit() for c in cells) and any(not c.isdigit() for c in cells)
+    for body in bodies:
+        text = json.dumps(json.loads(body), ensure_ascii=False)
+        leaked = sorted(c for c in cells if _appears(c, text))
+        assert not leaked, f"cell values reached the request: {leaked}"
+
+
+def expected_fallback(step: str) -> dict:
+    return OfflineAdvisor().advise(step, step_results()[step]).to_dict()["findings"]
+
+
+def test_success_parses_structured_output_and_records_the_call(fake: HTTPServer) -> None:
+    results = step_results()
+    q = results["quality"]
+    wrong = q["missing_by_column"]["income"] + 3
+    fake.expect_request(GENERATE, method="POST").respond_with_json(
+        gemini_body(quality_answer(q["duplicate_rows"], wrong))
+    )
+    calls: list[CallRecord] = []
+    insights = gemini(fake, calls).advise("quality", q)
+
+    assert insights.advisor == "gemini" and insights.model == DEFAULT_MODEL
+    assert insights.notice is None
+    assert [f.title for f in insights.findings] == [f"{q['duplicate_rows']} duplicate rows"]
+    assert [u.value for u in insights.unverified_numbers] == [wrong]
+    ((req, _),) = fake.log
+    assert req.headers["x-goog-api-key"] == KEY
+    sent = json.loads(req.get_data())
+    assert sent["generationConfig"]["responseMimeType"] == "application/json"
+    assert "findings" in json.dumps(sent["generationConfig"]["responseSchema"])
+    assert_no_cell_values(request_bodies(fake))
+    (call,) = calls
+    assert (call.outcome, call.attempt, call.http_status) == ("ok", 1, 200)
+    assert (call.input_tokens, call.output_tokens, call.total_tokens) == (321, 54, 375)
+    assert call.prompt_sha256 == insights.prompt_sha256
+    assert KEY not in json.dumps(call.to_dict())
+
+
+def test_no_step_sends_a_cell_value(fake: HTTPServer) -> None:
+    fake.expect_request(GENERATE).respond_with_json(gemini_body({"findings": []}))
+    results = step_results()
+    advisor = gemini(fake, [])
+    for step in ("overview", "quality", "statistics"):
+        advisor.advise(step, results)
+    advisor.recommend(RecommendContext(**results))
+    assert len(fake.log) == 4
+    assert_no_cell_values(request_bodies(fake))
+
+
+def test_opted_in_rows_are_sent_and_no_more_than_twenty(fake: HTTPServer) -> None:
+    fake.expect_request(GENERATE).respond_with_json(gemini_body({"findings": []}))
+    frame = customer_frame()
+    rows = frame.head(5).to_dict("records")
+    gemini(fake, []).advise("overview", step_results()["overview"], rows=rows)
+    body = request_bodies(fake)[0]
+    assert all(r["customer_id"] in body for r in rows)
+    assert frame["customer_id"].iloc[5] not in body
+    from ai.prompts import TooManyRowsError
+
+    with pytest.raises(TooManyRowsError, match="At most 20 rows"):
+        gemini(fake, []).advise("overview", {}, rows=frame.head(21).to_dict("records"))
+    assert len(fake.log) == 1
+
+
+def _sleep_then_answer(seconds: float, done: threading.Event):
+    def handler(request: Request) -> Response:
+        time.sleep(seconds)
+        done.set()
+        return Response(json.dumps(gemini_body({"findings": []})), content_type="application/json")
+
+    return handler
+
+
+def test_timeout_falls_back_with_a_notice(fake: HTTPServer) -> None:
+    answered = threading.Event()
+    fake.expect_request(GENERATE).respond_with_handler(_sleep_then_answer(0.6, answered))
+    calls: list[CallRecord] = []
+    insights = gemini(fake, calls, timeout_s=0.2).advise("statistics", step_results()["statistics"])
+    assert not answered.is_set(), "the fallback came before the server's late answer"
+    answered.wait(5)  # let the late answer land in this test's server log, not the next
+    deadline = time.monotonic() + 5
+    while not fake.log and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert insights.advisor == "offline"
+    assert insights.notice == (
+        "Gemini did not answer within 0.2 s; showing the offline advisor's findings instead."
+    )
+    assert insights.to_dict()["findings"] == expected_fallback("statistics")
+    assert [c.outcome for c in calls] == ["timeout"]
+    assert insights.prompt_sha256 == calls[0].prompt_sha256
+
+
+def test_429_then_success_retries_after_the_backoff(fake: HTTPServer) -> None:
+    quota = {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}
+    q = step_results()["quality"]
+    fake.expect_oneshot_request(GENERATE).respond_with_json(quota, status=429)
+    fake.expect_oneshot_request(GENERATE).respond_with_json(
+        gemini_body(quality_answer(q["duplicate_rows"], q["missing_by_column"]["income"]))
+    )
+    waits: list[float] = []
+    calls: list[CallRecord] = []
+    advisor = gemini(fake, calls, backoff=lambda n: 0.25 * n, sleep=waits.append)
+    insights = advisor.advise("quality", q)
+    assert insights.advisor == "gemini" and insights.notice is None
+    assert insights.unverified_numbers == ()
+    assert [(c.attempt, c.outcome, c.http_status) for c in calls] == [
+        (1, "rate_limited", 429),
+        (2, "ok", 200),
+    ]
+    assert waits == [0.25]
+    assert len(fake.log) == 2
+
+
+def test_three_500s_fall_back_after_three_attempts(fake: HTTPServer) -> None:
+    fake.expect_request(GENERATE).respond_with_json(
+        {"error": {"code": 500, "message": "boom", "status": "INTERNAL"}}, status=500
+    )
+    calls: list[CallRecord] = []
+    waits: list[float] = []
+    insights = gemini(fake, calls, sleep=waits.append).advise(
+        "overview", step_results()["overview"]
+    )
+    assert len(fake.log) == 3
+    assert [c.outcome for c in calls] == ["server_error"] * 3
+    assert len(waits) == 2
+    assert insights.advisor == "offline"
+    assert insights.notice == (
+        "Gemini failed with HTTP 500 on all 3 attempts; showing the offline advisor's "
+        "findings instead."
+    )
+    assert insights.to_dict()["findings"] == expected_fallback("overview")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{not json", json.dumps({"findings": [{"title": "no detail, no severity"}]})],
+    ids=["not-json", "wrong-shape"],
+)
+def test_malformed_json_falls_back(fake: HTTPServer, text: str) -> None:
+    fake.expect_request(GENERATE).respond_with_json(gemini_body(text))
+    calls: list[CallRecord] = []
+    insights = gemini(fake, calls).advise("quality", step_results()["quality"])
+    assert insights.advisor == "offline"
+    assert "something other than the expected JSON" in (insights.notice or "")
+    assert [c.outcome for c in calls] == ["malformed"]
+    assert insights.to_dict()["findings"] == expected_fallback("quality")
+
+
+@pytest.mark.parametrize(
+    ("body", "outcome", "said"),
+    [
+        ({"promptFeedback": {"blockReason": "SAFETY"}}, "blocked", "blocked the request (SAFETY)"),
+        (
+            {"candidates": [{"finishReason": "SAFETY"}]},
+            "blocked",
+            "blocked the answer (SAFETY)",
+        ),
+        ({"candidates": []}, "empty", "returned no answer"),
+        (
+            {"candidates": [{"content": {"role": "model", "parts": []}, "finishReason": "STOP"}]},
+            "empty",
+            "returned an empty answer",
+        ),
+    ],
+    ids=["prompt-blocked", "finish-safety", "no-candidates", "no-text"],
+)
+def test_blocked_or_empty_response_falls_back(
+    fake: HTTPServer, body: dict, outcome: str, said: str
+) -> None:
+    fake.expect_request(GENERATE).respond_with_json(body)
+    calls: list[CallRecord] = []
+    insights = gemini(fake, calls).advise("overview", step_results()["overview"])
+    assert insights.advisor == "offline"
+    assert insights.notice == f"Gemini {said}; showing the offline advisor's findings instead."
+    assert [c.outcome for c in calls] == [outcome]
+
+
+def test_second_identical_call_is_answered_from_the_cache(fake: HTTPServer, tmp_path) -> None:
+    q = step_results()["quality"]
+    fake.expect_request(GENERATE).respond_with_json(
+        gemini_body(quality_answer(q["duplicate_rows"], 6))
+    )
+    cache = AICache(tmp_path / "signoff.db")
+    calls: list[CallRecord] = []
+    first = gemini(fake, calls, cache=cache).advise("quality", q)
+    second = gemini(fake, calls, cache=AICache(tmp_path / "signoff.db")).advise("quality", q)
+    assert len(fake.log) == 1
+    assert second.to_dict() == first.to_dict()
+    assert [c.outcome for c in calls] == ["ok", "cached"]
+    other_model = gemini(fake, [], cache=cache, model="gemini-2.5-pro").advise("quality", q)
+    assert other_model.advisor == "gemini" and len(fake.log) == 2
+
+
+def test_failures_are_not_cached(fake: HTTPServer, tmp_path) -> None:
+    fake.expect_oneshot_request(GENERATE).respond_with_json(gemini_body("{not json"))
+    fake.expect_oneshot_request(GENERATE).respond_with_json(gemini_body({"findings": []}))
+    cache = AICache(tmp_path / "signoff.db")
+    ov = step_results()["overview"]
+    assert gemini(fake, [], cache=cache).advise("overview", ov).advisor == "offline"
+    assert gemini(fake, [], cache=cache).advise("overview", ov).advisor == "gemini"
+    assert len(fake.log) == 2
+
+
+def test_gemini_base_url_from_the_process_environment(fake: HTTPServer, monkeypatch) -> None:
+    """The client itself honours GOOGLE_GEMINI_BASE_URL when no base URL is given."""
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url_for("/"))
+    fake.expect_request(GENERATE).respond_with_json(gemini_body({"findings": []}))
+    advisor = GeminiAdvisor(KEY, timeout_s=2.0)
+    assert advisor.advise("overview", step_results()["overview"]).advisor == "gemini"
+    assert len(fake.log) == 1
+
+
+def test_choose_advisor_reads_key_model_url_and_timeout(fake: HTTPServer) -> None:
+    fake.expect_request(GENERATE).respond_with_json(gemini_body({"findings": []}))
+    env = {
+        "GOOGLE_API_KEY": KEY,
+        "SIGNOFF_GEMINI_MODEL": "gemini-test-model",
+        "GOOGLE_GEMINI_BASE_URL": fake.url_for("/"),
+        "SIGNOFF_AI_TIMEOUT": "3",
+    }
+    calls: list[CallRecord] = []
+    advisor = choose_advisor(env, on_call=calls.append)
+    assert advisor.name == "gemini" and advisor.model == "gemini-test-model"
+    assert "GOOGLE_API_KEY is set" in advisor.description
+    advisor.advise("overview", step_results()["overview"])
+    ((req, _),) = fake.log
+    assert "/models/gemini-test-model:generateContent" in req.path
+    assert req.headers["x-server-timeout"] == "3"
+    assert calls[0].model == "gemini-test-model"
+
+
+def test_gemini_recommend_drops_items_built_on_rejected_findings(fake: HTTPServer) -> None:
+    results = step_results()
+    rejected_id = "abc123def456"
+    answer = {
+        "action_plan": [
+            {
+                "title": "Remove duplicates",
+                "rationale": f"{results['quality']['duplicate_rows']} rows repeat.",
+                "evidence": ["quality.duplicate_rows"],
+                "priority": "high",
+                "impact": 4,
+                "effort": 1,
+                "finding_ids": ["keepme"],
+            },
+            {
+                "title": "Drop spend_copy",
+                "rationale": "It leaks.",
+                "evidence": [],
+                "priority": "high",
+                "impact": 5,
+                "effort": 1,
+                "finding_ids": [rejected_id],
+            },
+        ],
+        "business_insights": ["Tenure drives visits."],
+        "next_steps": ["Clean, then re-run."],
+    }
+    fake.expect_request(GENERATE).respond_with_json(gemini_body(answer))
+    context = RecommendContext(
+        **results,
+        rejected_finding_ids=frozenset({rejected_id}),
+        reviewer_feedback=("Focus on revenue columns, please.",),
+    )
+    recs = gemini(fake, []).recommend(context)
+    assert [i.title for i in recs.action_plan] == ["Remove duplicates"]
+    assert recs.advisor == "gemini" and recs.feedback_used == ("Focus on revenue columns, please.",)
+    assert "Focus on revenue columns, please." in request_bodies(fake)[0]
+
+
+def test_gemini_recommend_falls_back_to_offline_plan(fake: HTTPServer) -> None:
+    fake.expect_request(GENERATE).respond_with_json({"error": {"code": 503}}, status=503)
+    context = RecommendContext(**step_results())
+    recs = gemini(fake, []).recommend(context)
+    assert recs.advisor == "offline"
+    assert recs.notice == (
+        "Gemini failed with HTTP 503 on all 3 attempts; showing the offline advisor's "
+        "recommendations instead."
+    )
+    assert recs.action_plan == OfflineAdvisor().recommend(context).action_plan
+
+
+# --- Ollama ---------------------------------------------------------------------------
+
+
+def ollama_body(payload: object) -> dict:
+    return {
+        "model": "llama3.2",
+        "message": {"role": "assistant", "content": json.dumps(payload)},
+        "done": True,
+        "prompt_eval_count": 200,
+        "eval_count": 40,
+    }
+
+
+def ollama(server: HTTPServer, calls: list[CallRecord]) -> OllamaAdvisor:
+    return OllamaAdvisor(
+        server.url_for("/"), timeout_s=2.0, on_call=calls.append, backoff=lambda n: 0.0
+    )
+
+
+def test_ollama_sends_the_schema_as_format_and_parses_the_answer(fake: HTTPServer) -> None:
+    q = step_results()["quality"]
+    fake.expect_request("/api/chat", method="POST").respond_with_json(
+        ollama_body(quality_answer(q["duplicate_rows"], q["missing_by_column"]["income"]))
+    )
+    calls: list[CallRecord] = []
+    insights = ollama(fake, calls).advise("quality", q)
+    assert insights.advisor == "ollama" and insights.notice is None
+    sent = json.loads(fake.log[0][0].get_data())
+    assert sent["format"]["properties"]["findings"]["type"] == "array"
+    assert sent["stream"] is False
+    assert_no_cell_values(request_bodies(fake))
+    assert (calls[0].input_tokens, calls[0].output_tokens, calls[0].total_tokens) == (200, 40, 240)
+
+
+def test_ollama_server_errors_fall_back(fake: HTTPServer) -> None:
+    fake.expect_request("/api/chat").respond_with_data("overloaded", status=503)
+    calls: list[CallRecord] = []
+    insights = ollama(fake, calls).advise("overview", step_results()["overview"])
+    assert insights.advisor == "offline"
+    assert insights.notice is not None and insights.notice.startswith("Ollama failed with HTTP 503")
+    assert len(calls) == 3
+
+
+def test_choose_advisor_prefers_gemini_then_ollama_then_offline() -> None:
+    assert choose_advisor({"SIGNOFF_OLLAMA_URL": "http://127.0.0.1:9"}).name == "ollama"
+    both = {"GEMINI_API_KEY": KEY, "SIGNOFF_OLLAMA_URL": "http://127.0.0.1:9"}
+    assert choose_advisor(both).name == "gemini"
+    offline = choose_advisor({"GEMINI_API_KEY": "  "})
+    assert offline.name == "offline" and "nothing leaves this machine" in offline.description
