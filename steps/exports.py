@@ -19,7 +19,7 @@ import textwrap
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
@@ -244,7 +244,7 @@ class _Section:
     facts: tuple[tuple[str, str], ...] = ()
     tables: tuple[_Table, ...] = ()
     bullets: tuple[str, ...] = ()
-    flagged: tuple[str, ...] = field(default=())
+    flagged: tuple[str, ...] = ()
 
 
 def _outline(report: Mapping[str, Any]) -> list[_Section]:
@@ -261,7 +261,7 @@ def _outline(report: Mapping[str, Any]) -> list[_Section]:
         _ai_section(report.get("ai")),
         _audit_section(report.get("audit")),
     ]
-    return [s for s in sections if s is not None]
+    return sections
 
 
 def _status_line(report: Mapping[str, Any]) -> str:
@@ -424,9 +424,9 @@ def _recommendations_section(recommendations: Mapping[str, Any] | None) -> _Sect
     return _Section("Recommendations", bullets=tuple(bullets))
 
 
-def _ai_section(ai: Mapping[str, Any] | None) -> _Section | None:
+def _ai_section(ai: Mapping[str, Any] | None) -> _Section:
     if not ai:
-        return None
+        return _Section("AI insights", bullets=("No advisor ran.",))
     bullets, flagged = [], []
     for step, insight in ai.items():
         for finding in insight["findings"] or ():
@@ -481,7 +481,7 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return format(value, ",.6g") if abs(value) < 1e15 else format(value, ".6g")
+        return format(value, ",.6g")
     return str(value)
 
 
@@ -500,7 +500,7 @@ def _app_version(report: Mapping[str, Any]) -> str:
 def txt_summary(report: Mapping[str, Any]) -> str:
     """A plain-text summary for an 80-column terminal; control characters shown escaped."""
     lines = [
-        *_wrap(f"signoff report: {report['source']['name']}"),
+        _clip(_terminal_safe(f"signoff report: {report['source']['name']}"), TEXT_WIDTH),
         *_wrap(_status_line(report)),
         "=" * TEXT_WIDTH,
     ]
