@@ -24,7 +24,9 @@ from pathlib import PurePath
 from typing import Any
 
 import duckdb
+import plotly.io as pio
 import pyarrow.parquet as pq
+from plotly.offline import get_plotlyjs
 
 from steps.engine import quote_ident
 from steps.report import GATES
@@ -613,7 +615,7 @@ def html_report(report: Mapping[str, Any], figures: Mapping[str, Any] | None = N
         f"<style>{_STYLE}</style>",
     ]
     if figures:
-        head.append(f"<script>{_plotly_js()}</script>")
+        head.append(f"<script>{get_plotlyjs()}</script>")
     data = f'<script type="application/json" id="signoff-report">{_script_json(report)}</script>'
     return (
         "<!DOCTYPE html>\n"
@@ -674,8 +676,6 @@ def _html_table(table: _Table) -> str:
 
 
 def _html_figures(figures: Mapping[str, Any]) -> str:
-    import plotly.io as pio
-
     parts = ["<section><h2>Charts</h2>"]
     for i, (name, figure) in enumerate(figures.items()):
         div = pio.to_html(
@@ -688,12 +688,6 @@ def _html_figures(figures: Mapping[str, Any]) -> str:
         parts.append(f"<figure><figcaption>{_esc(name)}</figcaption>{div}</figure>")
     parts.append("</section>")
     return "\n".join(parts)
-
-
-def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs()
 
 
 def _script_json(report: Mapping[str, Any]) -> str:
