@@ -19,12 +19,14 @@ import textwrap
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
 import duckdb
+import plotly.io as pio
 import pyarrow.parquet as pq
+from plotly.offline import get_plotlyjs
 
 from steps.engine import quote_ident
 from steps.report import GATES
@@ -244,7 +246,7 @@ class _Section:
     facts: tuple[tuple[str, str], ...] = ()
     tables: tuple[_Table, ...] = ()
     bullets: tuple[str, ...] = ()
-    flagged: tuple[str, ...] = field(default=())
+    flagged: tuple[str, ...] = ()
 
 
 def _outline(report: Mapping[str, Any]) -> list[_Section]:
@@ -261,7 +263,7 @@ def _outline(report: Mapping[str, Any]) -> list[_Section]:
         _ai_section(report.get("ai")),
         _audit_section(report.get("audit")),
     ]
-    return [s for s in sections if s is not None]
+    return sections
 
 
 def _status_line(report: Mapping[str, Any]) -> str:
@@ -424,9 +426,9 @@ def _recommendations_section(recommendations: Mapping[str, Any] | None) -> _Sect
     return _Section("Recommendations", bullets=tuple(bullets))
 
 
-def _ai_section(ai: Mapping[str, Any] | None) -> _Section | None:
+def _ai_section(ai: Mapping[str, Any] | None) -> _Section:
     if not ai:
-        return None
+        return _Section("AI insights", bullets=("No advisor ran.",))
     bullets, flagged = [], []
     for step, insight in ai.items():
         for finding in insight["findings"] or ():
@@ -481,7 +483,7 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return format(value, ",.6g") if abs(value) < 1e15 else format(value, ".6g")
+        return format(value, ",.6g")
     return str(value)
 
 
@@ -500,7 +502,7 @@ def _app_version(report: Mapping[str, Any]) -> str:
 def txt_summary(report: Mapping[str, Any]) -> str:
     """A plain-text summary for an 80-column terminal; control characters shown escaped."""
     lines = [
-        *_wrap(f"signoff report: {report['source']['name']}"),
+        _clip(_terminal_safe(f"signoff report: {report['source']['name']}"), TEXT_WIDTH),
         *_wrap(_status_line(report)),
         "=" * TEXT_WIDTH,
     ]
@@ -613,7 +615,7 @@ def html_report(report: Mapping[str, Any], figures: Mapping[str, Any] | None = N
         f"<style>{_STYLE}</style>",
     ]
     if figures:
-        head.append(f"<script>{_plotly_js()}</script>")
+        head.append(f"<script>{get_plotlyjs()}</script>")
     data = f'<script type="application/json" id="signoff-report">{_script_json(report)}</script>'
     return (
         "<!DOCTYPE html>\n"
@@ -674,8 +676,6 @@ def _html_table(table: _Table) -> str:
 
 
 def _html_figures(figures: Mapping[str, Any]) -> str:
-    import plotly.io as pio
-
     parts = ["<section><h2>Charts</h2>"]
     for i, (name, figure) in enumerate(figures.items()):
         div = pio.to_html(
@@ -688,12 +688,6 @@ def _html_figures(figures: Mapping[str, Any]) -> str:
         parts.append(f"<figure><figcaption>{_esc(name)}</figcaption>{div}</figure>")
     parts.append("</section>")
     return "\n".join(parts)
-
-
-def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs()
 
 
 def _script_json(report: Mapping[str, Any]) -> str:

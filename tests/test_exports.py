@@ -326,6 +326,48 @@ def test_txt_shows_control_characters_escaped() -> None:
     assert "ci\\u001b[31mty\\u000d" in text
 
 
+def minimal_report() -> dict[str, Any]:
+    """A header-only file: no rows, no optional step, no decision."""
+    empty = dict.fromkeys(("mean", "std", "min", "q1", "median", "q3", "max"))
+    return build_report(
+        source={
+            "name": "a very long file name " * 12 + ".csv",
+            "sha256": hashlib.sha256(b"a\n").hexdigest(),
+            "bytes": 2,
+            "encoding": "utf-8",
+            "delimiter": ",",
+        },
+        overview={
+            "n_rows": 0,
+            "n_columns": 1,
+            "columns": [{"name": "a", "kind": "text", "n_missing": 0, "n_distinct": 0, **empty}],
+        },
+        quality={"duplicate_rows": 0, "missing_cells": 0, "quality_score": None, "outliers": {}},
+        gates={},
+    )
+
+
+def test_a_report_with_steps_missing_exports_cleanly() -> None:
+    report = minimal_report()
+    lines = txt_summary(report).splitlines()
+    assert lines[1].startswith("DRAFT") and max(len(line) for line in lines) <= 80
+    assert sum("Not computed." in line for line in lines) == 1
+    rows = csv_rows(report)
+    assert lookup(rows, "overview", "", "n_rows") == "0"
+    assert lookup(rows, "quality", "", "quality_score") == ""
+    assert lookup(rows, "column", "a", "mean") == ""
+    assert not any(r["section"].endswith("correlation") for r in rows)
+    page = html_report(report)
+    assert "Not computed." in page and "Plotly" not in page
+    assert sorted(Path(n).suffix for n in export_files(report)) == [
+        ".csv",
+        ".html",
+        ".json",
+        ".txt",
+        ".zip",
+    ]
+
+
 # --- HTML -------------------------------------------------------------------------------
 
 EXTERNAL_ATTR = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
