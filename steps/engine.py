@@ -97,7 +97,8 @@ def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[Column]:
 
 
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    (n,) = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()
+    # fetchall, not fetchone: DuckDB 2.x keeps a half-read result open on the connection.
+    [(n,)] = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()
     return int(n)
 
 

@@ -1,0 +1,62 @@
+"""The figures each step shows, built from the step's results (never from raw rows).
+
+One place serves both the app's Charts tabs and the HTML report, so they always agree.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from steps import charts
+from steps.charts import BoxStats
+from steps.overview import Overview
+from steps.quality import Quality
+
+
+def overview_figures(ov: Overview) -> dict[str, go.Figure]:
+    """Step 1: column kinds and missing values per column."""
+    return {
+        "Column kinds": charts.kind_pie(ov.kind_counts),
+        "Missing values": charts.missing_bar(ov.missing_by_column, ov.n_rows),
+    }
+
+
+def quality_boxes(ov: Overview, q: Quality) -> tuple[BoxStats, ...]:
+    """Box plots from Step 1's quantiles; whiskers at the IQR fences, pulled in to min/max."""
+    boxes = []
+    for column in ov.columns:
+        counts = q.outliers.get(column.name)
+        if column.q1 is None or counts is None:
+            continue
+        boxes.append(
+            BoxStats(
+                name=column.name,
+                q1=column.q1,
+                median=column.median,
+                q3=column.q3,
+                lower_fence=_inner(counts.iqr_lower, column.min, max),
+                upper_fence=_inner(counts.iqr_upper, column.max, min),
+                mean=column.mean,
+            )
+        )
+    return tuple(boxes)
+
+
+def _inner(fence: float | None, extreme: float | None, pick) -> float | None:
+    """The whisker end: the fence, or the extreme value when no value reaches the fence."""
+    if fence is None or extreme is None:
+        return fence
+    return float(pick(fence, float(extreme)))
+
+
+def quality_figures(ov: Overview, q: Quality) -> dict[str, go.Figure]:
+    """Step 2: box plots drawn from quantiles, and the quality metrics on a 0–100 scale."""
+    metrics = {
+        name: None if value is None else 100 * value for name, value in q.score_components.items()
+    }
+    if q.quality_score is not None:
+        metrics["score"] = q.quality_score
+    return {
+        "Box plots (from quantiles)": charts.box_from_quantiles(quality_boxes(ov, q)),
+        "Quality metrics": charts.quality_bar(metrics),
+    }
