@@ -95,6 +95,14 @@ def json_download(name: str, result) -> mo.Html:
 
 
 @app.function
+def record_step(trail: AuditTrail, analysis_id: str, step: str, result) -> None:
+    """A `step` audit event naming the result by its digest (never its rows)."""
+    trail.append(
+        "step", {"step": step, "digest": report_digest(result.to_dict())}, analysis_id=analysis_id
+    )
+
+
+@app.function
 def validate_answer(value: dict | None) -> str | None:
     """The form's own check: a verdict and a reviewer's name are required."""
     if not value:
@@ -136,7 +144,7 @@ def gate_callout(state) -> mo.Html:
         "rejected": "danger",
         "stale": "warn",
     }.get(state.status, "info")
-    return mo.callout(mo.plain_text(state.message), kind=kind)
+    return mo.callout(mo.md(esc(state.message)), kind=kind)
 
 
 @app.function
@@ -223,7 +231,7 @@ def load_cell(source, trail):
     )
     with mo.status.spinner(title="Loading", subtitle=esc(source["name"])):
         loaded, _error = load_source(source)
-    mo.stop(loaded is None, mo.callout(mo.plain_text(_error or ""), kind="danger"))
+    mo.stop(loaded is None, mo.callout(mo.md(esc(_error)), kind="danger"))
     analysis_id = loaded.report.sha256[:16]
     register_analysis(
         trail,
@@ -231,7 +239,7 @@ def load_cell(source, trail):
         source_sha256=loaded.report.sha256,
         source_name=loaded.report.name,
     )
-    trail.append("load", loaded.report.to_dict(), analysis_id=analysis_id)
+    _load_event = trail.append("load", loaded.report.to_dict(), analysis_id=analysis_id)
     return analysis_id, loaded
 
 
@@ -260,9 +268,7 @@ def load_summary(loaded):
 def step1_compute(analysis_id, loaded, trail):
     with mo.status.spinner(title="Step 1 · Overview"):
         ov = overview(loaded.con, loaded.table)
-    trail.append(
-        "step", {"step": "overview", "digest": report_digest(ov.to_dict())}, analysis_id=analysis_id
-    )
+    record_step(trail, analysis_id, "overview", ov)
     return (ov,)
 
 
@@ -304,9 +310,7 @@ def step1_show(ov, ov_insights):
 def step2_compute(analysis_id, loaded, ov, trail):
     with mo.status.spinner(title="Step 2 · Quality"):
         q = quality(loaded.con, loaded.table, overview=ov)
-    trail.append(
-        "step", {"step": "quality", "digest": report_digest(q.to_dict())}, analysis_id=analysis_id
-    )
+    record_step(trail, analysis_id, "quality", q)
     return (q,)
 
 
@@ -439,7 +443,7 @@ def gate1_decide(analysis_id, gate1_answer, loaded, trail):
     gate1 = gate_state(trail, analysis_id=analysis_id, gate="data_quality", subject_sha256=subject1)
     _shown = [gate_callout(gate1)]
     if gate1_refusal:
-        _shown.insert(0, mo.callout(mo.plain_text(gate1_refusal), kind="danger"))
+        _shown.insert(0, mo.callout(mo.md(esc(gate1_refusal)), kind="danger"))
     mo.vstack(_shown)
     return gate1, plan, subject1
 
@@ -463,11 +467,7 @@ def cleaned_cell(advisor, analysis_id, gate1, loaded, ov, plan, q, q_insights, t
         ov_clean = overview(loaded.con, table)
         q_clean = quality(loaded.con, table, overview=ov_clean)
         q_clean_insights = advisor.advise("quality", q_clean.to_dict())
-        trail.append(
-            "step",
-            {"step": "quality_cleaned", "digest": report_digest(q_clean.to_dict())},
-            analysis_id=analysis_id,
-        )
+        record_step(trail, analysis_id, "quality_cleaned", q_clean)
     mo.vstack(
         [
             mo.md("## Step 2 · Quality after the cleaning plan"),

@@ -1,0 +1,43 @@
+"""Real browser: Debian chromium (playwright) against `marimo run app.py` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def test_pick_a_sample_see_step_one_approve_gate_one(browser, app_server) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(app_server["url"])
+    page.get_by_role("button", name="Load sample").click()
+    page.get_by_role("heading", name="Step 1 · Overview").wait_for(timeout=90_000)
+    page.get_by_text("2,000").first.wait_for()
+    page.screenshot(path=ARTIFACTS / "step1-overview.png", full_page=True)
+
+    gate = page.locator("form").filter(has_text="Gate 1 · Data quality")
+    gate.get_by_role("radio", name="approve").check()
+    gate.get_by_role("textbox").first.fill("Grace Hopper")
+    gate.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Data quality: approved by Grace Hopper.").wait_for(timeout=60_000)
+    page.get_by_text("Gate 1 approved the data as loaded").wait_for(timeout=60_000)
+    page.screenshot(path=ARTIFACTS / "gate1-approved.png", full_page=True)
+    context.close()
+
+    with sqlite3.connect(app_server["db"]) as con:
+        rows = con.execute(
+            "SELECT actor, payload FROM events WHERE kind = 'decision' ORDER BY id"
+        ).fetchall()
+    assert len(rows) == 1
+    actor, payload = rows[0]
+    assert actor == "Grace Hopper"
+    assert json.loads(payload)["gate"] == "data_quality"
+    assert json.loads(payload)["verdict"] == "approve"
