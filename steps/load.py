@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
+import datetime as dt
 import hashlib
 import io
 import itertools
@@ -95,6 +97,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 _PLAIN_INTEGER = re.compile(r"[-+]?\d+")
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+_EXACT = 2**53  # integers up to here survive a round trip through DOUBLE
 _COUNTS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
@@ -606,8 +609,8 @@ def _parse_once(
 
 
 def _widened(dtype: str) -> str:
-    """The next type to try when values do not fit: integers may still be decimals."""
-    return "DOUBLE" if dtype.upper() in _INTEGER_TYPES else "VARCHAR"
+    """The next type to try when values do not fit: dates may still be timestamps."""
+    return "TIMESTAMP" if dtype.upper() == "DATE" else "VARCHAR"
 
 
 @dataclass(frozen=True)
@@ -642,6 +645,58 @@ def _parse(con: duckdb.DuckDBPyConnection, plan: _Plan, staging: str, types: lis
             continue
         return _Parsed(tuple(types), tuple(padded), tuple(rejects), padding)
     raise LoadError("The file could not be parsed into consistent column types.")
+
+
+def _is_integer(dtype: str) -> bool:
+    return dtype.upper() in _INTEGER_TYPES
+
+
+def _parse_exact(
+    con: duckdb.DuckDBPyConnection, plan: _Plan, staging: str, sniffed: list[str]
+) -> _Parsed:
+    """Parse without DuckDB's silent rounding of "1.5" to 2 in integer columns.
+
+    DuckDB casts text with a fraction to an integer type by rounding, so a decimal beyond
+    the sampled rows would be changed without a word. Columns sniffed as integers are read
+    as DOUBLE and narrowed to BIGINT when every value is whole (one aggregate query and an
+    in-memory ALTER); whole numbers beyond 2**53, which a double cannot hold exactly, are
+    read again as text.
+    """
+    types = ["DOUBLE" if _is_integer(t) else t for t in sniffed]
+    while True:
+        parsed = _parse(con, plan, staging, types)
+        candidates = [
+            i
+            for i, (before, after) in enumerate(zip(sniffed, parsed.types, strict=True))
+            if _is_integer(before) and after == "DOUBLE"
+        ]
+        if not candidates:
+            return parsed
+        columns = [quote_ident(plan.names[i]) for i in candidates]
+        checks = con.execute(
+            "SELECT "
+            + ", ".join(
+                f"coalesce(bool_and({c} = trunc({c})), true), coalesce(max(abs({c})), 0)"
+                for c in columns
+            )
+            + f" FROM {quote_ident(staging)}"
+        ).fetchone()
+        whole = [i for k, i in enumerate(candidates) if checks[2 * k]]
+        too_big = [
+            i for k, i in enumerate(candidates) if checks[2 * k] and checks[2 * k + 1] >= _EXACT
+        ]
+        if too_big:
+            types = list(parsed.types)
+            for i in too_big:
+                types[i] = "VARCHAR"
+            continue
+        final = list(parsed.types)
+        for i in whole:
+            con.execute(
+                f"ALTER TABLE {quote_ident(staging)} ALTER {quote_ident(plan.names[i])} TYPE BIGINT"
+            )
+            final[i] = "BIGINT"
+        return dataclasses.replace(parsed, types=tuple(final))
 
 
 def _physical_lines(path: Path, offsets: list[int]) -> dict[int, int]:
@@ -814,7 +869,7 @@ def _load_text(
         sniffed.timestamp_format,
     )
     try:
-        parsed = _parse(con, plan, staging, types)
+        parsed = _parse_exact(con, plan, staging, types)
     except duckdb.Error as exc:
         raise LoadError(
             f"{_shown(name)} could not be read as a table: {_first_line(exc)}"
@@ -838,7 +893,7 @@ def _load_text(
             f"fields are empty (the first is line {lines[padded[0].byte]})."
         )
     for column, before, after in zip(names, types, parsed.types, strict=True):
-        if before != after:
+        if before != after and not (_is_integer(before) and after == "BIGINT"):
             warnings.append(
                 f"Column {column!r} holds values that are not {before} beyond the sampled "
                 f"rows, so it was read as {after}."
@@ -898,15 +953,30 @@ def _cell_text(value: object) -> str:
 
 
 def _arrow_column(values: list[object]) -> pa.Array:
-    """One Excel column as Arrow, typed only when every present value agrees."""
+    """One Excel column as Arrow, typed only when every present value agrees.
+
+    Excel keeps every number as a double; a column of whole numbers becomes integers.
+    """
     present = [v for v in values if v is not None]
     kinds = {type(v) for v in present}
-    if kinds in ({int}, {bool}):
-        return pa.array(values)
+    if kinds == {bool}:
+        return pa.array(values, pa.bool_())
     if kinds and kinds <= {int, float}:
+        if all(float(v).is_integer() and abs(v) < 2**53 for v in present):
+            return pa.array([None if v is None else int(v) for v in values], pa.int64())
         return pa.array([None if v is None else float(v) for v in values], pa.float64())
-    if len(kinds) == 1 and kinds.pop().__name__ in ("datetime", "date", "time", "timedelta"):
-        return pa.array(values)
+    if kinds == {dt.date}:
+        return pa.array(values, pa.date32())
+    if kinds and kinds <= {dt.datetime, dt.date}:
+        return pa.array(
+            [
+                v
+                if v is None or isinstance(v, dt.datetime)
+                else dt.datetime(v.year, v.month, v.day)
+                for v in values
+            ],
+            pa.timestamp("us"),
+        )
     return pa.array([None if v is None else _cell_text(v) for v in values], pa.string())
 
 
