@@ -296,6 +296,35 @@ def test_late_values_widen_the_column_instead_of_dropping_rows(tmp_path):
     assert len(loaded.report.warnings) == 2
 
 
+def test_time_of_day_beyond_the_sample_is_not_truncated(tmp_path):
+    data = ("d\n" + "2024-01-02\n" * 30_000 + "2024-01-01 10:30:00\n").encode()
+    loaded = load(write(tmp_path, "dates.csv", data))
+    assert column_types(loaded)["d"] == "TIMESTAMP"
+    last = loaded.con.execute("SELECT max(d) FILTER (WHERE d < '2024-01-02') FROM data")
+    assert last.fetchone() == (dt.datetime(2024, 1, 1, 10, 30),)
+
+
+def test_dates_stay_dates(tmp_path):
+    loaded = load(write(tmp_path, "days.csv", b"d,n\n2024-01-02,1\n2023-12-31,2\n"))
+    assert column_types(loaded) == {"d": "DATE", "n": "BIGINT"}
+    assert loaded.con.execute("SELECT min(d) FROM data").fetchone() == (dt.date(2023, 12, 31),)
+
+
+def test_integers_too_big_for_a_double_keep_every_digit(tmp_path):
+    big = [2**53 + 1, 2**62 + 7, -(2**60) - 3]
+    data = ("id,k\n" + "".join(f"{v},{i}\n" for i, v in enumerate(big))).encode()
+    loaded = load(write(tmp_path, "ids.csv", data))
+    assert [r[0] for r in rows_as_text(loaded)] == [str(v) for v in big]
+    assert column_types(loaded)["k"] == "BIGINT"
+
+
+def test_headerless_numeric_file(tmp_path):
+    loaded = load(write(tmp_path, "nums.csv", b"1,2,3\n4,5,6\n"))
+    assert loaded.report.has_header is False
+    assert column_names(loaded) == ["field_1", "field_2", "field_3"]
+    assert loaded.con.execute("SELECT sum(field_3) FROM data").fetchone() == (9,)
+
+
 def test_ragged_rows_short_padded_long_skipped_with_lines(tmp_path):
     text = "a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n13\n"
     loaded = load(write(tmp_path, "ragged.csv", text.encode()))
@@ -523,3 +552,18 @@ def test_xlsx_upload_without_extension_is_sniffed():
     loaded = load(xlsx_bytes({"S": [["a"], [3]]}), name="upload")
     assert loaded.report.file_type == "xlsx"
     assert rows_as_text(loaded) == [("3",)]
+
+
+def test_xls_workbook():
+    """load__book.xls was written by xlwt (tests/data/load__make_xls.py)."""
+    loaded = load(Path(__file__).parent / "data" / "load__book.xls")
+    report = loaded.report
+    assert (report.file_type, report.sheet, report.n_rows) == ("xls", "People", 2)
+    assert column_names(loaded) == ["name", "age", "joined", "city", "name_2"]
+    got = loaded.con.execute("SELECT * FROM data").fetchall()
+    assert got == [
+        ("José", 34.0, dt.date(2021, 3, 4), "Málaga", "a"),
+        ("Zoë", 28.5, dt.date(2022, 11, 30), None, "b"),
+    ]
+    assert report.missing_markers_seen == ("N/A",)
+    assert any("2 sheets" in w for w in report.warnings)
