@@ -131,3 +131,12 @@ def test_finding_ids_survive_a_change_of_figures() -> None:
     after = findings_by_title("quality", bumped)
     dupes = results["quality"]["duplicate_rows"]
     assert before[f"{dupes} duplicate rows"]["id"] == after[f"{dupes + 5} duplicate rows"]["id"]
+
+
+def test_timeout_setting_falls_back_to_the_default_when_unusable() -> None:
+    from ai.advisor import DEFAULT_TIMEOUT_S, timeout_from
+
+    assert timeout_from({"SIGNOFF_AI_TIMEOUT": "2.5"}) == 2.5
+    for raw in ("", "soon", "0", "-3"):
+        assert timeout_from({"SIGNOFF_AI_TIMEOUT": raw}) == DEFAULT_TIMEOUT_S
+    assert timeout_from({}) == DEFAULT_TIMEOUT_S == 30.0
