@@ -12,14 +12,13 @@ number was written with, equals it. Tolerances and conventions, deliberately:
   glued to letters (`q3`, `r2`), nor the step or gate ordinals ("Step 2", "gate 4"), nor
   the conventional method constants *in their phrases only*: "1.5 × IQR", "|z| > 3",
   "out of 100" / "/100", "p < 0.05" (elsewhere 3 or 100 must match a figure like any
-  other number).
+  other number), nor list indices in evidence paths (`strong_correlations[2].r`).
 - Reference figures are every number the model was shown (the prompt's aggregates and any
   opted-in rows), every number written inside their string values (dates, labels), and a
-  documented few derived ones: each count
-  divided by the row count (and its complement, "95% complete"), missing cells over all
-  cells, rows left after removing duplicates, memory in kB/KiB/MB/MiB, and counts of
-  listed items (columns per kind, columns with missing values or outliers, strong pairs,
-  type issues).
+  documented few derived ones: each count divided by the row count (and its complement,
+  "95% complete"), missing cells over all cells, rows left after removing duplicates,
+  memory in kB/KiB/MB/MiB, and counts of listed items (columns per kind, columns with
+  missing values or outliers, strong pairs, type issues).
 """
 
 from __future__ import annotations
@@ -43,7 +42,8 @@ _NUMBER = re.compile(
 )
 _SCALES = {"thousand": 1e3, "k": 1e3, "K": 1e3, "million": 1e6, "M": 1e6, "billion": 1e9, "bn": 1e9}
 _METHOD_PHRASES = re.compile(
-    r"\d+(?:\.\d+)?\s*[×x*]\s*(?:the\s+)?IQR"
+    r"\[\d+\]"
+    r"|\d+(?:\.\d+)?\s*[×x*]\s*(?:the\s+)?IQR"
     r"|\|z\|\s*(?:>|≥|>=)\s*\d+(?:\.\d+)?"
     r"|(?:out of|/)\s*100\b"
     r"|(?:[<>≥≤]=?|above|below)\s*0?\.0[15]\b",

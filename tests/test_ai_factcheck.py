@@ -93,6 +93,7 @@ def test_method_constants_pass_only_in_their_phrases() -> None:
     parts = {"quality": {"n_rows": 50, "duplicate_rows": 12}}
     assert flagged("values outside 1.5 × IQR, or with |z| > 3, scored out of 100", parts) == []
     assert flagged("there are 3 duplicate rows", parts) == ["3"]
+    assert flagged("quality.type_issues[7].count=12", parts) == []
 
 
 def test_unverified_numbers_carry_their_sentence_and_place() -> None:
