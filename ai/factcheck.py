@@ -9,13 +9,16 @@ number was written with, equals it. Tolerances and conventions, deliberately:
 - Signs are not checked: prose writes "a negative correlation of 0.45" for r = −0.45.
 - `< x` / `≤ x` (e.g. "p < 0.001") is verified when a positive figure is below x.
 - Numbers inside column names are not numbers (names are removed first), nor are digits
-  glued to letters (`q3`, `r2`), nor the step or gate ordinals ("Step 2", "gate 4").
-- Reference figures are every number in the step results, every number written inside
-  their string values (dates, labels), and a documented few derived ones: each count
-  divided by the row count (and its complement, "95% complete"), missing cells over all
-  cells, rows left after removing duplicates, memory in kB/KiB/MB/MiB, and counts of
-  listed items (columns per kind, columns with missing values or outliers, strong pairs,
-  type issues).
+  glued to letters (`q3`, `r2`), nor the step or gate ordinals ("Step 2", "gate 4"), nor
+  the conventional method constants *in their phrases only*: "1.5 × IQR", "|z| > 3",
+  "out of 100" / "/100", "p < 0.05" (elsewhere 3 or 100 must match a figure like any
+  other number), nor list indices in evidence paths (`strong_correlations[2].r`).
+- Reference figures are every number the model was shown (the prompt's aggregates and any
+  opted-in rows), every number written inside their string values (dates, labels), and a
+  documented few derived ones: each count divided by the row count (and its complement,
+  "95% complete"), missing cells over all cells, rows left after removing duplicates,
+  memory in kB/KiB/MB/MiB, and counts of listed items (columns per kind, columns with
+  missing values or outliers, strong pairs, type issues).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ai.figures import columns_of, count, kinds_by_name, names_in, walk_numbers, walk_strings
+from ai.prompts import aggregates
 from steps.recommend import UnverifiedNumber
 
 _NUMBER = re.compile(
@@ -37,6 +41,14 @@ _NUMBER = re.compile(
     r"(?P<pct>\s?%|\s?percent\b)?"
 )
 _SCALES = {"thousand": 1e3, "k": 1e3, "K": 1e3, "million": 1e6, "M": 1e6, "billion": 1e9, "bn": 1e9}
+_METHOD_PHRASES = re.compile(
+    r"\[\d+\]"
+    r"|\d+(?:\.\d+)?\s*[×x*]\s*(?:the\s+)?IQR"
+    r"|\|z\|\s*(?:>|≥|>=)\s*\d+(?:\.\d+)?"
+    r"|(?:out of|/)\s*100\b"
+    r"|(?:[<>≥≤]=?|above|below)\s*0?\.0[15]\b",
+    re.IGNORECASE,
+)
 _ORDINAL = re.compile(r"(?:step|gate|steps|gates)\s*$", re.IGNORECASE)
 _BOUND = re.compile(r"(?:<|≤|<=|below|under|less than)\s*$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
@@ -116,9 +128,11 @@ def _derived(parts: Mapping[str, Any]) -> Iterable[float]:
 
 
 def reference_figures(parts: Mapping[str, Any]) -> list[float]:
-    """The magnitudes a stated number may match, sorted for bisection-free scanning."""
-    figures = set(walk_numbers(parts))
-    for text in walk_strings(parts):
+    """The magnitudes a stated number may match: what the model was shown (the prompt's
+    aggregates, and the opted-in rows if any) plus the derived figures."""
+    shown = {**aggregates(parts), "rows": parts.get("rows") or []}
+    figures = set(walk_numbers(shown))
+    for text in walk_strings(shown):
         figures.update(n.value for n in stated_numbers(text))
     figures.update(_derived(parts))
     return sorted({abs(f) for f in figures if math.isfinite(f)})
@@ -129,7 +143,7 @@ def _matches(n: StatedNumber, figures: list[float]) -> bool:
     if n.percent:
         candidates.append((n.value / 100, n.tolerance / 100))
     for value, tol in candidates:
-        slack = tol + _REL_EPS * max(1.0, value)
+        slack = tol + _REL_EPS * value
         if n.upper_bound and any(0 < f <= value + slack for f in figures):
             return True
         if any(abs(f - value) <= slack for f in figures):
@@ -137,10 +151,11 @@ def _matches(n: StatedNumber, figures: list[float]) -> bool:
     return False
 
 
-def _without_names(text: str, names: Iterable[str]) -> str:
+def _blanked(text: str, names: Iterable[str]) -> str:
+    """The text with column names and method phrases blanked out, positions kept."""
     for name in sorted((n for n in names if any(ch.isdigit() for ch in n)), key=len, reverse=True):
         text = text.replace(name, " " * len(name))
-    return text
+    return _METHOD_PHRASES.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def _sentence_at(text: str, start: int) -> str:
@@ -158,7 +173,7 @@ def unverified_numbers(
     names = names_in(parts)
     flagged = []
     for where, text in texts:
-        for n in stated_numbers(_without_names(text, names)):
+        for n in stated_numbers(_blanked(text, names)):
             if not _matches(n, figures):
                 value = -n.value if text[: n.start].endswith(("-", "−")) else n.value
                 flagged.append(UnverifiedNumber(value, n.text, _sentence_at(text, n.start), where))

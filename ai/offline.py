@@ -393,7 +393,7 @@ def _pair_observation(pair: Mapping[str, Any], threshold: Any) -> _Observation:
             f"pair:{a}|{b}",
             f"{a} and {b}: strong but not significant",
             f"{a} and {b} have r = {fmt(r)}, but with n = {fmt(count(n))} the p-value is "
-            f"{fmt(p)}, above {SIGNIFICANCE}.",
+            f"{fmt(p)} (p ≥ {SIGNIFICANCE}).",
             "warning",
             ev,
             _Action(

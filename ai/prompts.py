@@ -78,6 +78,7 @@ def _overview(ov: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "n_rows": count(ov.get("n_rows")),
         "n_columns": count(ov.get("n_columns")),
+        "memory_bytes": count(ov.get("memory_bytes")),
         "columns": [_column(c) for c in columns_of(ov)],
     }
 

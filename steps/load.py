@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
+import datetime as dt
 import hashlib
 import io
 import itertools
@@ -284,7 +286,8 @@ def _scan(path: Path, skip_utf8_check: bool) -> _Scan:
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             digest.update(chunk)
-            nuls += chunk.count(b"\x00")
+            if b"\x00" in chunk:
+                nuls += chunk.count(b"\x00")
             if decoder is not None:
                 try:
                     decoder.decode(chunk)
@@ -413,6 +416,7 @@ def _transcode(src: Path, dst: Path, encoding: _Encoding, name: str) -> int:
 class _Dialect:
     delimiter: str
     first_record: tuple[str, ...]
+    usual_width: int
     decimal_comma: bool
 
 
@@ -432,12 +436,15 @@ def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
     return [row for row in rows if row]
 
 
+def _usual_width(rows: list[list[str]]) -> int:
+    counts = [len(row) for row in rows]
+    return max(set(counts), key=counts.count) if counts else 0
+
+
 def _delimiter_score(rows: list[list[str]]) -> float:
     """How table-like the rows are: share of rows with the usual field count, header bonus."""
     counts = [len(row) for row in rows]
-    if not counts:
-        return 0.0
-    usual = max(set(counts), key=counts.count)
+    usual = _usual_width(rows)
     if usual < 2:
         return 0.0
     return counts.count(usual) / len(counts) + (0.5 if counts[0] == usual else 0.0)
@@ -450,7 +457,7 @@ def _dialect(text: str, complete: bool, file_type: str) -> _Dialect:
     rows = parsed[delimiter]
     first = tuple(rows[0]) if rows else ()
     decimal_comma = delimiter != "," and _uses_decimal_comma(rows[1:])
-    return _Dialect(delimiter, first, decimal_comma)
+    return _Dialect(delimiter, first, _usual_width(rows), decimal_comma)
 
 
 def _uses_decimal_comma(rows: list[list[str]]) -> bool:
@@ -606,8 +613,8 @@ def _parse_once(
 
 
 def _widened(dtype: str) -> str:
-    """The next type to try when values do not fit: integers may still be decimals."""
-    return "DOUBLE" if dtype.upper() in _INTEGER_TYPES else "VARCHAR"
+    """The next type to try when values do not fit: dates may still be timestamps."""
+    return "TIMESTAMP" if dtype.upper() == "DATE" else "VARCHAR"
 
 
 @dataclass(frozen=True)
@@ -642,6 +649,84 @@ def _parse(con: duckdb.DuckDBPyConnection, plan: _Plan, staging: str, types: lis
             continue
         return _Parsed(tuple(types), tuple(padded), tuple(rejects), padding)
     raise LoadError("The file could not be parsed into consistent column types.")
+
+
+def _is_integer(dtype: str) -> bool:
+    return dtype.upper() in _INTEGER_TYPES
+
+
+@dataclass(frozen=True)
+class _Narrowing:
+    """Read a column as a wider type, then narrow it back when every value allows.
+
+    `fits` and `exact` are SQL aggregates over `{c}`; when `exact` fails, the wider type
+    cannot hold the values exactly and the column is read again as text.
+    """
+
+    read_as: str
+    narrow_to: str
+    fits: str
+    exact: str = "true"
+
+
+# DuckDB casts "1.5" to the integer 2 and "2024-01-01 10:00" to the date 2024-01-01 without
+# a word, so a value beyond the sampled rows would be changed silently. Doubles hold whole
+# numbers exactly up to 2**53.
+_WHOLE_NUMBERS = _Narrowing(
+    "DOUBLE", "BIGINT", "bool_and({c} = trunc({c}))", "max(abs({c})) < 9007199254740992"
+)
+_CALENDAR_DAYS = _Narrowing(
+    "TIMESTAMP", "DATE", "bool_and({c} = CAST(CAST({c} AS DATE) AS TIMESTAMP))"
+)
+
+
+def _narrowing(dtype: str, plan: _Plan) -> _Narrowing | None:
+    if _is_integer(dtype):
+        return _WHOLE_NUMBERS
+    iso_dates = plan.date_format in (None, "%Y-%m-%d") and plan.timestamp_format is None
+    return _CALENDAR_DAYS if dtype.upper() == "DATE" and iso_dates else None
+
+
+def _parse_exact(
+    con: duckdb.DuckDBPyConnection, plan: _Plan, staging: str, sniffed: list[str]
+) -> _Parsed:
+    """Parse so that no value is rounded or truncated to fit a type guessed from a sample."""
+    rules = [_narrowing(t, plan) for t in sniffed]
+    types = [rule.read_as if rule else t for rule, t in zip(rules, sniffed, strict=True)]
+    while True:
+        parsed = _parse(con, plan, staging, types)
+        candidates = [
+            (i, rule)
+            for i, (rule, t) in enumerate(zip(rules, parsed.types, strict=True))
+            if rule is not None and t == rule.read_as
+        ]
+        if not candidates:
+            return parsed
+        checks = con.execute(
+            "SELECT "
+            + ", ".join(
+                f"coalesce({rule.fits}, true), coalesce({rule.exact}, true)".format(
+                    c=quote_ident(plan.names[i])
+                )
+                for i, rule in candidates
+            )
+            + f" FROM {quote_ident(staging)}"
+        ).fetchone()
+        inexact = [i for k, (i, _) in enumerate(candidates) if not checks[2 * k + 1]]
+        if inexact:
+            types = list(parsed.types)
+            for i in inexact:
+                types[i] = "VARCHAR"
+            continue
+        final = list(parsed.types)
+        for k, (i, rule) in enumerate(candidates):
+            if checks[2 * k]:
+                column = quote_ident(plan.names[i])
+                con.execute(
+                    f"ALTER TABLE {quote_ident(staging)} ALTER {column} TYPE {rule.narrow_to}"
+                )
+                final[i] = rule.narrow_to
+        return dataclasses.replace(parsed, types=tuple(final))
 
 
 def _physical_lines(path: Path, offsets: list[int]) -> dict[int, int]:
@@ -799,10 +884,11 @@ def _load_text(
         raise LoadError(f"{_shown(name)} holds no data, only blank lines.")
     dialect = _dialect(text, complete, file_type)
     sniffed = _sniff(con, path, dialect)
-    width = len(dialect.first_record)
     if sniffed.has_header:
+        width = len(dialect.first_record)
         names, renamed = _unique_names(list(dialect.first_record))
     else:
+        width = dialect.usual_width
         names, renamed = [f"field_{i + 1}" for i in range(width)], []
     types = list(sniffed.types[:width]) + ["VARCHAR"] * (width - len(sniffed.types))
     plan = _Plan(
@@ -813,12 +899,7 @@ def _load_text(
         sniffed.date_format,
         sniffed.timestamp_format,
     )
-    try:
-        parsed = _parse(con, plan, staging, types)
-    except duckdb.Error as exc:
-        raise LoadError(
-            f"{_shown(name)} could not be read as a table: {_first_line(exc)}"
-        ) from None
+    parsed = _parse_exact(con, plan, staging, types)
     n_rows = _row_count(con, staging)
     skipped = _first_per_line(parsed.skipped)
     listed = skipped[:SKIPPED_LISTED]
@@ -838,10 +919,10 @@ def _load_text(
             f"fields are empty (the first is line {lines[padded[0].byte]})."
         )
     for column, before, after in zip(names, types, parsed.types, strict=True):
-        if before != after:
+        if before != after and not (_is_integer(before) and after == "BIGINT"):
             warnings.append(
-                f"Column {column!r} holds values that are not {before} beyond the sampled "
-                f"rows, so it was read as {after}."
+                f"Column {column!r} looked like {before} in the sampled rows but holds "
+                f"values that do not fit it exactly, so it was read as {after}."
             )
     return _Body(
         sha256=scan.sha256,
@@ -898,15 +979,30 @@ def _cell_text(value: object) -> str:
 
 
 def _arrow_column(values: list[object]) -> pa.Array:
-    """One Excel column as Arrow, typed only when every present value agrees."""
+    """One Excel column as Arrow, typed only when every present value agrees.
+
+    Excel keeps every number as a double; a column of whole numbers becomes integers.
+    """
     present = [v for v in values if v is not None]
     kinds = {type(v) for v in present}
-    if kinds in ({int}, {bool}):
-        return pa.array(values)
+    if kinds == {bool}:
+        return pa.array(values, pa.bool_())
     if kinds and kinds <= {int, float}:
+        if all(float(v).is_integer() and abs(v) < 2**53 for v in present):
+            return pa.array([None if v is None else int(v) for v in values], pa.int64())
         return pa.array([None if v is None else float(v) for v in values], pa.float64())
-    if len(kinds) == 1 and kinds.pop().__name__ in ("datetime", "date", "time", "timedelta"):
-        return pa.array(values)
+    if kinds == {dt.date}:
+        return pa.array(values, pa.date32())
+    if kinds and kinds <= {dt.datetime, dt.date}:
+        return pa.array(
+            [
+                v
+                if v is None or isinstance(v, dt.datetime)
+                else dt.datetime(v.year, v.month, v.day)
+                for v in values
+            ],
+            pa.timestamp("us"),
+        )
     return pa.array([None if v is None else _cell_text(v) for v in values], pa.string())
 
 
@@ -1004,10 +1100,15 @@ def _load_path(
     staging = f"_signoff_load_{uuid.uuid4().hex}"
     try:
         with tempfile.TemporaryDirectory(prefix="signoff-load-") as workdir:
-            if file_type in ("xlsx", "xls"):
-                body = _load_excel(con, path, name, staging, sheet)
-            else:
-                body = _load_text(con, path, name, file_type, head, staging, Path(workdir))
+            try:
+                if file_type in ("xlsx", "xls"):
+                    body = _load_excel(con, path, name, staging, sheet)
+                else:
+                    body = _load_text(con, path, name, file_type, head, staging, Path(workdir))
+            except duckdb.Error as exc:
+                raise LoadError(
+                    f"{_shown(name)} could not be read as a table: {_first_line(exc)}"
+                ) from None
         n_rows = _row_count(con, staging)
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
         con.execute(f"ALTER TABLE {quote_ident(staging)} RENAME TO {quote_ident(table)}")

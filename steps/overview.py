@@ -282,7 +282,8 @@ def _kind(
     count: int,
     n_distinct: int,
     tops: tuple[tuple[str, int], ...],
-    numeric: NumericStats | None,
+    lo: Any,
+    hi: Any,
     max_length: int | None,
     n_with_space: int,
 ) -> Kind:
@@ -293,10 +294,9 @@ def _kind(
         return "datetime"
     unique_and_full = n_rows >= IDENTIFIER_MIN_ROWS and count == n_rows == n_distinct
     if column.is_numeric:
-        assert numeric is not None
-        if is_integer(column) and count and {numeric.min, numeric.max} <= {0.0, 1.0}:
+        if is_integer(column) and n_distinct == 2 and (lo, hi) == (0, 1):
             return "boolean"
-        dense = numeric.max is not None and numeric.max - numeric.min + 1 == n_distinct
+        dense = hi is not None and hi - lo + 1 == n_distinct
         if is_integer(column) and unique_and_full and (dense or _ID_NAME.search(column.name)):
             return "identifier"
         return "numeric"
@@ -337,7 +337,8 @@ def _summary(
         count=count,
         n_distinct=n_distinct,
         tops=tops,
-        numeric=numeric,
+        lo=lo,
+        hi=hi,
         max_length=max_length,
         n_with_space=n_with_space,
     )

@@ -65,14 +65,14 @@ KINDS = {
 }
 
 
-def _column(frame: pd.DataFrame, name: str) -> dict:
+def _column(frame: pd.DataFrame, name: str, kind: str) -> dict:
     s = frame[name]
-    numeric = KINDS[name] == "numeric"
+    numeric = kind == "numeric"
     q = s.quantile([0.25, 0.5, 0.75]) if numeric else None
     present = s.dropna()
     return {
         "name": name,
-        "kind": KINDS[name],
+        "kind": kind,
         "n_missing": int(s.isna().sum()),
         "n_distinct": int(s.nunique()),
         "mean": float(s.mean()) if numeric else None,
@@ -86,12 +86,12 @@ def _column(frame: pd.DataFrame, name: str) -> dict:
     }
 
 
-def overview_dict(frame: pd.DataFrame) -> dict:
+def overview_dict(frame: pd.DataFrame, kinds: dict[str, str] = KINDS) -> dict:
     return json_safe(
         {
             "n_rows": len(frame),
             "n_columns": frame.shape[1],
-            "columns": [_column(frame, c) for c in frame.columns],
+            "columns": [_column(frame, c, kinds[c]) for c in frame.columns],
             "memory_bytes": int(frame.memory_usage(deep=True).sum()),
         }
     )
@@ -108,12 +108,12 @@ def _outliers(s: pd.Series) -> dict:
     }
 
 
-def quality_dict(frame: pd.DataFrame) -> dict:
-    numeric = [c for c, k in KINDS.items() if k == "numeric"]
+def quality_dict(frame: pd.DataFrame, kinds: dict[str, str] = KINDS) -> dict:
+    numeric = [c for c, k in kinds.items() if k == "numeric"]
     missing = frame.isna().sum()
     cells = frame.size
     dupes = int(frame.duplicated().sum())
-    junk_zip = frame["zip"][~frame["zip"].str.fullmatch(r"\d+")]
+    junk_zip = frame["zip"][~frame["zip"].str.fullmatch(r"\d+")] if "zip" in frame else []
     score = 100 * (1 - missing.sum() / cells) * (1 - dupes / len(frame))
     return json_safe(
         {
@@ -131,13 +131,15 @@ def quality_dict(frame: pd.DataFrame) -> dict:
                     "count": len(junk_zip),
                     "examples": sorted(set(junk_zip)),
                 }
-            ],
+            ]
+            if len(junk_zip)
+            else [],
         }
     )
 
 
-def statistics_dict(frame: pd.DataFrame) -> dict:
-    numeric = [c for c, k in KINDS.items() if k == "numeric"]
+def statistics_dict(frame: pd.DataFrame, kinds: dict[str, str] = KINDS) -> dict:
+    numeric = [c for c, k in kinds.items() if k == "numeric"]
     corr = frame[numeric].corr()
     pairs = []
     for i, a in enumerate(numeric):
@@ -162,13 +164,31 @@ def statistics_dict(frame: pd.DataFrame) -> dict:
     )
 
 
-def step_results() -> dict[str, dict]:
-    frame = customer_frame()
+def step_results(
+    frame: pd.DataFrame | None = None, kinds: dict[str, str] = KINDS
+) -> dict[str, dict]:
+    frame = customer_frame() if frame is None else frame
     return {
-        "overview": overview_dict(frame),
-        "quality": quality_dict(frame),
-        "statistics": statistics_dict(frame),
+        "overview": overview_dict(frame, kinds),
+        "quality": quality_dict(frame, kinds),
+        "statistics": statistics_dict(frame, kinds),
     }
+
+
+def clean_frame() -> pd.DataFrame:
+    """200 rows of two independent uniform columns (no value beyond the IQR fences) and a
+    balanced category: nothing wrong."""
+    rng = np.random.default_rng(11)
+    return pd.DataFrame(
+        {
+            "height": np.round(rng.uniform(150, 190, 200), 1),
+            "weight": np.round(rng.uniform(50, 90, 200), 1),
+            "group": [("a", "b", "c", "d")[i % 4] for i in range(200)],
+        }
+    )
+
+
+CLEAN_KINDS = {"height": "numeric", "weight": "numeric", "group": "categorical"}
 
 
 def cell_strings() -> set[str]:

@@ -23,6 +23,7 @@ from ai.cache import AICache
 from ai.gemini import DEFAULT_MODEL, GeminiAdvisor
 from ai.offline import OfflineAdvisor
 from ai.ollama import OllamaAdvisor
+from ai.prompts import TooManyRowsError, prompt_for
 from steps.recommend import RecommendContext
 
 GENERATE = re.compile(r"/v1(beta)?/models/[^/]+:generateContent")
@@ -122,6 +123,9 @@ def test_success_parses_structured_output_and_records_the_call(fake: HTTPServer)
     ((req, _),) = fake.log
     assert req.headers["x-goog-api-key"] == KEY
     sent = json.loads(req.get_data())
+    shown = prompt_for("quality", q)  # what the "what will be sent" panel shows
+    assert sent["contents"][0]["parts"][0]["text"] == shown.text
+    assert insights.prompt_sha256 == shown.sha256
     assert sent["generationConfig"]["responseMimeType"] == "application/json"
     assert "findings" in json.dumps(sent["generationConfig"]["responseSchema"])
     assert_no_cell_values(request_bodies(fake))
@@ -151,8 +155,6 @@ def test_opted_in_rows_are_sent_and_no_more_than_twenty(fake: HTTPServer) -> Non
     body = request_bodies(fake)[0]
     assert all(r["customer_id"] in body for r in rows)
     assert frame["customer_id"].iloc[5] not in body
-    from ai.prompts import TooManyRowsError
-
     with pytest.raises(TooManyRowsError, match="At most 20 rows"):
         gemini(fake, []).advise("overview", {}, rows=frame.head(21).to_dict("records"))
     assert len(fake.log) == 1

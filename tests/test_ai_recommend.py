@@ -1,0 +1,126 @@
+"""Step 4: the offline action plan, rejected findings left out, reviewer feedback carried
+into the next generation, and compare() between versions."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from test_ai_fixtures import customer_frame, step_results
+
+from ai.offline import OfflineAdvisor
+from ai.prompts import prompt_for
+from steps.recommend import PRIORITIES, RecommendContext, compare
+
+ADVISOR = OfflineAdvisor()
+
+
+def statistics_finding(prefix: str):
+    findings = ADVISOR.advise("statistics", step_results()["statistics"]).findings
+    return next(f for f in findings if f.title.startswith(prefix))
+
+
+def test_plan_is_ordered_by_priority_and_rests_on_findings() -> None:
+    recs = ADVISOR.recommend(RecommendContext(**step_results()))
+    ranks = [PRIORITIES.index(i.priority) for i in recs.action_plan]
+    assert ranks == sorted(ranks)
+    assert recs.action_plan[0].title.startswith("Check whether spend is derived from spend_copy")
+    assert all(i.finding_ids and i.evidence and 1 <= i.impact <= 5 for i in recs.action_plan)
+    dupes = int(customer_frame().duplicated().sum())
+    assert f"Remove the {dupes} duplicate rows" in {i.title for i in recs.action_plan}
+    assert recs.advisor == "offline" and recs.version == 1 and recs.notice is None
+
+
+def test_business_insights_and_next_steps_from_everything() -> None:
+    model = {
+        "target": "visits",
+        "task": "regression",
+        "selected": "linear",
+        "metrics": {"r2": {"mean": 0.81, "std": 0.04}},
+        "importances": {"tenure_years": 0.7},
+        "warnings": ["spend_copy looks like a copy of spend"],
+        "candidates": [],
+    }
+    decisions = {
+        "data_quality": {"status": "approved", "reviewer": "Ann", "notes": ""},
+        "analysis_validation": {"status": "pending", "reviewer": None, "notes": ""},
+    }
+    recs = ADVISOR.recommend(RecommendContext(**step_results(), model=model, decisions=decisions))
+    assert "The best baseline for visits is linear (r2 0.810)." in recs.business_insights
+    assert any("move together" in i and "tenure_years" in i for i in recs.business_insights)
+    assert "Resolve before approving the model: spend_copy looks like a copy of spend" in {
+        i.title for i in recs.action_plan
+    }
+    assert "Get the analysis validation gate reviewed: it is still pending." in recs.next_steps
+    assert "Choose a target column to get a baseline model." not in recs.next_steps
+
+
+def test_rejected_findings_do_not_appear_in_the_plan() -> None:
+    leak = statistics_finding("Possible leakage")
+    context = RecommendContext(**step_results())
+    before = ADVISOR.recommend(context)
+    assert any(leak.id in i.finding_ids for i in before.action_plan)
+    after = ADVISOR.recommend(
+        dataclasses.replace(context, rejected_finding_ids=frozenset({leak.id}))
+    )
+    assert not any(leak.id in i.finding_ids for i in after.action_plan)
+    assert not any(i.title.startswith("Check whether spend is") for i in after.action_plan)
+    assert len(after.action_plan) == len(before.action_plan) - 1
+
+
+def test_modify_regenerates_with_feedback_and_compare_reports_the_change() -> None:
+    context = RecommendContext(**step_results())
+    v1 = ADVISOR.recommend(context)
+    pair = statistics_finding("tenure_years and visits")
+    feedback = ("visits is counted from tenure by design; ignore that pair.",)
+    context2 = dataclasses.replace(
+        context, previous=v1, reviewer_feedback=feedback, rejected_finding_ids=frozenset({pair.id})
+    )
+    prompt = prompt_for("recommendations", context2).text
+    assert feedback[0] in prompt
+    assert "This is version 2; version 1 proposed these actions" in prompt
+    v2 = ADVISOR.recommend(context2)
+    assert v2.version == 2 and v2.feedback_used == feedback
+    assert v2.next_steps[0] == f"Address the reviewer's feedback: {feedback[0]}"
+
+    diff = compare(v1, v2)
+    assert (diff.old_version, diff.new_version) == (1, 2)
+    assert [i.title for i in diff.removed] == [
+        "Use only one of tenure_years and visits in linear models"
+    ]
+    assert diff.added == () and diff.changed == ()
+    assert [i for i in diff.insights_removed if "tenure_years" in i]
+    assert diff.next_steps_added == (f"Address the reviewer's feedback: {feedback[0]}",)
+    assert not diff.is_empty
+
+
+def test_compare_names_the_fields_an_edit_changed() -> None:
+    v1 = ADVISOR.recommend(RecommendContext(**step_results()))
+    edited = dataclasses.replace(v1.action_plan[1], priority="low", title="Drop notes")
+    v2 = dataclasses.replace(
+        v1, version=2, action_plan=(v1.action_plan[0], edited, *v1.action_plan[2:])
+    )
+    diff = compare(v1, v2)
+    assert [(c.id, c.title, c.fields) for c in diff.changed] == [
+        (edited.id, "Drop notes", ("title", "priority"))
+    ]
+    assert compare(v1, v1).is_empty
+
+
+def test_recommendations_are_deterministic_json() -> None:
+    a = json.dumps(ADVISOR.recommend(RecommendContext(**step_results())).to_dict())
+    b = json.dumps(OfflineAdvisor().recommend(RecommendContext(**step_results())).to_dict())
+    assert a == b
+    assert json.loads(a)["action_plan"][0]["evidence"]
+
+
+def test_offline_plan_states_only_computed_figures() -> None:
+    from ai.factcheck import unverified_numbers
+    from ai.remote import _recommendation_texts
+
+    results = step_results()
+    recs = ADVISOR.recommend(RecommendContext(**results))
+    texts = _recommendation_texts(
+        recs.action_plan, list(recs.business_insights), list(recs.next_steps)
+    )
+    assert unverified_numbers(texts, results) == ()
