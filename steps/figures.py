@@ -11,6 +11,7 @@ from steps import charts
 from steps.charts import BoxStats
 from steps.overview import Overview
 from steps.quality import Quality
+from steps.statistics import ScatterSample, Statistics
 
 
 def overview_figures(ov: Overview) -> dict[str, go.Figure]:
@@ -60,3 +61,25 @@ def quality_figures(ov: Overview, q: Quality) -> dict[str, go.Figure]:
         "Box plots (from quantiles)": charts.box_from_quantiles(quality_boxes(ov, q)),
         "Quality metrics": charts.quality_bar(metrics),
     }
+
+
+def statistics_figures(
+    stats: Statistics, scatters: tuple[ScatterSample, ...] = ()
+) -> dict[str, go.Figure]:
+    """Step 3: the heatmap, the histograms (bins from DuckDB) and scatter plots of top pairs."""
+    figures = {
+        "Correlation heatmap": charts.correlation_heatmap(
+            stats.correlation.columns, stats.correlation.matrix
+        )
+    }
+    for name, dist in stats.distributions.numeric.items():
+        figures[f"Histogram · {name}"] = charts.histogram_from_bins(
+            name, dist.histogram.edges, dist.histogram.counts
+        )
+    for sample in scatters:
+        xs = [p[0] for p in sample.points]
+        ys = [p[1] for p in sample.points]
+        figures[f"Scatter · {sample.x} × {sample.y}"] = charts.scatter_points(
+            sample.x, sample.y, xs, ys, n_total=sample.n_total
+        )
+    return figures

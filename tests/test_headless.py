@@ -1,0 +1,59 @@
+"""`python -m steps`: the same steps without the app; bad input exits 2 with one sentence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from samples import sample_path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_steps(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "steps", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT)},
+        timeout=300,
+    )
+
+
+def test_report_has_the_contract_keys_and_every_gate_pending(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = run_steps(str(sample_path("penguins")), "--json", str(out), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["schema_version"]
+    assert report["status"] == "draft"
+    assert {"name", "sha256", "bytes", "encoding", "delimiter"} <= set(report["source"])
+    frame = pd.read_csv(sample_path("penguins"))
+    assert report["overview"]["n_rows"] == len(frame)
+    by_name = {c["name"]: c for c in report["overview"]["columns"]}
+    mass = frame["body_mass_g"].dropna().to_numpy(dtype=float)
+    assert np.isclose(by_name["body_mass_g"]["mean"], mass.mean(), rtol=1e-12)
+    assert np.isclose(by_name["body_mass_g"]["std"], mass.std(ddof=1), rtol=1e-12)
+    assert report["quality"]["duplicate_rows"] == int(frame.duplicated().sum())
+    assert {g["status"] for g in report["gates"].values()} == {"pending", "not_applicable"}
+    assert report["gates"]["model_approval"]["status"] == "not_applicable"
+    assert report["ai"]["overview"]["advisor"] == "offline"
+    assert "statistics" in report and report["statistics"]["threshold"] == 0.7
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert "penguins-bundle.zip" in written
+    assert "penguins-cleaned.parquet" in written
+
+
+def test_a_bad_file_exits_2_with_one_sentence(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = run_steps(str(empty), "--json", str(tmp_path / "r.json"))
+    assert result.returncode == 2
+    assert result.stderr == "error: The file is empty.\n"
+    assert not (tmp_path / "r.json").exists()
