@@ -893,6 +893,67 @@ def _refuse_binary(name: str, text: str) -> None:
         raise LoadError(f"{_shown(name)} holds binary data, not text; it cannot be loaded.")
 
 
+def _as_utf8(
+    path: Path, name: str, head: bytes, workdir: Path
+) -> tuple[Path, _Scan, _Encoding, list[str]]:
+    """The file as clean UTF-8 for DuckDB: as it is when it already is, else transcoded."""
+    bom = _bom_encoding(head)
+    scan = _scan(path, skip_utf8_check=bom is not None and bom.startswith("utf-16"))
+    encoding = _choose_encoding(path, head, scan)
+    _refuse_binary(name, _decoded_head(head, encoding))
+    if encoding.codec is None:
+        return path, scan, encoding, []
+    warnings = []
+    utf8 = workdir / "utf8.csv"
+    removed = _transcode(path, utf8, encoding, name)
+    if removed:
+        warnings.append(f"{_plural(removed, 'NUL byte')} {_were(removed)} removed from the text.")
+    if encoding.errors == "replace":
+        warnings.append("Bytes that are not valid UTF-8 were replaced with \ufffd.")
+    return utf8, scan, encoding, warnings
+
+
+def _columns(
+    dialect: _Dialect, sniffed: _Sniffed
+) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """Column names, renamings and sampled types, one per field of the header."""
+    if sniffed.has_header:
+        width = len(dialect.first_record)
+        names, renamed = _unique_names(list(dialect.first_record))
+    else:
+        width = dialect.usual_width
+        names, renamed = [f"field_{i + 1}" for i in range(width)], []
+    types = list(sniffed.types[:width]) + ["VARCHAR"] * (width - len(sniffed.types))
+    return names, renamed, types
+
+
+def _row_warnings(
+    skipped: list[_Reject], shown: tuple[SkippedRow, ...], padded: list[_Reject], first_pad: int
+) -> list[str]:
+    warnings = []
+    if skipped:
+        first = shown[0]
+        warnings.append(
+            f"{_plural(len(skipped), 'row')} could not be read and {_were(len(skipped))} left "
+            f"out (the first is line {first.line}: {first.reason})."
+        )
+    if padded:
+        warnings.append(
+            f"{_plural(len(padded), 'row')} had fewer fields than the header; the missing "
+            f"fields are empty (the first is line {first_pad})."
+        )
+    return warnings
+
+
+def _type_warnings(names: list[str], sampled: list[str], final: tuple[str, ...]) -> list[str]:
+    return [
+        f"Column {column!r} looked like {before} in the sampled rows but holds values that "
+        f"do not fit it exactly, so it was read as {after}."
+        for column, before, after in zip(names, sampled, final, strict=True)
+        if before != after and not (_is_integer(before) and after == "BIGINT")
+    ]
+
+
 def _load_text(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -902,33 +963,13 @@ def _load_text(
     staging: str,
     workdir: Path,
 ) -> _Body:
-    bom = _bom_encoding(head)
-    scan = _scan(path, skip_utf8_check=bom is not None and bom.startswith("utf-16"))
-    encoding = _choose_encoding(path, head, scan)
-    _refuse_binary(name, _decoded_head(head, encoding))
-    warnings: list[str] = []
-    if encoding.codec is not None:
-        utf8 = workdir / "utf8.csv"
-        removed = _transcode(path, utf8, encoding, name)
-        if removed:
-            warnings.append(
-                f"{_plural(removed, 'NUL byte')} {_were(removed)} removed from the text."
-            )
-        if encoding.errors == "replace":
-            warnings.append("Bytes that are not valid UTF-8 were replaced with \ufffd.")
-        path = utf8
+    path, scan, encoding, warnings = _as_utf8(path, name, head, workdir)
     text, complete = _head_text(path)
     if not text.strip():
         raise LoadError(f"{_shown(name)} holds no data, only blank lines.")
     dialect = _dialect(text, complete, file_type)
     sniffed = _sniff(con, path, dialect)
-    if sniffed.has_header:
-        width = len(dialect.first_record)
-        names, renamed = _unique_names(list(dialect.first_record))
-    else:
-        width = dialect.usual_width
-        names, renamed = [f"field_{i + 1}" for i in range(width)], []
-    types = list(sniffed.types[:width]) + ["VARCHAR"] * (width - len(sniffed.types))
+    names, renamed, types = _columns(dialect, sniffed)
     plan = _Plan(
         path,
         dialect,
@@ -938,30 +979,15 @@ def _load_text(
         sniffed.timestamp_format,
     )
     parsed = _parse_exact(con, plan, staging, types)
-    n_rows = _row_count(con, staging)
     skipped = _first_per_line(parsed.skipped)
-    listed = skipped[:SKIPPED_LISTED]
     padded = _first_per_line(parsed.padded)
+    listed = skipped[:SKIPPED_LISTED]
     lines = _physical_lines(path, [r.byte for r in listed + padded[:1]])
-    skipped_rows = tuple(SkippedRow(lines[r.byte], _reason(r)) for r in listed)
-    _refuse_mostly_broken(name, skipped, skipped_rows, n_rows)
-    if skipped:
-        first = skipped_rows[0]
-        warnings.append(
-            f"{_plural(len(skipped), 'row')} could not be read and {_were(len(skipped))} left out "
-            f"(the first is line {first.line}: {first.reason})."
-        )
-    if padded:
-        warnings.append(
-            f"{_plural(len(padded), 'row')} had fewer fields than the header; the missing "
-            f"fields are empty (the first is line {lines[padded[0].byte]})."
-        )
-    for column, before, after in zip(names, types, parsed.types, strict=True):
-        if before != after and not (_is_integer(before) and after == "BIGINT"):
-            warnings.append(
-                f"Column {column!r} looked like {before} in the sampled rows but holds "
-                f"values that do not fit it exactly, so it was read as {after}."
-            )
+    shown = tuple(SkippedRow(lines[r.byte], _reason(r)) for r in listed)
+    _refuse_mostly_broken(name, skipped, shown, _row_count(con, staging))
+    first_pad = lines[padded[0].byte] if padded else 0
+    warnings += _row_warnings(skipped, shown, padded, first_pad)
+    warnings += _type_warnings(names, types, parsed.types)
     return _Body(
         sha256=scan.sha256,
         encoding=encoding.name,
@@ -969,8 +995,8 @@ def _load_text(
         quote='"',
         has_header=sniffed.has_header,
         sheet=None,
-        n_columns=width,
-        skipped=skipped_rows,
+        n_columns=len(names),
+        skipped=shown,
         rows_skipped=len(skipped),
         missing_markers_seen=_markers_seen(con, plan, staging, parsed.padding),
         renamed_columns=tuple(renamed),
