@@ -19,7 +19,6 @@ import io
 import itertools
 import os
 import re
-import statistics
 import tempfile
 import unicodedata
 import uuid
@@ -94,6 +93,10 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+# Most common first: Western, Central European, Cyrillic, Japanese, Chinese, Korean, ...
+_LEGACY_CODECS = ("cp1252", "cp1250", "cp1251", "cp932", "gb18030", "big5", "cp949", "cp1254")
+_EAST_ASIAN = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC")
+_ACCENT_RUN = re.compile(r"[^\x00-\x7f]{3}")
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 _PLAIN_INTEGER = re.compile(r"[-+]?\d+")
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
@@ -155,11 +158,7 @@ def sha256_of(source: Path | str | bytes) -> str:
     """The dataset fingerprint: SHA-256 of the file's bytes, read in chunks."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return hashlib.sha256(source).hexdigest()
-    digest = hashlib.sha256()
-    with open(source, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return _scan(Path(source), skip_utf8_check=True).sha256
 
 
 def load(
@@ -324,27 +323,58 @@ def _looks_utf16(head: bytes) -> str | None:
     return None
 
 
-def _reads_as_western(text: str) -> bool:
-    """Western European text has its few accented letters inside ASCII words.
+def _script(ch: str) -> str:
+    first = unicodedata.name(ch, "?").split(" ")[0]
+    return "CJK" if first in _EAST_ASIAN else first
 
-    Cyrillic or Greek bytes read as cp1252 give long runs of accented letters instead, and
-    those are left to charset-normalizer.
+
+def _plausibility(text: str) -> int:
+    """How much a decoding reads like real words; wrong code pages score low.
+
+    A word of two letters or more scores +1 when its letters share one script (and, in
+    Latin script, its accented letters come one or two at a time, as in "Málaga", not
+    "Ìîñêâà"), -1 otherwise; a symbol glued to a letter ("£ód") costs 1 and a control
+    character 2.
     """
-    runs = [len(r) for r in re.findall(r"[^\x00-\x7f]+", text)]
-    return bool(runs) and statistics.fmean(runs) <= 2.5
+    score = 0
+    for word in re.findall(r"[^\W\d_]+", text):
+        if word.isascii() or len(word) == 1:
+            continue
+        scripts = {_script(ch) for ch in word}
+        garbled = len(scripts) > 1 or ("LATIN" in scripts and _ACCENT_RUN.search(word))
+        score += -1 if garbled else 1
+    for match in re.finditer(r"[^\x00-\x7f]", text):
+        ch, start, end = match.group(), match.start(), match.end()
+        if ch.isalpha():
+            continue
+        if unicodedata.category(ch).startswith("C"):
+            score -= 2
+        elif (start and text[start - 1].isalpha()) or (end < len(text) and text[end].isalpha()):
+            score -= 1
+    return score
 
 
 def _legacy_encoding(sample: bytes) -> str:
-    """The encoding of text that is not UTF-8: cp1252 when it reads as Western text."""
-    try:
-        if _reads_as_western(sample.decode("cp1252")):
-            return "cp1252"
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(sample).best()
-    if best is None or best.encoding.replace("_", "-") in ("utf-8", "ascii"):
-        return "cp1252"
-    return codecs.lookup(best.encoding).name
+    """The encoding of text that is not UTF-8, among the code pages files really come in.
+
+    charset-normalizer is unreliable on the few non-ASCII bytes of a typical CSV (it reads
+    cp1252 as cp775), so common code pages are tried first, in order of how common they
+    are, and the decoding that reads most like words wins; ties go to the commoner one.
+    """
+    best: tuple[int, str] | None = None
+    for codec in _LEGACY_CODECS:
+        try:
+            score = _plausibility(sample.decode(codec))
+        except UnicodeDecodeError:
+            continue
+        if best is None or score > best[0]:
+            best = (score, codec)
+    if best is not None:
+        return best[1]
+    match = charset_normalizer.from_bytes(sample).best()
+    if match is None:
+        return "latin-1"
+    return codecs.lookup(match.encoding).name
 
 
 def _sample_around(path: Path, offset: int, width: int = 16384) -> bytes:
@@ -372,16 +402,19 @@ def _choose_encoding(path: Path, head: bytes, scan: _Scan) -> _Encoding:
         name = bom or "utf-8"
         return _Encoding(name, "utf-8" if scan.nul_bytes else None)
     window = _sample_around(path, scan.first_invalid_utf8)
-    if bom is not None or _has_utf8_multibyte(window):
+    if bom is not None or _mostly_utf8(window):
         return _Encoding(f"{bom or 'utf-8'} (invalid bytes replaced)", "utf-8", "replace")
     codec = _legacy_encoding(head[:65536] + b"\n" + window)
     return _Encoding(codec, codec)
 
 
-def _has_utf8_multibyte(sample: bytes) -> bool:
-    """Valid UTF-8 sequences beside the invalid byte: a UTF-8 file with a few bad bytes."""
+def _mostly_utf8(sample: bytes) -> bool:
+    """Most non-ASCII text around the invalid byte is valid UTF-8: a UTF-8 file with a few
+    bad bytes, rather than a legacy code page (whose bytes rarely form UTF-8 by chance)."""
     text = sample.decode("utf-8", errors="replace")
-    return any(ord(ch) > 127 and ch != "\ufffd" for ch in text)
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 127) - bad
+    return good >= bad
 
 
 def _transcode(src: Path, dst: Path, encoding: _Encoding, name: str) -> int:
@@ -429,8 +462,13 @@ def _head_text(path: Path) -> tuple[str, bool]:
 
 def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
     """The head's records (blank lines dropped); a record cut by the head's end is dropped."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"', strict=False)
-    rows = list(itertools.islice(reader, _HEAD_RECORDS + 1))
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False
+    )
+    try:
+        rows = list(itertools.islice(reader, _HEAD_RECORDS + 1))
+    except csv.Error:
+        return []
     if not complete or len(rows) > _HEAD_RECORDS:
         rows = rows[:-1] or rows
     return [row for row in rows if row]
@@ -637,7 +675,7 @@ def _parse(con: duckdb.DuckDBPyConnection, plan: _Plan, staging: str, types: lis
     padded: list[_Reject] = []
     for _ in range(2 * len(types) + 2):
         rejects = _parse_once(con, plan, staging, types, padding)
-        misfits = {r.column for r in rejects if r.error_type == "CAST"}
+        misfits = {r.column for r in rejects if r.error_type == "CAST"} & set(plan.names)
         if misfits:
             for i, name in enumerate(plan.names):
                 if name in misfits:
@@ -855,6 +893,67 @@ def _refuse_binary(name: str, text: str) -> None:
         raise LoadError(f"{_shown(name)} holds binary data, not text; it cannot be loaded.")
 
 
+def _as_utf8(
+    path: Path, name: str, head: bytes, workdir: Path
+) -> tuple[Path, _Scan, _Encoding, list[str]]:
+    """The file as clean UTF-8 for DuckDB: as it is when it already is, else transcoded."""
+    bom = _bom_encoding(head)
+    scan = _scan(path, skip_utf8_check=bom is not None and bom.startswith("utf-16"))
+    encoding = _choose_encoding(path, head, scan)
+    _refuse_binary(name, _decoded_head(head, encoding))
+    if encoding.codec is None:
+        return path, scan, encoding, []
+    warnings = []
+    utf8 = workdir / "utf8.csv"
+    removed = _transcode(path, utf8, encoding, name)
+    if removed:
+        warnings.append(f"{_plural(removed, 'NUL byte')} {_were(removed)} removed from the text.")
+    if encoding.errors == "replace":
+        warnings.append("Bytes that are not valid UTF-8 were replaced with \ufffd.")
+    return utf8, scan, encoding, warnings
+
+
+def _columns(
+    dialect: _Dialect, sniffed: _Sniffed
+) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """Column names, renamings and sampled types, one per field of the header."""
+    if sniffed.has_header:
+        width = len(dialect.first_record)
+        names, renamed = _unique_names(list(dialect.first_record))
+    else:
+        width = dialect.usual_width
+        names, renamed = [f"field_{i + 1}" for i in range(width)], []
+    types = list(sniffed.types[:width]) + ["VARCHAR"] * (width - len(sniffed.types))
+    return names, renamed, types
+
+
+def _row_warnings(
+    skipped: list[_Reject], shown: tuple[SkippedRow, ...], padded: list[_Reject], first_pad: int
+) -> list[str]:
+    warnings = []
+    if skipped:
+        first = shown[0]
+        warnings.append(
+            f"{_plural(len(skipped), 'row')} could not be read and {_were(len(skipped))} left "
+            f"out (the first is line {first.line}: {first.reason})."
+        )
+    if padded:
+        warnings.append(
+            f"{_plural(len(padded), 'row')} had fewer fields than the header; the missing "
+            f"fields are empty (the first is line {first_pad})."
+        )
+    return warnings
+
+
+def _type_warnings(names: list[str], sampled: list[str], final: tuple[str, ...]) -> list[str]:
+    return [
+        f"Column {column!r} looked like {before} in the sampled rows but holds values that "
+        f"do not fit it exactly, so it was read as {after}."
+        for column, before, after in zip(names, sampled, final, strict=True)
+        if before != after and not (_is_integer(before) and after == "BIGINT")
+    ]
+
+
 def _load_text(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -864,33 +963,13 @@ def _load_text(
     staging: str,
     workdir: Path,
 ) -> _Body:
-    bom = _bom_encoding(head)
-    scan = _scan(path, skip_utf8_check=bom is not None and bom.startswith("utf-16"))
-    encoding = _choose_encoding(path, head, scan)
-    _refuse_binary(name, _decoded_head(head, encoding))
-    warnings: list[str] = []
-    if encoding.codec is not None:
-        utf8 = workdir / "utf8.csv"
-        removed = _transcode(path, utf8, encoding, name)
-        if removed:
-            warnings.append(
-                f"{_plural(removed, 'NUL byte')} {_were(removed)} removed from the text."
-            )
-        if encoding.errors == "replace":
-            warnings.append("Bytes that are not valid UTF-8 were replaced with \ufffd.")
-        path = utf8
+    path, scan, encoding, warnings = _as_utf8(path, name, head, workdir)
     text, complete = _head_text(path)
     if not text.strip():
         raise LoadError(f"{_shown(name)} holds no data, only blank lines.")
     dialect = _dialect(text, complete, file_type)
     sniffed = _sniff(con, path, dialect)
-    if sniffed.has_header:
-        width = len(dialect.first_record)
-        names, renamed = _unique_names(list(dialect.first_record))
-    else:
-        width = dialect.usual_width
-        names, renamed = [f"field_{i + 1}" for i in range(width)], []
-    types = list(sniffed.types[:width]) + ["VARCHAR"] * (width - len(sniffed.types))
+    names, renamed, types = _columns(dialect, sniffed)
     plan = _Plan(
         path,
         dialect,
@@ -900,30 +979,15 @@ def _load_text(
         sniffed.timestamp_format,
     )
     parsed = _parse_exact(con, plan, staging, types)
-    n_rows = _row_count(con, staging)
     skipped = _first_per_line(parsed.skipped)
-    listed = skipped[:SKIPPED_LISTED]
     padded = _first_per_line(parsed.padded)
+    listed = skipped[:SKIPPED_LISTED]
     lines = _physical_lines(path, [r.byte for r in listed + padded[:1]])
-    skipped_rows = tuple(SkippedRow(lines[r.byte], _reason(r)) for r in listed)
-    _refuse_mostly_broken(name, skipped, skipped_rows, n_rows)
-    if skipped:
-        first = skipped_rows[0]
-        warnings.append(
-            f"{_plural(len(skipped), 'row')} could not be read and {_were(len(skipped))} left out "
-            f"(the first is line {first.line}: {first.reason})."
-        )
-    if padded:
-        warnings.append(
-            f"{_plural(len(padded), 'row')} had fewer fields than the header; the missing "
-            f"fields are empty (the first is line {lines[padded[0].byte]})."
-        )
-    for column, before, after in zip(names, types, parsed.types, strict=True):
-        if before != after and not (_is_integer(before) and after == "BIGINT"):
-            warnings.append(
-                f"Column {column!r} looked like {before} in the sampled rows but holds "
-                f"values that do not fit it exactly, so it was read as {after}."
-            )
+    shown = tuple(SkippedRow(lines[r.byte], _reason(r)) for r in listed)
+    _refuse_mostly_broken(name, skipped, shown, _row_count(con, staging))
+    first_pad = lines[padded[0].byte] if padded else 0
+    warnings += _row_warnings(skipped, shown, padded, first_pad)
+    warnings += _type_warnings(names, types, parsed.types)
     return _Body(
         sha256=scan.sha256,
         encoding=encoding.name,
@@ -931,8 +995,8 @@ def _load_text(
         quote='"',
         has_header=sniffed.has_header,
         sheet=None,
-        n_columns=width,
-        skipped=skipped_rows,
+        n_columns=len(names),
+        skipped=shown,
         rows_skipped=len(skipped),
         missing_markers_seen=_markers_seen(con, plan, staging, parsed.padding),
         renamed_columns=tuple(renamed),

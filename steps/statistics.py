@@ -274,8 +274,10 @@ def _plan_correlation(
     k = len(profile.names)
     d = [_centred(profile, i) for i in range(k)]
 
-    def when_present(j: int) -> str:
-        return "" if profile.complete(j) else f" FILTER (WHERE v{j} IS NOT NULL)"
+    def where_present(expr: str, j: int) -> str:
+        """`expr` made NULL where v_j is: adding 0·v_j (v_j is finite) is exact, and several
+        times faster in DuckDB than one `FILTER (WHERE ...)` clause per aggregate."""
+        return expr if profile.complete(j) else f"{expr} + 0 * v{j}"
 
     slots: dict[tuple[int, int], tuple[int, ...]] = {}
     for i in range(k):
@@ -283,10 +285,10 @@ def _plan_correlation(
             both = profile.complete(i) and profile.complete(j)
             slots[i, j] = (
                 aggs.add("count(*)" if both else f"count(v{i} * v{j})"),
-                aggs.add(f"fsum({d[i]}){when_present(j)}"),
-                aggs.add(f"fsum({d[j]}){when_present(i)}"),
-                aggs.add(f"fsum({d[i]} * {d[i]}){when_present(j)}"),
-                aggs.add(f"fsum({d[j]} * {d[j]}){when_present(i)}"),
+                aggs.add(f"fsum({where_present(d[i], j)})"),
+                aggs.add(f"fsum({where_present(d[j], i)})"),
+                aggs.add(f"fsum({where_present(f'{d[i]} * {d[i]}', j)})"),
+                aggs.add(f"fsum({where_present(f'{d[j]} * {d[j]}', i)})"),
                 aggs.add(f"fsum({d[i]} * {d[j]})"),
             )
     own = [aggs.add(f"fsum({d[i]} * {d[i]})") for i in range(k)]
@@ -525,18 +527,17 @@ class Bins:
     def index_sql(self, value: str) -> str:
         """Bin index of a non-NULL value: truncate, then nudge by one where an edge disagrees.
 
-        These are numpy.histogram's steps, so counts match it bin for bin, also for values
-        sitting exactly on an edge.
+        These are numpy.histogram's steps (it nudges down, then up from the lowered index;
+        both can never apply, so both tests read the truncated index), so counts match it
+        bin for bin, also for values sitting exactly on an edge.
         """
         lo, step = double_sql(self.lo), double_sql((self.hi - self.lo) / self.count)
         norm = double_sql(self.count / (self.hi - self.lo))
         last = self.count - 1
         first = f"least(trunc(({value} - {lo}) * {norm})::BIGINT, {last})"
-        lowered = f"({first} - ({value} < {first} * {step} + {lo})::BIGINT)"
-        return (
-            f"({lowered} + ({lowered} <> {last} AND "
-            f"{value} >= ({lowered} + 1) * {step} + {lo})::BIGINT)"
-        )
+        below = f"({value} < {first} * {step} + {lo})"
+        above = f"({first} <> {last} AND {value} >= ({first} + 1) * {step} + {lo})"
+        return f"({first} - {below}::BIGINT + {above}::BIGINT)"
 
 
 def _plan_moments(

@@ -187,6 +187,34 @@ def test_legacy_western_encodings_load_with_correct_text(tmp_path, codec, report
     assert rows_as_text(loaded) == [tuple(r) for r in python_csv(text)[1:]]
 
 
+@pytest.mark.parametrize(
+    ("codec", "text"),
+    [
+        ("cp1250", "miasto,ludność\nŁódź,672185\nGdańsk,470907\nBiałystok,294242\n"),
+        ("cp1251", "город,население\nМосква,13010112\nСанкт-Петербург,5601911\n"),
+        ("cp932", "名前,都市\n田中,東京\n佐藤,大阪\n鈴木,名古屋\n"),
+        ("gb18030", "城市,人口\n北京,21893095\n上海,24870895\n广州,18676605\n"),
+    ],
+)
+def test_other_code_pages_read_as_words(tmp_path, codec, text):
+    loaded = load(write(tmp_path, "city.csv", text.encode(codec)))
+    assert loaded.report.encoding == codec
+    assert column_names(loaded) == python_csv(text)[0]
+    assert rows_as_text(loaded) == [tuple(r) for r in python_csv(text)[1:]]
+
+
+def test_utf16_without_bom(tmp_path):
+    text = "a,b\n1,hello\n2,wörld\n"
+    loaded = load(write(tmp_path, "u16.csv", text.encode("utf-16-le")))
+    assert loaded.report.encoding == "utf-16-le"
+    assert rows_as_text(loaded) == [("1", "hello"), ("2", "wörld")]
+
+
+def test_old_mac_line_endings(tmp_path):
+    loaded = load(write(tmp_path, "cr.csv", b"a,b\r1,x\r3,y\r"))
+    assert rows_as_text(loaded) == [("1", "x"), ("3", "y")]
+
+
 def test_cp1252_euro_sign_and_typographic_quotes(tmp_path):
     text = "item,price\ncoffee,3 €\n“tea”,2 €\n"
     loaded = load(write(tmp_path, "prices.csv", text.encode("cp1252")))
