@@ -12,17 +12,27 @@ with app.setup:
     from ai.advisor import choose_advisor
     from review.analyses import register_analysis
     from review.audit import AuditTrail, default_db_path
-    from review.gates import GateError, decide, decisions, gate_by_id, gate_state, subject_hash
+    from review.gates import (
+        GateError,
+        decide,
+        decisions,
+        gate_by_id,
+        gate_state,
+        next_subject,
+        record_stale,
+    )
+    from review.requests import request_review
     from review.workspace import keep_source
     from samples import SAMPLES, sample_path
     from steps.cleaning import CleaningPlan, apply_plan
-    from steps.exports import json_report
-    from steps.figures import overview_figures, quality_figures
+    from steps.figures import overview_figures, quality_figures, statistics_figures
     from steps.load import LoadError, load, max_bytes
+    from steps.outliers import outliers
     from steps.overview import overview
     from steps.quality import quality
-    from steps.report import build_report, report_digest
+    from steps.report import report_digest
     from steps.settings import Settings
+    from steps.statistics import scatter_sample, statistics, with_threshold
 
 
 @app.function
@@ -148,6 +158,74 @@ def gate_callout(state) -> mo.Html:
 
 
 @app.function
+def plan_from_answer(answer: dict | None) -> CleaningPlan:
+    """The cleaning plan a gate-1 form asks for (empty unless the verdict is modify)."""
+    if not answer or answer.get("verdict") != "modify":
+        return CleaningPlan()
+    return CleaningPlan(
+        drop_duplicates=bool(answer.get("drop_duplicates")),
+        drop_columns=tuple(answer.get("drop_columns") or ()),
+        drop_rows_missing=tuple(answer.get("drop_rows_missing") or ()),
+    )
+
+
+@app.function
+def decide_answer(
+    trail: AuditTrail,
+    analysis_id: str,
+    gate_id: str,
+    subject: str,
+    answer: dict | None,
+    modifications: dict | None = None,
+) -> str | None:
+    """Record a submitted gate form; returns the refusal sentence if it was refused."""
+    if answer is None:
+        return None
+    modify = answer["verdict"] == "modify"
+    try:
+        decide(
+            trail,
+            analysis_id=analysis_id,
+            gate=gate_id,
+            subject_sha256=subject,
+            verdict=answer["verdict"],
+            reviewer=answer["reviewer"],
+            notes=answer.get("notes") or "",
+            modifications=modifications if modify else None,
+        )
+    except GateError as error:
+        return str(error)
+    return None
+
+
+@app.function
+def settle_gate(
+    trail: AuditTrail, analysis_id: str, gate_id: str, subject: str, refusal: str | None
+) -> tuple:
+    """The gate's state for this subject, and what to show.
+
+    While the gate waits, a review request sits in the shared queue; when an earlier
+    approval stops applying, a `stale` event says so in the trail.
+    """
+    state = gate_state(trail, analysis_id=analysis_id, gate=gate_id, subject_sha256=subject)
+    if state.stale:
+        record_stale(trail, analysis_id=analysis_id, states={gate_id: state})
+    if not state.open:
+        request_review(
+            trail,
+            analysis_id=analysis_id,
+            gate=gate_id,
+            subject_sha256=subject,
+            type="correction" if state.status == "rejected" else "approval",
+            priority=2 if state.status in ("rejected", "stale") else 3,
+        )
+    shown = [gate_callout(state)]
+    if refusal:
+        shown.insert(0, mo.callout(mo.md(esc(refusal)), kind="danger"))
+    return state, mo.vstack(shown)
+
+
+@app.function
 def plan_of(decision) -> CleaningPlan:
     """The cleaning plan a gate-1 decision put in force (empty unless it was a modify)."""
     if decision is None or decision.verdict != "modify":
@@ -163,7 +241,9 @@ def plan_of(decision) -> CleaningPlan:
 @app.function
 def data_quality_subject(sha256: str, plan: CleaningPlan) -> str:
     """Gate 1 approves these bytes with this cleaning plan, nothing else."""
-    return subject_hash(data_sha256=sha256, cleaning_plan=plan.digest())
+    return next_subject(
+        None, "data_quality", {"data_sha256": sha256, "cleaning_plan": plan.digest()}
+    )
 
 
 @app.cell(hide_code=True)
@@ -412,40 +492,21 @@ def gate1_answer_cell(gate1_form):
 
 @app.cell
 def gate1_decide(analysis_id, gate1_answer, loaded, trail):
-    gate1_refusal = None
-    if gate1_answer is not None:
-        _plan = CleaningPlan(
-            drop_duplicates=bool(gate1_answer.get("drop_duplicates")),
-            drop_columns=tuple(gate1_answer.get("drop_columns") or ()),
-            drop_rows_missing=tuple(gate1_answer.get("drop_rows_missing") or ()),
-        )
-        _modify = gate1_answer["verdict"] == "modify"
-        try:
-            decide(
-                trail,
-                analysis_id=analysis_id,
-                gate="data_quality",
-                subject_sha256=data_quality_subject(
-                    loaded.report.sha256, _plan if _modify else CleaningPlan()
-                ),
-                verdict=gate1_answer["verdict"],
-                reviewer=gate1_answer["reviewer"],
-                notes=gate1_answer.get("notes") or "",
-                modifications={"cleaning_plan": _plan.to_dict()}
-                if _modify and not _plan.is_empty()
-                else None,
-            )
-        except GateError as _error:
-            gate1_refusal = str(_error)
+    _asked = plan_from_answer(gate1_answer)
+    gate1_refusal = decide_answer(
+        trail,
+        analysis_id,
+        "data_quality",
+        data_quality_subject(loaded.report.sha256, _asked),
+        gate1_answer,
+        {"cleaning_plan": _asked.to_dict()} if not _asked.is_empty() else None,
+    )
     _history = decisions(trail, analysis_id=analysis_id, gate="data_quality")
     plan = plan_of(_history[-1] if _history else None)
     subject1 = data_quality_subject(loaded.report.sha256, plan)
-    gate1 = gate_state(trail, analysis_id=analysis_id, gate="data_quality", subject_sha256=subject1)
-    _shown = [gate_callout(gate1)]
-    if gate1_refusal:
-        _shown.insert(0, mo.callout(mo.md(esc(gate1_refusal)), kind="danger"))
-    mo.vstack(_shown)
-    return gate1, plan, subject1
+    gate1, _view = settle_gate(trail, analysis_id, "data_quality", subject1, gate1_refusal)
+    _view
+    return gate1, gate1_refusal, plan, subject1
 
 
 @app.cell
@@ -480,31 +541,218 @@ def cleaned_cell(advisor, analysis_id, gate1, loaded, ov, plan, q, q_insights, t
 
 
 @app.cell(hide_code=True)
-def report_cell(analysis_id, gate1, loaded, ov, ov_insights, plan, q_clean, q_insights, trail):
-    report = build_report(
-        source=loaded.report.to_dict(),
-        overview=ov.to_dict(),
-        quality=q_clean.to_dict(),
-        cleaning=plan.to_dict(),
-        ai={"overview": ov_insights.to_dict(), "quality": q_insights.to_dict()},
-        gates={"data_quality": gate1.report_entry()},
-        audit={
-            "head_sha256": trail.head(),
-            "events": [e.to_dict() for e in trail.events(analysis_id=analysis_id)],
-        },
+def step3_controls(table):
+    threshold = mo.ui.slider(
+        0.5, 1.0, step=0.05, value=0.7, label="Strong correlation: |r| ≥", show_value=True
     )
+    corr_method = mo.ui.dropdown(
+        {"Pearson": "pearson", "Spearman": "spearman"}, value="Pearson", label="Correlation"
+    )
+    outlier_method = mo.ui.dropdown(
+        {"IQR": "iqr", "Z-score": "zscore", "Isolation Forest": "isolation_forest"},
+        value="IQR",
+        label="Outlier method",
+    )
+    iqr_multiplier = mo.ui.number(0.5, 10.0, step=0.5, value=1.5, label="IQR multiplier")
+    z_threshold = mo.ui.number(1.0, 10.0, step=0.5, value=3.0, label="|z| threshold")
     mo.vstack(
         [
-            mo.md("## Report"),
-            mo.download(
-                data=lambda: json_report(report),
-                filename="signoff-report.json",
-                mimetype="application/json",
-                label="JSON report (draft)",
+            mo.md(f"## Step 3 · Statistics\n\nOn `{esc(table)}`."),
+            mo.hstack([threshold, corr_method], justify="start", gap=2),
+            mo.hstack([outlier_method, iqr_multiplier, z_threshold], justify="start", gap=2),
+        ]
+    )
+    return corr_method, iqr_multiplier, outlier_method, threshold, z_threshold
+
+
+@app.cell
+def step3_matrix(corr_method, loaded, table):
+    with mo.status.spinner(title="Step 3 · Statistics", subtitle="correlations, distributions"):
+        stats_base = statistics(loaded.con, table, method=corr_method.value)
+    return (stats_base,)
+
+
+@app.cell
+def step3_threshold(stats_base, threshold):
+    stats = with_threshold(stats_base, threshold.value)
+    return (stats,)
+
+
+@app.cell
+def step3_outliers(iqr_multiplier, loaded, outlier_method, table, z_threshold):
+    with mo.status.spinner(title="Step 3 · Outliers", subtitle=outlier_method.selected_key):
+        outlier_report = outliers(
+            loaded.con,
+            table,
+            method=outlier_method.value,
+            iqr_multiplier=iqr_multiplier.value,
+            z_threshold=z_threshold.value,
+        )
+    return (outlier_report,)
+
+
+@app.cell
+def step3_advice(advisor, analysis_id, loaded, stats, table, trail):
+    stats_insights = advisor.advise("statistics", stats.to_dict())
+    scatters = tuple(scatter_sample(loaded.con, table, p.a, p.b) for p in stats.scatter_pairs)
+    record_step(trail, analysis_id, "statistics", stats)
+    return scatters, stats_insights
+
+
+@app.cell(hide_code=True)
+def step3_show(outlier_report, scatters, stats, stats_insights):
+    _corr = stats.correlation
+    _basis = f"{esc(_corr.method.title())} correlation, {esc(_corr.basis)}."
+    mo.vstack(
+        [
+            mo.hstack(
+                [
+                    mo.stat(f"{len(_corr.columns)}", label="Numeric columns"),
+                    mo.stat(
+                        f"{len(stats.strong_correlations)}",
+                        label="Strong pairs",
+                        caption=f"|r| ≥ {stats.threshold:.2f}",
+                    ),
+                    mo.stat(
+                        f"{sum(outlier_report.counts.values()):,}",
+                        label="Outlier values",
+                        caption=outlier_caption(outlier_report),
+                    ),
+                ],
+                justify="start",
+            ),
+            step_tabs(
+                statistics_figures(stats, scatters),
+                insights_view(stats_insights),
+                mo.vstack(
+                    [
+                        mo.md(_basis),
+                        mo.md("**Strong correlations**"),
+                        mo.ui.table(
+                            [p.to_dict() for p in stats.strong_correlations]
+                            or [{"strong pairs": "none at this threshold"}],
+                            selection=None,
+                            show_download=False,
+                        ),
+                        mo.md("**Distributions**"),
+                        mo.ui.table(distribution_rows(stats), selection=None, show_download=False),
+                        mo.md(f"**Outliers** · {esc(outlier_caption(outlier_report))}"),
+                        mo.ui.table(
+                            [
+                                {k: v for k, v in c.to_dict().items() if k != "examples"}
+                                for c in outlier_report.columns
+                            ]
+                            or [{"outliers": "no numeric columns"}],
+                            selection=None,
+                            show_download=False,
+                        ),
+                    ]
+                ),
+                json_download("statistics", stats),
             ),
         ]
     )
-    return (report,)
+    return
+
+
+@app.function
+def outlier_caption(report) -> str:
+    """Which method and parameters found the outliers, and whether a sample was used."""
+    params = ", ".join(f"{k}={v}" for k, v in report.params.items())
+    where = f"on a seeded sample of {report.sample_rows:,} rows" if report.sample_based else ""
+    return " ".join(p for p in (report.method, f"({params})" if params else "", where) if p)
+
+
+@app.function
+def distribution_rows(stats) -> list[dict]:
+    """Skewness, excess kurtosis and the normality indication per numeric column."""
+    return [
+        {
+            "column": name,
+            "n": d.n,
+            "skewness": d.skewness,
+            "excess kurtosis": d.kurtosis,
+            "normality": d.normality.note,
+        }
+        for name, d in stats.distributions.numeric.items()
+    ]
+
+
+@app.cell
+def gate2_subject(iqr_multiplier, outlier_method, stats, subject1, z_threshold):
+    subject2 = next_subject(
+        subject1,
+        "analysis_validation",
+        {
+            "threshold": stats.threshold,
+            "correlation": stats.correlation.method,
+            "outliers": {
+                "method": outlier_method.value,
+                "iqr_multiplier": iqr_multiplier.value,
+                "z_threshold": z_threshold.value,
+            },
+            "result": report_digest(stats.to_dict()),
+        },
+    )
+    return (subject2,)
+
+
+@app.cell(hide_code=True)
+def gate2_form_cell(stats_insights, subject2):
+    gate2_form = gate_form(
+        "analysis_validation",
+        {
+            "reject_findings": mo.ui.multiselect(
+                {f.title: f.id for f in stats_insights.findings}, label="Reject findings"
+            ),
+            "reason": mo.ui.text(label="Why", full_width=True),
+        },
+        "**Reject individual findings** (with *modify*): {reject_findings} {reason}",
+    )
+    _ = subject2
+    gate2_form
+    return (gate2_form,)
+
+
+@app.cell
+def gate2_answer_cell(gate2_form):
+    gate2_answer = gate2_form.value
+    return (gate2_answer,)
+
+
+@app.cell
+def gate2_decide(analysis_id, gate2_answer, stats_insights, subject2, trail):
+    gate2_refusal = decide_answer(
+        trail,
+        analysis_id,
+        "analysis_validation",
+        subject2,
+        gate2_answer,
+        rejected_findings_from(gate2_answer, stats_insights),
+    )
+    gate2, _view = settle_gate(trail, analysis_id, "analysis_validation", subject2, gate2_refusal)
+    rejected_findings = (
+        tuple(gate2.decision.modifications.get("rejected_findings", ()))
+        if gate2.decision is not None and gate2.status == "modified"
+        else ()
+    )
+    _view
+    return gate2, gate2_refusal, rejected_findings
+
+
+@app.function
+def rejected_findings_from(answer: dict | None, insights) -> dict | None:
+    """Gate 2's *modify*: the findings the reviewer rejected, each with the reason given."""
+    if not answer or not answer.get("reject_findings"):
+        return None
+    titles = {f.id: f.title for f in insights.findings}
+    reason = (answer.get("reason") or "").strip() or answer.get("notes") or ""
+    return {
+        "rejected_findings": [
+            {"id": fid, "title": titles.get(fid, fid), "reason": reason}
+            for fid in answer["reject_findings"]
+        ]
+    }
 
 
 if __name__ == "__main__":

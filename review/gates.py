@@ -155,13 +155,21 @@ def subject_chain(parts_by_gate: Mapping[str, Mapping[str, Any] | None]) -> dict
         if parts is None:
             subjects[gate_id] = None
             continue
-        if {"upstream", "gate"} & set(parts):
-            raise GateError(
-                "Subject parts may not be named 'upstream' or 'gate': those are set here."
-            )
-        upstream = subject_hash(upstream=upstream, gate=gate_id, **parts)
+        upstream = next_subject(upstream, gate_id, parts)
         subjects[gate_id] = upstream
     return subjects
+
+
+def next_subject(upstream: str | None, gate: str, parts: Mapping[str, Any]) -> str:
+    """One gate's subject: its own parts folded onto the nearest upstream gate's subject.
+
+    The app computes subjects gate by gate as its cells run; `subject_chain` computes them
+    all at once; both go through here, so they always agree.
+    """
+    gate_by_id(gate)
+    if {"upstream", "gate"} & set(parts):
+        raise GateError("Subject parts may not be named 'upstream' or 'gate': those are set here.")
+    return subject_hash(upstream=upstream, gate=gate, **parts)
 
 
 def checked_subject(subject_sha256: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import duckdb
@@ -855,5 +855,20 @@ def statistics(
         strong_correlations=strong,
         threshold=float(threshold),
         distributions=scan.distributions,
+        scatter_pairs=strong[:SCATTER_PAIRS],
+    )
+
+
+def with_threshold(stats: Statistics, threshold: float) -> Statistics:
+    """The same Step 3 result at another threshold, from the cached matrix (no query).
+
+    This is what the slider calls: only the strong pairs and the pairs to plot change.
+    """
+    _check_threshold(threshold)
+    strong = strong_correlations(stats.correlation, threshold)
+    return replace(
+        stats,
+        threshold=float(threshold),
+        strong_correlations=strong,
         scatter_pairs=strong[:SCATTER_PAIRS],
     )

@@ -27,6 +27,7 @@ from steps.statistics import (
     scatter_sample,
     statistics,
     strong_correlations,
+    with_threshold,
 )
 
 # NIST StRD linear regression dataset "Longley" (higher difficulty), public domain:
@@ -518,3 +519,24 @@ def test_scatter_sample_is_bounded_seeded_and_real(con):
     assert set(other.points) != set(sample.points)
     whole = scatter_sample(con, "data", "x", "y", max_points=100_000)
     assert not whole.sampled and len(whole.points) == 40000
+
+
+def test_with_threshold_equals_a_fresh_computation_at_that_threshold() -> None:
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=500)
+    frame = pd.DataFrame(
+        {
+            "a": base,
+            "b": base * 0.9 + rng.normal(scale=0.3, size=500),
+            "c": base * 0.5 + rng.normal(size=500),
+            "d": rng.normal(size=500),
+        }
+    )
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE data AS SELECT * FROM frame")
+    cached = statistics(con, "data", threshold=0.7)
+    for threshold in (0.5, 0.6, 0.9, 1.0):
+        fresh = statistics(con, "data", threshold=threshold)
+        moved = with_threshold(cached, threshold)
+        assert moved.to_dict() == fresh.to_dict()
