@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 import duckdb
@@ -57,16 +58,20 @@ LEAK_PURITY = 0.99
 FREE_TEXT_WORDY_SHARE = 0.5
 IMPORTANCE_REPEATS = 5
 HOLDOUT_FRACTION = 0.25
-PRIMARY_METRIC: dict[str, str] = {"regression": "r2", "binary": "roc_auc", "multiclass": "f1_macro"}
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "r2": True,
-    "mae": False,
-    "accuracy": True,
-    "f1": True,
-    "f1_macro": True,
-    "roc_auc": True,
-    "roc_auc_ovr": True,
-}
+PRIMARY_METRIC: Mapping[str, str] = MappingProxyType(
+    {"regression": "r2", "binary": "roc_auc", "multiclass": "f1_macro"}
+)
+HIGHER_IS_BETTER: Mapping[str, bool] = MappingProxyType(
+    {
+        "r2": True,
+        "mae": False,
+        "accuracy": True,
+        "f1": True,
+        "f1_macro": True,
+        "roc_auc": True,
+        "roc_auc_ovr": True,
+    }
+)
 SELECTION_RULE = (
     "highest mean {metric} over the cross-validation folds; on a tie the simpler candidate wins"
 )
@@ -134,6 +139,7 @@ class ModelCard(ToDict):
     n_target_missing: int
     sample_based: bool
     classes: tuple[str, ...]
+    positive_class: str | None
     primary_metric: str
     selection_rule: str
     candidates: tuple[Candidate, ...]
@@ -199,10 +205,12 @@ def _profile_target(con: duckdb.DuckDBPyConnection, table: str, target: str) -> 
     integral = f"count(*) FILTER (WHERE {t} <> round({t})) = 0" if numeric else "false"
     span = f"max({t})::DOUBLE - min({t})::DOUBLE + 1" if numeric else "NULL"
     wordy = f"avg(CASE WHEN {t} LIKE '% % %' THEN 1.0 ELSE 0.0 END)" if text else "0.0"
+    examples = f"list(DISTINCT {t}::VARCHAR ORDER BY {t}::VARCHAR)[1:3]"
+    present = _present(column)
     sql = (
-        f"SELECT count(*), count({t}), count(DISTINCT {t}), {integral}, {span}, {wordy}, "
-        f"list(DISTINCT {t}::VARCHAR ORDER BY {t}::VARCHAR)[1:3] "
-        f"FROM {quote_ident(table)}"
+        f"SELECT (SELECT count(*) FROM {quote_ident(table)}), count(*), count(DISTINCT {t}), "
+        f"{integral}, {span}, {wordy}, {examples} "
+        f"FROM {quote_ident(table)} WHERE {present}"
     )
     cur = con.cursor()
     try:
@@ -221,6 +229,14 @@ def _profile_target(con: duckdb.DuckDBPyConnection, table: str, target: str) -> 
         wordy_share=float(wordy_share or 0.0),
         examples=tuple(str(e) for e in (examples or ())),
     )
+
+
+def _present(column: Column) -> str:
+    """SQL that is true where the target has a usable value: NaN and ±inf count as missing."""
+    name = quote_ident(column.name)
+    if column.dtype.upper() in {"DOUBLE", "FLOAT", "REAL"}:
+        return f"({name} IS NOT NULL AND isfinite({name}))"
+    return f"({name} IS NOT NULL)"
 
 
 def _choose_task(p: _TargetProfile) -> TaskChoice:
@@ -331,16 +347,20 @@ def _candidate_features(
 def _labelled_sample(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    target: str,
+    target: Column,
     names: list[str],
     *,
     rows: int,
     seed: int,
     n_present: int,
 ) -> pd.DataFrame:
-    """A seeded reservoir sample of the rows whose target is present (all of them if few)."""
-    cols = ", ".join(quote_ident(n) for n in [target, *names])
-    labelled = f"SELECT {cols} FROM {quote_ident(table)} WHERE {quote_ident(target)} IS NOT NULL"
+    """A seeded reservoir sample of the rows whose target is present (all of them if few).
+
+    `steps.engine.sample_frame` cannot filter, and sampling the whole table would spend the
+    row budget on rows the models must drop.
+    """
+    cols = ", ".join(quote_ident(n) for n in [target.name, *names])
+    labelled = f"SELECT {cols} FROM {quote_ident(table)} WHERE {_present(target)}"
     sql = labelled
     if n_present > rows:
         sql = f"SELECT * FROM ({labelled}) USING SAMPLE reservoir({int(rows)} ROWS) "
@@ -353,9 +373,11 @@ def _labelled_sample(
 
 
 def _as_float(series: pd.Series) -> pd.Series:
-    return pd.Series(
-        series.astype("Float64").to_numpy(dtype=float, na_value=np.nan), index=series.index
-    )
+    """Plain float64 with NaN for missing, whatever nullable dtype DuckDB handed over; ±inf
+    become NaN too, since no estimator accepts them."""
+    values = series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    values[~np.isfinite(values)] = np.nan
+    return pd.Series(values, index=series.index)
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -427,7 +449,7 @@ def _encode_target(
     """Encoded target, class names, a mask of rows kept, and warnings about dropped classes."""
     if task == "regression":
         return _as_float(y_raw).to_numpy(), (), np.ones(len(y_raw), dtype=bool), []
-    labels = y_raw.astype(str).to_numpy()
+    labels = _class_labels(y_raw)
     counts = pd.Series(labels).value_counts()
     singletons = sorted(counts[counts < 2].index)
     keep = ~np.isin(labels, singletons)
@@ -448,6 +470,16 @@ def _encode_target(
         keep,
         warnings,
     )
+
+
+def _class_labels(y_raw: pd.Series) -> np.ndarray:
+    """Class values in their natural order: numbers sort as numbers, not as text."""
+    if pd.api.types.is_bool_dtype(y_raw):
+        return y_raw.astype(bool).to_numpy()
+    if pd.api.types.is_numeric_dtype(y_raw):
+        values = _as_float(y_raw).to_numpy()
+        return values.astype(np.int64) if np.array_equal(values, np.round(values)) else values
+    return y_raw.astype(str).to_numpy()
 
 
 # ----------------------------------------------------------------------------- leakage checks
@@ -771,7 +803,7 @@ def baselines(
     frame = _labelled_sample(
         con,
         table,
-        target,
+        profile.column,
         [c.name for c in candidates],
         rows=sample_rows,
         seed=seed,
@@ -800,6 +832,7 @@ def baselines(
         n_target_missing=profile.n_rows - profile.n_present,
         sample_based=len(frame) < profile.n_present,
         classes=design.classes,
+        positive_class=design.classes[1] if choice.task == "binary" else None,
         primary_metric=primary,
         selection_rule=SELECTION_RULE.format(metric=primary),
         candidates=tuple(results),

@@ -108,17 +108,25 @@ def test_card_is_json_safe_and_names_its_subject(linear_card):
     json.dumps(parts)
 
 
-def test_fixed_seed_gives_identical_results(linear_frame, linear_card):
-    again = baselines(table_from(linear_frame), "data", "y", seed=SEED)
+def without_timings(card: ModelCard) -> dict:
+    payload = card.to_dict()
+    for candidate in payload["candidates"]:
+        candidate.pop("fit_seconds")
+    return payload
 
-    def without_timings(card: ModelCard) -> dict:
-        payload = card.to_dict()
-        for candidate in payload["candidates"]:
-            candidate.pop("fit_seconds")
-        return payload
 
-    assert without_timings(again) == without_timings(linear_card)
-    assert again.subject_parts() == linear_card.subject_parts()
+def test_fixed_seed_gives_identical_results(linear_frame):
+    """Two runs on fresh connections, through the sampled path, agree to the last digit."""
+    big = pd.concat([linear_frame] * 2, ignore_index=True)
+    first, second = (
+        baselines(table_from(big), "data", "y", seed=SEED, sample_rows=500, folds=3)
+        for _ in range(2)
+    )
+    assert first.sample_based is True
+    assert without_timings(first) == without_timings(second)
+    assert first.subject_parts() == second.subject_parts()
+    other_seed = baselines(table_from(big), "data", "y", seed=SEED + 1, sample_rows=500, folds=3)
+    assert without_timings(other_seed)["metrics"] != without_timings(first)["metrics"]
 
 
 def test_binary_logistic_rule_uses_stratified_folds():
@@ -129,6 +137,7 @@ def test_binary_logistic_rule_uses_stratified_folds():
     frame = pd.DataFrame({"a": a, "b": b, "noise": rng.normal(size=N), "label": label})
     card = baselines(table_from(frame), "data", "label", seed=SEED)
     assert card.task == "binary"
+    assert card.classes == ("False", "True") and card.positive_class == "True"
     assert card.primary_metric == "roc_auc"
     by_name = {c.name: c.metrics for c in card.candidates}
     majority = max(label.mean(), 1 - label.mean())
@@ -225,7 +234,8 @@ def test_task_detection_reasons():
     )
     con = table_from(frame)
     assert detect_task(con, "data", "flag").task == "binary"
-    assert detect_task(con, "data", "rating").task == "multiclass"
+    rating = detect_task(con, "data", "rating")
+    assert rating.task == "multiclass" and "5 distinct" in rating.reason
     assert detect_task(con, "data", "price").task == "regression"
     choice = detect_task(con, "data", "size")
     assert choice.task == "multiclass" and "4 distinct" in choice.reason
@@ -256,6 +266,23 @@ def test_features_are_excluded_with_reasons_and_missing_targets_counted():
     assert card.n_target_missing == n // 10
     assert card.sample_rows_used == n - n // 10
     assert card.sample_based is False
+
+
+def test_non_finite_values_count_as_missing():
+    rng = np.random.default_rng(9)
+    a = rng.normal(size=100)
+    y = 2 * a + rng.normal(scale=0.1, size=100)
+    y[:3] = [np.nan, np.inf, -np.inf]
+    a_with_inf = a.copy()
+    a_with_inf[5] = np.inf
+    frame = pd.DataFrame({"a": a_with_inf, "y": y})
+    con = table_from(frame)
+    con.execute("UPDATE data SET y = 'nan'::DOUBLE WHERE y IS NULL")
+    assert con.execute("SELECT count(*) FROM data WHERE isnan(y)").fetchall() == [(1,)]
+    card = baselines(con, "data", "y", seed=SEED, folds=3)
+    assert card.n_target_missing == 3
+    assert card.sample_rows_used == 97
+    assert card.metrics["r2"].mean > 0.9
 
 
 def test_large_tables_are_sampled_and_say_so(linear_frame):
