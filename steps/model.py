@@ -40,7 +40,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import LabelEncoder, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from steps.engine import Column, columns, quote_ident
@@ -574,11 +574,12 @@ def _identical(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(mask.any()) and bool(np.array_equal(x[mask], y[mask].astype(float)))
 
 
-def _data_warnings(design: _Design, target: str, task: Task) -> list[ModelWarning]:
+def _data_warnings(X: pd.DataFrame, y: np.ndarray, target: str, task: Task) -> list[ModelWarning]:
+    """Leakage and naming warnings, judged on the feature values as loaded (before coding)."""
     found: list[ModelWarning] = []
-    for name in design.features:
+    for name in X.columns:
         for warning in (
-            _leakage_warning(name, design.X[name], design.y, task),
+            _leakage_warning(name, X[name], y, task),
             _name_warning(name, target),
         ):
             if warning is not None:
@@ -589,25 +590,39 @@ def _data_warnings(design: _Design, target: str, task: Task) -> list[ModelWarnin
 # ----------------------------------------------------------------------------- candidates
 
 
+def _category_codes(values: pd.Series) -> pd.Series:
+    """Ordinal codes of a text feature: its MAX_CATEGORIES - 1 most frequent values get
+    0, 1, …; all rarer values share the last code; missing stays NaN.
+
+    Coding once on the sample (by frequency, never by the target) keeps the per-fold
+    pipelines numeric — sklearn's encoders on Python strings cost a second per run — and
+    bounds both the one-hot width and the tree ensemble's category count.
+    """
+    counts = values.value_counts(dropna=True)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+    kept = [value for value, _ in ranked[: MAX_CATEGORIES - 1]]
+    codes = pd.Categorical(values, categories=kept).codes.astype(float)
+    missing = values.isna().to_numpy()
+    codes[(codes < 0) & ~missing] = len(kept)
+    codes[missing] = np.nan
+    return pd.Series(codes, index=values.index)
+
+
 def _preprocessor(
     numeric: Sequence[str], categorical: Sequence[str], *, for_trees: bool
 ) -> ColumnTransformer:
-    if for_trees:
-        cat = OrdinalEncoder(
-            handle_unknown="use_encoded_value",
-            unknown_value=np.nan,
-            encoded_missing_value=np.nan,
-            max_categories=MAX_CATEGORIES,
-        )
-        num: Any = "passthrough"
-    else:
+    """Trees take numbers and category codes as they are (missing values natively); the
+    linear model gets imputed, scaled numbers and one-hot categories."""
+    num: Any = "passthrough"
+    cat: Any = "passthrough"
+    if not for_trees:
+        num = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
         cat = make_pipeline(
             SimpleImputer(strategy="most_frequent"),
             OneHotEncoder(
                 handle_unknown="ignore", max_categories=MAX_CATEGORIES, sparse_output=False
             ),
         )
-        num = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
     return ColumnTransformer(
         [("num", num, list(numeric)), ("cat", cat, list(categorical))],
         remainder="drop",
@@ -651,8 +666,8 @@ def _candidates(
         ),
         (
             "hist_gradient_boosting",
-            "histogram gradient-boosted trees (100 iterations), native missing values, "
-            "ordinal-coded categories",
+            "histogram gradient-boosted trees (up to 100 iterations), native missing values "
+            "and categories",
             Pipeline(
                 [("prep", _preprocessor(numeric, categorical, for_trees=True)), ("model", trees)]
             ),
@@ -818,7 +833,6 @@ def baselines(
     warnings = [
         *design.warnings,
         *fold_warnings,
-        *_data_warnings(design, target, choice.task),
         *([dummy_warning] if dummy_warning else []),
     ]
     return ModelCard(
@@ -880,6 +894,9 @@ def _build_design(
     X, numeric, categorical, excluded, feature_warnings = _design(kept, candidates, n_rows_total)
     if not numeric and not categorical:
         raise FeatureError(f"No usable feature is left to predict {target!r} from.")
+    data_warnings = _data_warnings(X, y, target, task)
+    for name in categorical:
+        X[name] = _category_codes(X[name])
     if task != "regression" and len(classes) < 2:
         raise TargetError(
             f"Column {target!r} has fewer than two classes with at least two rows each."
@@ -892,7 +909,7 @@ def _build_design(
         categorical=tuple(categorical),
         classes=classes,
         excluded=tuple(excluded),
-        warnings=(*class_warnings, *feature_warnings),
+        warnings=(*class_warnings, *feature_warnings, *data_warnings),
     )
     return design, n_folds, fold_warnings
 
