@@ -416,7 +416,7 @@ def _feature_exclusion(
     return None
 
 
-def _design(
+def _usable_features(
     frame: pd.DataFrame, candidates: list[Column], n_rows_total: int
 ) -> tuple[pd.DataFrame, list[str], list[str], list[ExcludedFeature], list[ModelWarning]]:
     numeric: list[str] = []
@@ -492,17 +492,22 @@ def _class_labels(y_raw: pd.Series) -> np.ndarray:
 # ----------------------------------------------------------------------------- leakage checks
 
 
-def _name_tokens(name: str) -> set[str]:
+def _name_tokens(name: str) -> list[str]:
+    """Lower-case words of a column name: snake_case, kebab, spaces and camelCase all split."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    return {t for t in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if t}
+    return [t for t in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if t]
 
 
 def _name_warning(feature: str, target: str) -> ModelWarning | None:
-    target_tokens = _name_tokens(target)
-    feature_lower = feature.lower()
-    by_tokens = bool(target_tokens) and target_tokens <= _name_tokens(feature)
-    by_substring = len(target) >= 3 and target.lower() in feature_lower
-    if not (by_tokens or by_substring):
+    """Warn when the feature's name holds the target's name as whole words.
+
+    Word-wise, so `age` matches `age_band` but not `page_views`; joined runs of words count
+    too, so `SalePrice` matches `saleprice_log`.
+    """
+    wanted = _name_tokens(target)
+    words = _name_tokens(feature)
+    runs = {"".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+    if not wanted or not (set(wanted) <= set(words) or "".join(wanted) in runs):
         return None
     return ModelWarning(
         "target_in_name",
@@ -902,7 +907,9 @@ def _build_design(
     """The modelling data from the sample, and the number of folds it can support."""
     y, classes, keep, class_warnings = _encode_target(frame[target], task)
     kept = frame.loc[keep].reset_index(drop=True)
-    X, numeric, categorical, excluded, feature_warnings = _design(kept, candidates, n_rows_total)
+    X, numeric, categorical, excluded, feature_warnings = _usable_features(
+        kept, candidates, n_rows_total
+    )
     if not numeric and not categorical:
         raise FeatureError(f"No usable feature is left to predict {target!r} from.")
     data_warnings = _data_warnings(X, y, target, task)

@@ -14,6 +14,7 @@ from steps.model import (
     FeatureError,
     ModelCard,
     TargetError,
+    _name_warning,
     baselines,
     detect_task,
 )
@@ -193,6 +194,21 @@ def test_categorical_feature_that_determines_a_class_is_flagged():
     assert {"accuracy", "f1_macro", "roc_auc_ovr"} <= set(card.metrics)
 
 
+@pytest.mark.parametrize(
+    ("feature", "target", "flagged"),
+    [
+        ("age_band", "age", True),
+        ("page_views", "age", False),
+        ("y_lagged", "y", True),
+        ("yield", "y", False),
+        ("saleprice_log", "SalePrice", True),
+        ("SalePriceLag", "sale price", True),
+    ],
+)
+def test_target_name_inside_a_feature_name(feature, target, flagged):
+    assert (_name_warning(feature, target) is not None) is flagged
+
+
 def test_noise_target_is_no_better_than_dummy():
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"a": rng.normal(size=300), "y": rng.normal(size=300)})
@@ -253,6 +269,7 @@ def test_features_are_excluded_with_reasons_and_missing_targets_counted():
             "when": pd.date_range("2024-01-01", periods=n, freq="D"),
             "note": [f"customer said item {i} was late again" for i in range(n)],
             "constant": 1.0,
+            "flag": pd.array([True, False, None, True] * (n // 4), dtype="boolean"),
             "x": y + rng.normal(size=n),
             "y": np.where(np.arange(n) % 10 == 0, np.nan, y),
         }
@@ -261,7 +278,7 @@ def test_features_are_excluded_with_reasons_and_missing_targets_counted():
     excluded = {e.column: e.reason for e in card.excluded_features}
     assert set(excluded) == {"row_id", "when", "note", "constant"}
     assert "identifier" in excluded["row_id"] and "free text" in excluded["note"]
-    assert card.features == ("x",)
+    assert card.features == ("flag", "x")
     assert set(warnings_of(card, "identifier")) == {"row_id"}
     assert card.n_target_missing == n // 10
     assert card.sample_rows_used == n - n // 10
