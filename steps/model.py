@@ -770,12 +770,15 @@ def _dummy_warning(
         gain = -gain
     if best is not dummy and gain > best.metrics[primary].std:
         return None
+    figures = f"{best.metrics[primary].mean:.3f} vs {dummy.metrics[primary].mean:.3f}"
+    finding = (
+        f"No model beat the dummy baseline on {primary}"
+        if best is dummy
+        else f"The best model ({best.name}) is within one standard deviation of the dummy "
+        f"baseline on {primary} ({figures})"
+    )
     return ModelWarning(
-        "no_better_than_dummy",
-        None,
-        f"The best model ({best.name}) is within one standard deviation of the dummy baseline "
-        f"on {primary} ({best.metrics[primary].mean:.3f} vs {dummy.metrics[primary].mean:.3f}); "
-        "the features may not predict this target.",
+        "no_better_than_dummy", None, f"{finding}; the features may not predict this target."
     )
 
 
