@@ -14,7 +14,13 @@ guessing.
 - Selection rule: the highest mean of the primary metric (R² for regression, ROC AUC for
   binary, macro F1 for multiclass); on a tie the simpler candidate (earlier in the list) wins.
 - Importances: permutation importance of the selected model, refitted on 75 % of the sample
-  and scored on the held-out 25 %, so they describe generalisation, not memorisation.
+  and scored on the held-out 25 % (at most 2 000 rows per repeat), so they describe
+  generalisation, not memorisation.
+- Classification folds: a class with a single sampled row is left out (it cannot be both
+  trained on and tested), and the fold count drops to the smallest class size when needed,
+  so every class is in every test fold and ROC AUC (one-vs-rest for multiclass) is always
+  defined.
+- Threads: fitting runs with one OpenMP/BLAS thread (see `_train`).
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 import duckdb
@@ -39,7 +46,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import LabelEncoder, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from steps.engine import Column, columns, quote_ident
@@ -56,17 +63,22 @@ LEAK_CORRELATION = 0.98
 LEAK_PURITY = 0.99
 FREE_TEXT_WORDY_SHARE = 0.5
 IMPORTANCE_REPEATS = 5
+IMPORTANCE_MAX_ROWS = 2_000
 HOLDOUT_FRACTION = 0.25
-PRIMARY_METRIC: dict[str, str] = {"regression": "r2", "binary": "roc_auc", "multiclass": "f1_macro"}
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "r2": True,
-    "mae": False,
-    "accuracy": True,
-    "f1": True,
-    "f1_macro": True,
-    "roc_auc": True,
-    "roc_auc_ovr": True,
-}
+PRIMARY_METRIC: Mapping[str, str] = MappingProxyType(
+    {"regression": "r2", "binary": "roc_auc", "multiclass": "f1_macro"}
+)
+HIGHER_IS_BETTER: Mapping[str, bool] = MappingProxyType(
+    {
+        "r2": True,
+        "mae": False,
+        "accuracy": True,
+        "f1": True,
+        "f1_macro": True,
+        "roc_auc": True,
+        "roc_auc_ovr": True,
+    }
+)
 SELECTION_RULE = (
     "highest mean {metric} over the cross-validation folds; on a tie the simpler candidate wins"
 )
@@ -134,6 +146,7 @@ class ModelCard(ToDict):
     n_target_missing: int
     sample_based: bool
     classes: tuple[str, ...]
+    positive_class: str | None
     primary_metric: str
     selection_rule: str
     candidates: tuple[Candidate, ...]
@@ -199,10 +212,12 @@ def _profile_target(con: duckdb.DuckDBPyConnection, table: str, target: str) -> 
     integral = f"count(*) FILTER (WHERE {t} <> round({t})) = 0" if numeric else "false"
     span = f"max({t})::DOUBLE - min({t})::DOUBLE + 1" if numeric else "NULL"
     wordy = f"avg(CASE WHEN {t} LIKE '% % %' THEN 1.0 ELSE 0.0 END)" if text else "0.0"
+    examples = f"list(DISTINCT {t}::VARCHAR ORDER BY {t}::VARCHAR)[1:3]"
+    present = _present(column)
     sql = (
-        f"SELECT count(*), count({t}), count(DISTINCT {t}), {integral}, {span}, {wordy}, "
-        f"list(DISTINCT {t}::VARCHAR ORDER BY {t}::VARCHAR)[1:3] "
-        f"FROM {quote_ident(table)}"
+        f"SELECT (SELECT count(*) FROM {quote_ident(table)}), count(*), count(DISTINCT {t}), "
+        f"{integral}, {span}, {wordy}, {examples} "
+        f"FROM {quote_ident(table)} WHERE {present}"
     )
     cur = con.cursor()
     try:
@@ -221,6 +236,14 @@ def _profile_target(con: duckdb.DuckDBPyConnection, table: str, target: str) -> 
         wordy_share=float(wordy_share or 0.0),
         examples=tuple(str(e) for e in (examples or ())),
     )
+
+
+def _present(column: Column) -> str:
+    """SQL that is true where the target has a usable value: NaN and ±inf count as missing."""
+    name = quote_ident(column.name)
+    if column.dtype.upper() in {"DOUBLE", "FLOAT", "REAL"}:
+        return f"({name} IS NOT NULL AND isfinite({name}))"
+    return f"({name} IS NOT NULL)"
 
 
 def _choose_task(p: _TargetProfile) -> TaskChoice:
@@ -331,16 +354,20 @@ def _candidate_features(
 def _labelled_sample(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    target: str,
+    target: Column,
     names: list[str],
     *,
     rows: int,
     seed: int,
     n_present: int,
 ) -> pd.DataFrame:
-    """A seeded reservoir sample of the rows whose target is present (all of them if few)."""
-    cols = ", ".join(quote_ident(n) for n in [target, *names])
-    labelled = f"SELECT {cols} FROM {quote_ident(table)} WHERE {quote_ident(target)} IS NOT NULL"
+    """A seeded reservoir sample of the rows whose target is present (all of them if few).
+
+    `steps.engine.sample_frame` cannot filter, and sampling the whole table would spend the
+    row budget on rows the models must drop.
+    """
+    cols = ", ".join(quote_ident(n) for n in [target.name, *names])
+    labelled = f"SELECT {cols} FROM {quote_ident(table)} WHERE {_present(target)}"
     sql = labelled
     if n_present > rows:
         sql = f"SELECT * FROM ({labelled}) USING SAMPLE reservoir({int(rows)} ROWS) "
@@ -353,9 +380,11 @@ def _labelled_sample(
 
 
 def _as_float(series: pd.Series) -> pd.Series:
-    return pd.Series(
-        series.astype("Float64").to_numpy(dtype=float, na_value=np.nan), index=series.index
-    )
+    """Plain float64 with NaN for missing, whatever nullable dtype DuckDB handed over; ±inf
+    become NaN too, since no estimator accepts them."""
+    values = series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    values[~np.isfinite(values)] = np.nan
+    return pd.Series(values, index=series.index)
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -387,7 +416,7 @@ def _feature_exclusion(
     return None
 
 
-def _design(
+def _usable_features(
     frame: pd.DataFrame, candidates: list[Column], n_rows_total: int
 ) -> tuple[pd.DataFrame, list[str], list[str], list[ExcludedFeature], list[ModelWarning]]:
     numeric: list[str] = []
@@ -427,7 +456,7 @@ def _encode_target(
     """Encoded target, class names, a mask of rows kept, and warnings about dropped classes."""
     if task == "regression":
         return _as_float(y_raw).to_numpy(), (), np.ones(len(y_raw), dtype=bool), []
-    labels = y_raw.astype(str).to_numpy()
+    labels = _class_labels(y_raw)
     counts = pd.Series(labels).value_counts()
     singletons = sorted(counts[counts < 2].index)
     keep = ~np.isin(labels, singletons)
@@ -450,20 +479,35 @@ def _encode_target(
     )
 
 
+def _class_labels(y_raw: pd.Series) -> np.ndarray:
+    """Class values in their natural order: numbers sort as numbers, not as text."""
+    if pd.api.types.is_bool_dtype(y_raw):
+        return y_raw.astype(bool).to_numpy()
+    if pd.api.types.is_numeric_dtype(y_raw):
+        values = _as_float(y_raw).to_numpy()
+        return values.astype(np.int64) if np.array_equal(values, np.round(values)) else values
+    return y_raw.astype(str).to_numpy()
+
+
 # ----------------------------------------------------------------------------- leakage checks
 
 
-def _name_tokens(name: str) -> set[str]:
+def _name_tokens(name: str) -> list[str]:
+    """Lower-case words of a column name: snake_case, kebab, spaces and camelCase all split."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    return {t for t in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if t}
+    return [t for t in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if t]
 
 
 def _name_warning(feature: str, target: str) -> ModelWarning | None:
-    target_tokens = _name_tokens(target)
-    feature_lower = feature.lower()
-    by_tokens = bool(target_tokens) and target_tokens <= _name_tokens(feature)
-    by_substring = len(target) >= 3 and target.lower() in feature_lower
-    if not (by_tokens or by_substring):
+    """Warn when the feature's name holds the target's name as whole words.
+
+    Word-wise, so `age` matches `age_band` but not `page_views`; joined runs of words count
+    too, so `SalePrice` matches `saleprice_log`.
+    """
+    wanted = _name_tokens(target)
+    words = _name_tokens(feature)
+    runs = {"".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+    if not wanted or not (set(wanted) <= set(words) or "".join(wanted) in runs):
         return None
     return ModelWarning(
         "target_in_name",
@@ -490,11 +534,12 @@ def _determination(feature: pd.Series, y: np.ndarray, task: Task) -> str | None:
     many-valued feature cannot look decisive just because its groups are tiny.
     """
     present = feature.notna().to_numpy()
+    n_present = int(present.sum())
+    n_levels = feature.nunique()
+    if n_present < MIN_LABELLED_ROWS or not 2 <= n_levels <= max(2, n_present / 10):
+        return None
     groups = feature[present].astype(str).to_numpy()
     target = y[present]
-    n_levels = len(set(groups))
-    if len(groups) < MIN_LABELLED_ROWS or not 2 <= n_levels <= max(2, len(groups) / 10):
-        return None
     if task == "regression":
         values = pd.Series(target.astype(float))
         means = values.groupby(groups).transform("mean").to_numpy()
@@ -542,11 +587,12 @@ def _identical(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(mask.any()) and bool(np.array_equal(x[mask], y[mask].astype(float)))
 
 
-def _data_warnings(design: _Design, target: str, task: Task) -> list[ModelWarning]:
+def _data_warnings(X: pd.DataFrame, y: np.ndarray, target: str, task: Task) -> list[ModelWarning]:
+    """Leakage and naming warnings, judged on the feature values as loaded (before coding)."""
     found: list[ModelWarning] = []
-    for name in design.features:
+    for name in X.columns:
         for warning in (
-            _leakage_warning(name, design.X[name], design.y, task),
+            _leakage_warning(name, X[name], y, task),
             _name_warning(name, target),
         ):
             if warning is not None:
@@ -557,25 +603,39 @@ def _data_warnings(design: _Design, target: str, task: Task) -> list[ModelWarnin
 # ----------------------------------------------------------------------------- candidates
 
 
+def _category_codes(values: pd.Series) -> pd.Series:
+    """Ordinal codes of a text feature: its MAX_CATEGORIES - 1 most frequent values get
+    0, 1, …; all rarer values share the last code; missing stays NaN.
+
+    Coding once on the sample (by frequency, never by the target) keeps the per-fold
+    pipelines numeric — sklearn's encoders on Python strings cost a second per run — and
+    bounds both the one-hot width and the tree ensemble's category count.
+    """
+    counts = values.value_counts(dropna=True)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+    kept = [value for value, _ in ranked[: MAX_CATEGORIES - 1]]
+    codes = pd.Categorical(values, categories=kept).codes.astype(float)
+    missing = values.isna().to_numpy()
+    codes[(codes < 0) & ~missing] = len(kept)
+    codes[missing] = np.nan
+    return pd.Series(codes, index=values.index)
+
+
 def _preprocessor(
     numeric: Sequence[str], categorical: Sequence[str], *, for_trees: bool
 ) -> ColumnTransformer:
-    if for_trees:
-        cat = OrdinalEncoder(
-            handle_unknown="use_encoded_value",
-            unknown_value=np.nan,
-            encoded_missing_value=np.nan,
-            max_categories=MAX_CATEGORIES,
-        )
-        num: Any = "passthrough"
-    else:
+    """Trees take numbers and category codes as they are (missing values natively); the
+    linear model gets imputed, scaled numbers and one-hot categories."""
+    num: Any = "passthrough"
+    cat: Any = "passthrough"
+    if not for_trees:
+        num = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
         cat = make_pipeline(
             SimpleImputer(strategy="most_frequent"),
             OneHotEncoder(
                 handle_unknown="ignore", max_categories=MAX_CATEGORIES, sparse_output=False
             ),
         )
-        num = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
     return ColumnTransformer(
         [("num", num, list(numeric)), ("cat", cat, list(categorical))],
         remainder="drop",
@@ -619,8 +679,8 @@ def _candidates(
         ),
         (
             "hist_gradient_boosting",
-            "histogram gradient-boosted trees (100 iterations), native missing values, "
-            "ordinal-coded categories",
+            "histogram gradient-boosted trees (up to 100 iterations), native missing values "
+            "and categories",
             Pipeline(
                 [("prep", _preprocessor(numeric, categorical, for_trees=True)), ("model", trees)]
             ),
@@ -710,12 +770,15 @@ def _dummy_warning(
         gain = -gain
     if best is not dummy and gain > best.metrics[primary].std:
         return None
+    figures = f"{best.metrics[primary].mean:.3f} vs {dummy.metrics[primary].mean:.3f}"
+    finding = (
+        f"No model beat the dummy baseline on {primary}"
+        if best is dummy
+        else f"The best model ({best.name}) is within one standard deviation of the dummy "
+        f"baseline on {primary} ({figures})"
+    )
     return ModelWarning(
-        "no_better_than_dummy",
-        None,
-        f"The best model ({best.name}) is within one standard deviation of the dummy baseline "
-        f"on {primary} ({best.metrics[primary].mean:.3f} vs {dummy.metrics[primary].mean:.3f}); "
-        "the features may not predict this target.",
+        "no_better_than_dummy", None, f"{finding}; the features may not predict this target."
     )
 
 
@@ -733,6 +796,7 @@ def _importances(
         y_test,
         scoring=primary,
         n_repeats=IMPORTANCE_REPEATS,
+        max_samples=min(len(X_test), IMPORTANCE_MAX_ROWS),
         random_state=seed,
         n_jobs=1,
     )
@@ -771,7 +835,7 @@ def baselines(
     frame = _labelled_sample(
         con,
         table,
-        target,
+        profile.column,
         [c.name for c in candidates],
         rows=sample_rows,
         seed=seed,
@@ -786,7 +850,6 @@ def baselines(
     warnings = [
         *design.warnings,
         *fold_warnings,
-        *_data_warnings(design, target, choice.task),
         *([dummy_warning] if dummy_warning else []),
     ]
     return ModelCard(
@@ -800,6 +863,7 @@ def baselines(
         n_target_missing=profile.n_rows - profile.n_present,
         sample_based=len(frame) < profile.n_present,
         classes=design.classes,
+        positive_class=design.classes[1] if choice.task == "binary" else None,
         primary_metric=primary,
         selection_rule=SELECTION_RULE.format(metric=primary),
         candidates=tuple(results),
@@ -818,9 +882,11 @@ def _train(
 ) -> tuple[list[Candidate], Candidate, tuple[Importance, ...]]:
     """Cross-validate every candidate, pick the best, and explain it.
 
-    OpenMP (used by the tree ensemble) is held to one thread: on a shared two-core machine
-    its spinning threads made a 0.3 s fit take 20 s. threadpoolctl's OpenMP limit applies to
-    the calling thread only, so other sessions served by the same process are unaffected.
+    OpenMP (the tree ensemble) and BLAS (the linear models) are held to one thread: on a
+    busy two-core machine their spinning worker threads made a 0.3 s tree fit take 20 s and
+    a 20 ms least-squares solve take 0.7 s. The OpenMP limit is per calling thread; the
+    OpenBLAS one is process-wide while training runs, so a concurrent session's BLAS call
+    may also run single-threaded meanwhile (slower at worst, never wrong).
     """
     primary = PRIMARY_METRIC[task]
     with threadpool_limits(limits=1):
@@ -844,9 +910,14 @@ def _build_design(
     """The modelling data from the sample, and the number of folds it can support."""
     y, classes, keep, class_warnings = _encode_target(frame[target], task)
     kept = frame.loc[keep].reset_index(drop=True)
-    X, numeric, categorical, excluded, feature_warnings = _design(kept, candidates, n_rows_total)
+    X, numeric, categorical, excluded, feature_warnings = _usable_features(
+        kept, candidates, n_rows_total
+    )
     if not numeric and not categorical:
         raise FeatureError(f"No usable feature is left to predict {target!r} from.")
+    data_warnings = _data_warnings(X, y, target, task)
+    for name in categorical:
+        X[name] = _category_codes(X[name])
     if task != "regression" and len(classes) < 2:
         raise TargetError(
             f"Column {target!r} has fewer than two classes with at least two rows each."
@@ -859,7 +930,7 @@ def _build_design(
         categorical=tuple(categorical),
         classes=classes,
         excluded=tuple(excluded),
-        warnings=(*class_warnings, *feature_warnings),
+        warnings=(*class_warnings, *feature_warnings, *data_warnings),
     )
     return design, n_folds, fold_warnings
 

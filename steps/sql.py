@@ -12,9 +12,10 @@ Three independent layers, so a gap in one is caught by another:
    connection already has `enable_external_access = false` (hosted mode locks it once the
    data is loaded, see `steps.engine.lock_down`), the query runs on a cursor of it. Otherwise
    — the local app, whose connection must keep loading files and writing exports — the
-   tables the query reads are copied once into a private in-memory DuckDB opened with
-   external access off, extension auto-loading off, Python replacement scans off and its
-   configuration locked; the copy travels as Arrow and DuckDB scans it in place. Its cost is
+   tables the query reads are copied into a private in-memory DuckDB opened with external
+   access off, extension auto-loading off, Python replacement scans off and its
+   configuration locked (the other tables get an empty copy, so `SHOW TABLES` and `DESCRIBE`
+   still see them); the copy travels as Arrow and DuckDB scans it in place. Its cost is
    one Arrow copy of each table the query names, for the duration of the call (measured:
    1M rows x 21 columns ≈ 0.3 s and ≈ 170 MB of Arrow, released when the call returns). A caller who
    wants no copy locks its connection after loading.
@@ -93,8 +94,10 @@ def run_readonly_sql(
                 return _execute(cursor, query, limit, timeout_s)
             finally:
                 cursor.close()
-        for name in sorted(tables):
-            parser.register(name, con.sql(f"SELECT * FROM {quote_ident(name)}").to_arrow_table())
+        for name in sorted(known):
+            rows = "" if name in tables else " LIMIT 0"
+            copy = con.sql(f"SELECT * FROM {quote_ident(name)}{rows}").to_arrow_table()
+            parser.register(name, copy)
         parser.execute("SET lock_configuration = true")
         return _execute(parser, query, limit, timeout_s)
 
@@ -168,9 +171,18 @@ def _tables_read(tree: dict[str, Any], known: frozenset[str]) -> frozenset[str]:
                     f"The table function {name}() is not allowed here "
                     f"(allowed: {allowed}); query the loaded tables instead."
                 )
-        elif kind == "BASE_TABLE":
+        elif kind == "BASE_TABLE" or _shows_a_table(node):
             read.add(_table_name(node, known, ctes))
     return frozenset(read - ctes)
+
+
+def _shows_a_table(node: dict[str, Any]) -> bool:
+    """`SHOW name` reads a table too (`SHOW TABLES` and `DESCRIBE <query>` do not)."""
+    return (
+        node.get("type") == "SHOW_REF"
+        and node.get("show_type") != "SHOW_SPECIAL"
+        and bool(node.get("table_name"))
+    )
 
 
 def _table_name(node: dict[str, Any], known: frozenset[str], ctes: set[str]) -> str:

@@ -14,6 +14,7 @@ from steps.model import (
     FeatureError,
     ModelCard,
     TargetError,
+    _name_warning,
     baselines,
     detect_task,
 )
@@ -108,17 +109,25 @@ def test_card_is_json_safe_and_names_its_subject(linear_card):
     json.dumps(parts)
 
 
-def test_fixed_seed_gives_identical_results(linear_frame, linear_card):
-    again = baselines(table_from(linear_frame), "data", "y", seed=SEED)
+def without_timings(card: ModelCard) -> dict:
+    payload = card.to_dict()
+    for candidate in payload["candidates"]:
+        candidate.pop("fit_seconds")
+    return payload
 
-    def without_timings(card: ModelCard) -> dict:
-        payload = card.to_dict()
-        for candidate in payload["candidates"]:
-            candidate.pop("fit_seconds")
-        return payload
 
-    assert without_timings(again) == without_timings(linear_card)
-    assert again.subject_parts() == linear_card.subject_parts()
+def test_fixed_seed_gives_identical_results(linear_frame):
+    """Two runs on fresh connections, through the sampled path, agree to the last digit."""
+    big = pd.concat([linear_frame] * 2, ignore_index=True)
+    first, second = (
+        baselines(table_from(big), "data", "y", seed=SEED, sample_rows=500, folds=3)
+        for _ in range(2)
+    )
+    assert first.sample_based is True
+    assert without_timings(first) == without_timings(second)
+    assert first.subject_parts() == second.subject_parts()
+    other_seed = baselines(table_from(big), "data", "y", seed=SEED + 1, sample_rows=500, folds=3)
+    assert without_timings(other_seed)["metrics"] != without_timings(first)["metrics"]
 
 
 def test_binary_logistic_rule_uses_stratified_folds():
@@ -129,6 +138,7 @@ def test_binary_logistic_rule_uses_stratified_folds():
     frame = pd.DataFrame({"a": a, "b": b, "noise": rng.normal(size=N), "label": label})
     card = baselines(table_from(frame), "data", "label", seed=SEED)
     assert card.task == "binary"
+    assert card.classes == ("False", "True") and card.positive_class == "True"
     assert card.primary_metric == "roc_auc"
     by_name = {c.name: c.metrics for c in card.candidates}
     majority = max(label.mean(), 1 - label.mean())
@@ -184,6 +194,21 @@ def test_categorical_feature_that_determines_a_class_is_flagged():
     assert {"accuracy", "f1_macro", "roc_auc_ovr"} <= set(card.metrics)
 
 
+@pytest.mark.parametrize(
+    ("feature", "target", "flagged"),
+    [
+        ("age_band", "age", True),
+        ("page_views", "age", False),
+        ("y_lagged", "y", True),
+        ("yield", "y", False),
+        ("saleprice_log", "SalePrice", True),
+        ("SalePriceLag", "sale price", True),
+    ],
+)
+def test_target_name_inside_a_feature_name(feature, target, flagged):
+    assert (_name_warning(feature, target) is not None) is flagged
+
+
 def test_noise_target_is_no_better_than_dummy():
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"a": rng.normal(size=300), "y": rng.normal(size=300)})
@@ -225,7 +250,8 @@ def test_task_detection_reasons():
     )
     con = table_from(frame)
     assert detect_task(con, "data", "flag").task == "binary"
-    assert detect_task(con, "data", "rating").task == "multiclass"
+    rating = detect_task(con, "data", "rating")
+    assert rating.task == "multiclass" and "5 distinct" in rating.reason
     assert detect_task(con, "data", "price").task == "regression"
     choice = detect_task(con, "data", "size")
     assert choice.task == "multiclass" and "4 distinct" in choice.reason
@@ -243,6 +269,7 @@ def test_features_are_excluded_with_reasons_and_missing_targets_counted():
             "when": pd.date_range("2024-01-01", periods=n, freq="D"),
             "note": [f"customer said item {i} was late again" for i in range(n)],
             "constant": 1.0,
+            "flag": pd.array([True, False, None, True] * (n // 4), dtype="boolean"),
             "x": y + rng.normal(size=n),
             "y": np.where(np.arange(n) % 10 == 0, np.nan, y),
         }
@@ -251,11 +278,28 @@ def test_features_are_excluded_with_reasons_and_missing_targets_counted():
     excluded = {e.column: e.reason for e in card.excluded_features}
     assert set(excluded) == {"row_id", "when", "note", "constant"}
     assert "identifier" in excluded["row_id"] and "free text" in excluded["note"]
-    assert card.features == ("x",)
+    assert card.features == ("flag", "x")
     assert set(warnings_of(card, "identifier")) == {"row_id"}
     assert card.n_target_missing == n // 10
     assert card.sample_rows_used == n - n // 10
     assert card.sample_based is False
+
+
+def test_non_finite_values_count_as_missing():
+    rng = np.random.default_rng(9)
+    a = rng.normal(size=100)
+    y = 2 * a + rng.normal(scale=0.1, size=100)
+    y[:3] = [np.nan, np.inf, -np.inf]
+    a_with_inf = a.copy()
+    a_with_inf[5] = np.inf
+    frame = pd.DataFrame({"a": a_with_inf, "y": y})
+    con = table_from(frame)
+    con.execute("UPDATE data SET y = 'nan'::DOUBLE WHERE y IS NULL")
+    assert con.execute("SELECT count(*) FROM data WHERE isnan(y)").fetchall() == [(1,)]
+    card = baselines(con, "data", "y", seed=SEED, folds=3)
+    assert card.n_target_missing == 3
+    assert card.sample_rows_used == 97
+    assert card.metrics["r2"].mean > 0.9
 
 
 def test_large_tables_are_sampled_and_say_so(linear_frame):

@@ -78,6 +78,9 @@ def test_with_select_over_the_cleaned_view_matches_python(con):
         "VALUES (1, 'one'), (2, 'two')",
         "FROM data SELECT count(*)",
         "DESCRIBE data",
+        "SHOW data",
+        "SHOW TABLES",
+        "SUMMARIZE cleaned",
         "SELECT * FROM range(3)",
         "SELECT 'read_csv(''/etc/passwd'')' AS looks_like_a_call",
         "SELECT 1 AS one; -- a trailing comment after the semicolon",
@@ -121,6 +124,11 @@ REFUSED = [
     "SELECT * FROM read_text('/etc/passwd')",
     "SELECT * FROM read_blob('/etc/passwd')",
     "SELECT * FROM '/etc/passwd'",
+    "SHOW '/etc/passwd'",
+    "SUMMARIZE '/etc/passwd'",
+    "DESCRIBE SELECT * FROM read_text('/etc/passwd')",
+    "SELECT list_transform([1], x -> (SELECT content FROM read_text('/etc/passwd')))",
+    "SELECT * FROM duckdb_secrets()",
     "SELECT * FROM read_parquet('http://127.0.0.1:9/x.parquet')",
     "SELECT * FROM glob('/*')",
     "SELECT id FROM data WHERE id IN (SELECT 1 FROM read_csv_auto('/etc/passwd'))",
@@ -186,3 +194,8 @@ def test_locked_connection_runs_in_place_and_still_refuses(con):
 def test_limit_must_be_positive(con):
     with pytest.raises(SqlError):
         run_readonly_sql(con, "SELECT 1", limit=0)
+
+
+def test_show_tables_lists_the_session_tables(con):
+    names = {row[0] for row in run_readonly_sql(con, "SHOW TABLES").rows}
+    assert names == {"data", "cleaned"}
