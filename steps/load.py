@@ -954,16 +954,30 @@ def _type_warnings(names: list[str], sampled: list[str], final: tuple[str, ...])
     ]
 
 
-def _load_text(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    name: str,
-    file_type: str,
-    head: bytes,
-    staging: str,
-    workdir: Path,
-) -> _Body:
-    path, scan, encoding, warnings = _as_utf8(path, name, head, workdir)
+def _rewrite_newlines(src: Path, dst: Path) -> None:
+    """Copy `src` with every CRLF turned into LF, streaming (a CR may end one chunk)."""
+    carry = b""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        for chunk in iter(lambda: fin.read(_CHUNK), b""):
+            chunk = carry + chunk
+            carry = b"\r" if chunk.endswith(b"\r") else b""
+            fout.write(chunk[: len(chunk) - len(carry)].replace(b"\r\n", b"\n"))
+        fout.write(carry)
+
+
+@dataclass(frozen=True)
+class _Read:
+    plan: _Plan
+    sniffed: _Sniffed
+    renamed: list[tuple[str, str]]
+    sampled_types: list[str]
+    parsed: _Parsed
+
+
+def _read_table(
+    con: duckdb.DuckDBPyConnection, path: Path, name: str, file_type: str, staging: str
+) -> _Read:
+    """Dialect and header from the head, types from DuckDB's sample, then the parse."""
     text, complete = _head_text(path)
     if not text.strip():
         raise LoadError(f"{_shown(name)} holds no data, only blank lines.")
@@ -978,7 +992,30 @@ def _load_text(
         sniffed.date_format,
         sniffed.timestamp_format,
     )
-    parsed = _parse_exact(con, plan, staging, types)
+    return _Read(plan, sniffed, renamed, types, _parse_exact(con, plan, staging, types))
+
+
+def _load_text(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    name: str,
+    file_type: str,
+    head: bytes,
+    staging: str,
+    workdir: Path,
+) -> _Body:
+    path, scan, encoding, warnings = _as_utf8(path, name, head, workdir)
+    try:
+        read = _read_table(con, path, name, file_type, staging)
+    except duckdb.Error as exc:
+        # DuckDB's strict reader stops at a file mixing CRLF and LF line endings.
+        if "invalid state" not in str(exc):
+            raise
+        path, unmixed = workdir / "lf.csv", path
+        _rewrite_newlines(unmixed, path)
+        read = _read_table(con, path, name, file_type, staging)
+        warnings.append("Line endings mix CRLF and LF; every CRLF was read as LF.")
+    plan, sniffed, parsed, names = read.plan, read.sniffed, read.parsed, list(read.plan.names)
     skipped = _first_per_line(parsed.skipped)
     padded = _first_per_line(parsed.padded)
     listed = skipped[:SKIPPED_LISTED]
@@ -987,11 +1024,11 @@ def _load_text(
     _refuse_mostly_broken(name, skipped, shown, _row_count(con, staging))
     first_pad = lines[padded[0].byte] if padded else 0
     warnings += _row_warnings(skipped, shown, padded, first_pad)
-    warnings += _type_warnings(names, types, parsed.types)
+    warnings += _type_warnings(names, read.sampled_types, parsed.types)
     return _Body(
         sha256=scan.sha256,
         encoding=encoding.name,
-        delimiter=dialect.delimiter,
+        delimiter=plan.dialect.delimiter,
         quote='"',
         has_header=sniffed.has_header,
         sheet=None,
@@ -999,7 +1036,7 @@ def _load_text(
         skipped=shown,
         rows_skipped=len(skipped),
         missing_markers_seen=_markers_seen(con, plan, staging, parsed.padding),
-        renamed_columns=tuple(renamed),
+        renamed_columns=tuple(read.renamed),
         warnings=tuple(warnings),
     )
 
