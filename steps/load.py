@@ -638,8 +638,10 @@ def _parse_once(
         f"rejects_scan={quote_literal(scans)}",
     ]
     source = plan.read_csv(types, null_padding=padding, extra=extra)
+    # Drop an earlier attempt first, so that two copies of the data never coexist.
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(staging)}")
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {quote_ident(staging)} AS SELECT * FROM {source}")
+        con.execute(f"CREATE TABLE {quote_ident(staging)} AS SELECT * FROM {source}")
         rows = con.execute(
             "SELECT line, line_byte_position, column_name, error_type, error_message "
             f"FROM {quote_ident(rejects)} ORDER BY line"
