@@ -31,7 +31,7 @@ import duckdb
 import pyarrow as pa
 import python_calamine
 
-from steps.engine import connect, quote_ident, quote_literal
+from steps.engine import connect, quote_ident, quote_literal, row_count
 from steps.results import ToDict
 
 DEFAULT_MAX_MB = 200
@@ -67,24 +67,23 @@ _HEAD = 1 << 20
 _HEAD_RECORDS = 2000
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
-# Content that is certainly not a table of text, whatever the file is called.
+# Content that is certainly not a table of text, whatever the file is called. Short or
+# text-like signatures (MZ, PAR1, BZh) are left to the control-character check, since a
+# header such as "PAR1,PAR2" is fine.
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),
     (_ZIP_MAGIC, "a ZIP archive"),
     (b"PK\x05\x06", "a ZIP archive"),
     (_OLE2_MAGIC, "an old-style Office document (such as .xls)"),
     (b"\x1f\x8b", "a gzip archive"),
-    (b"BZh", "a bzip2 archive"),
     (b"\xfd7zXZ\x00", "an xz archive"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
     (b"Rar!", "a RAR archive"),
     (b"\x89PNG", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF8", "a GIF image"),
-    (b"PAR1", "a Parquet file"),
     (b"SQLite format 3\x00", "an SQLite database"),
     (b"\x7fELF", "a program"),
-    (b"MZ", "a Windows program"),
 )
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -1023,7 +1022,7 @@ def _load_text(
     listed = skipped[:SKIPPED_LISTED]
     lines = _physical_lines(path, [r.byte for r in listed + padded[:1]])
     shown = tuple(SkippedRow(lines[r.byte], _reason(r)) for r in listed)
-    _refuse_mostly_broken(name, skipped, shown, _row_count(con, staging))
+    _refuse_mostly_broken(name, skipped, shown, row_count(con, staging))
     first_pad = lines[padded[0].byte] if padded else 0
     warnings += _row_warnings(skipped, shown, padded, first_pad)
     warnings += _type_warnings(names, read.sampled_types, parsed.types)
@@ -1068,11 +1067,6 @@ def _first_line(exc: Exception) -> str:
     line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     line = re.sub(r"^[A-Za-z ]*Error: ", "", line).strip()
     return line if line.endswith(".") else line + "."
-
-
-def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    (n,) = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()
-    return int(n)
 
 
 def _cell_text(value: object) -> str:
@@ -1212,7 +1206,7 @@ def _load_path(
                 raise LoadError(
                     f"{_shown(name)} could not be read as a table: {_first_line(exc)}"
                 ) from None
-        n_rows = _row_count(con, staging)
+        n_rows = row_count(con, staging)
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
         con.execute(f"ALTER TABLE {quote_ident(staging)} RENAME TO {quote_ident(table)}")
     except BaseException:

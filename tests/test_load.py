@@ -464,6 +464,11 @@ def test_random_binary_renamed_csv_refused(tmp_path):
     assert "binary" in refused(write(tmp_path, "noise.csv", noise))
 
 
+def test_text_that_starts_like_a_signature_loads(tmp_path):
+    loaded = load(write(tmp_path, "par.csv", b"PAR1,MZ,BZh\n1,2,3\n"))
+    assert column_names(loaded) == ["PAR1", "MZ", "BZh"]
+
+
 def test_xlsx_that_is_not_a_zip_refused(tmp_path):
     message = refused(write(tmp_path, "book.xlsx", b"a,b\n1,2\n"))
     assert "not an Excel workbook" in message
