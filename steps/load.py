@@ -31,7 +31,7 @@ import duckdb
 import pyarrow as pa
 import python_calamine
 
-from steps.engine import connect, quote_ident, quote_literal
+from steps.engine import connect, quote_ident, quote_literal, row_count
 from steps.results import ToDict
 
 DEFAULT_MAX_MB = 200
@@ -67,24 +67,23 @@ _HEAD = 1 << 20
 _HEAD_RECORDS = 2000
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
-# Content that is certainly not a table of text, whatever the file is called.
+# Content that is certainly not a table of text, whatever the file is called. Short or
+# text-like signatures (MZ, PAR1, BZh) are left to the control-character check, since a
+# header such as "PAR1,PAR2" is fine.
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),
     (_ZIP_MAGIC, "a ZIP archive"),
     (b"PK\x05\x06", "a ZIP archive"),
     (_OLE2_MAGIC, "an old-style Office document (such as .xls)"),
     (b"\x1f\x8b", "a gzip archive"),
-    (b"BZh", "a bzip2 archive"),
     (b"\xfd7zXZ\x00", "an xz archive"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
     (b"Rar!", "a RAR archive"),
     (b"\x89PNG", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF8", "a GIF image"),
-    (b"PAR1", "a Parquet file"),
     (b"SQLite format 3\x00", "an SQLite database"),
     (b"\x7fELF", "a program"),
-    (b"MZ", "a Windows program"),
 )
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -638,8 +637,10 @@ def _parse_once(
         f"rejects_scan={quote_literal(scans)}",
     ]
     source = plan.read_csv(types, null_padding=padding, extra=extra)
+    # Drop an earlier attempt first, so that two copies of the data never coexist.
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(staging)}")
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {quote_ident(staging)} AS SELECT * FROM {source}")
+        con.execute(f"CREATE TABLE {quote_ident(staging)} AS SELECT * FROM {source}")
         rows = con.execute(
             "SELECT line, line_byte_position, column_name, error_type, error_message "
             f"FROM {quote_ident(rejects)} ORDER BY line"
@@ -954,16 +955,30 @@ def _type_warnings(names: list[str], sampled: list[str], final: tuple[str, ...])
     ]
 
 
-def _load_text(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    name: str,
-    file_type: str,
-    head: bytes,
-    staging: str,
-    workdir: Path,
-) -> _Body:
-    path, scan, encoding, warnings = _as_utf8(path, name, head, workdir)
+def _rewrite_newlines(src: Path, dst: Path) -> None:
+    """Copy `src` with every CRLF turned into LF, streaming (a CR may end one chunk)."""
+    carry = b""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        for chunk in iter(lambda: fin.read(_CHUNK), b""):
+            chunk = carry + chunk
+            carry = b"\r" if chunk.endswith(b"\r") else b""
+            fout.write(chunk[: len(chunk) - len(carry)].replace(b"\r\n", b"\n"))
+        fout.write(carry)
+
+
+@dataclass(frozen=True)
+class _Read:
+    plan: _Plan
+    sniffed: _Sniffed
+    renamed: list[tuple[str, str]]
+    sampled_types: list[str]
+    parsed: _Parsed
+
+
+def _read_table(
+    con: duckdb.DuckDBPyConnection, path: Path, name: str, file_type: str, staging: str
+) -> _Read:
+    """Dialect and header from the head, types from DuckDB's sample, then the parse."""
     text, complete = _head_text(path)
     if not text.strip():
         raise LoadError(f"{_shown(name)} holds no data, only blank lines.")
@@ -978,20 +993,43 @@ def _load_text(
         sniffed.date_format,
         sniffed.timestamp_format,
     )
-    parsed = _parse_exact(con, plan, staging, types)
+    return _Read(plan, sniffed, renamed, types, _parse_exact(con, plan, staging, types))
+
+
+def _load_text(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    name: str,
+    file_type: str,
+    head: bytes,
+    staging: str,
+    workdir: Path,
+) -> _Body:
+    path, scan, encoding, warnings = _as_utf8(path, name, head, workdir)
+    try:
+        read = _read_table(con, path, name, file_type, staging)
+    except duckdb.Error as exc:
+        # DuckDB's strict reader stops at a file mixing CRLF and LF line endings.
+        if "invalid state" not in str(exc):
+            raise
+        path, unmixed = workdir / "lf.csv", path
+        _rewrite_newlines(unmixed, path)
+        read = _read_table(con, path, name, file_type, staging)
+        warnings.append("Line endings mix CRLF and LF; every CRLF was read as LF.")
+    plan, sniffed, parsed, names = read.plan, read.sniffed, read.parsed, list(read.plan.names)
     skipped = _first_per_line(parsed.skipped)
     padded = _first_per_line(parsed.padded)
     listed = skipped[:SKIPPED_LISTED]
     lines = _physical_lines(path, [r.byte for r in listed + padded[:1]])
     shown = tuple(SkippedRow(lines[r.byte], _reason(r)) for r in listed)
-    _refuse_mostly_broken(name, skipped, shown, _row_count(con, staging))
+    _refuse_mostly_broken(name, skipped, shown, row_count(con, staging))
     first_pad = lines[padded[0].byte] if padded else 0
     warnings += _row_warnings(skipped, shown, padded, first_pad)
-    warnings += _type_warnings(names, types, parsed.types)
+    warnings += _type_warnings(names, read.sampled_types, parsed.types)
     return _Body(
         sha256=scan.sha256,
         encoding=encoding.name,
-        delimiter=dialect.delimiter,
+        delimiter=plan.dialect.delimiter,
         quote='"',
         has_header=sniffed.has_header,
         sheet=None,
@@ -999,7 +1037,7 @@ def _load_text(
         skipped=shown,
         rows_skipped=len(skipped),
         missing_markers_seen=_markers_seen(con, plan, staging, parsed.padding),
-        renamed_columns=tuple(renamed),
+        renamed_columns=tuple(read.renamed),
         warnings=tuple(warnings),
     )
 
@@ -1029,11 +1067,6 @@ def _first_line(exc: Exception) -> str:
     line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     line = re.sub(r"^[A-Za-z ]*Error: ", "", line).strip()
     return line if line.endswith(".") else line + "."
-
-
-def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    (n,) = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()
-    return int(n)
 
 
 def _cell_text(value: object) -> str:
@@ -1173,7 +1206,7 @@ def _load_path(
                 raise LoadError(
                     f"{_shown(name)} could not be read as a table: {_first_line(exc)}"
                 ) from None
-        n_rows = _row_count(con, staging)
+        n_rows = row_count(con, staging)
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
         con.execute(f"ALTER TABLE {quote_ident(staging)} RENAME TO {quote_ident(table)}")
     except BaseException:

@@ -215,6 +215,21 @@ def test_old_mac_line_endings(tmp_path):
     assert rows_as_text(loaded) == [("1", "x"), ("3", "y")]
 
 
+def test_mixed_line_endings_with_a_short_row(tmp_path):
+    data = b'a,b\r\n1,"x\ny"\r\n2,z\n3\r\n4,w\n'
+    loaded = load(write(tmp_path, "mixed.csv", data))
+    assert rows_as_text(loaded) == [("1", "x\ny"), ("2", "z"), ("3", None), ("4", "w")]
+    assert loaded.report.warnings[0] == "Line endings mix CRLF and LF; every CRLF was read as LF."
+    assert "line 5" in loaded.report.warnings[1]
+
+
+def test_excel_style_crlf_rows_with_lf_inside_cells(tmp_path):
+    data = b'a,b\r\n1,"x\ny"\r\n2,z\r\n'
+    loaded = load(write(tmp_path, "excel.csv", data))
+    assert rows_as_text(loaded) == [("1", "x\ny"), ("2", "z")]
+    assert loaded.report.warnings == ()
+
+
 def test_cp1252_euro_sign_and_typographic_quotes(tmp_path):
     text = "item,price\ncoffee,3 €\n“tea”,2 €\n"
     loaded = load(write(tmp_path, "prices.csv", text.encode("cp1252")))
@@ -447,6 +462,11 @@ def test_random_binary_renamed_csv_refused(tmp_path):
     rng = random.Random(3)
     noise = bytes(rng.randrange(256) for _ in range(4000))
     assert "binary" in refused(write(tmp_path, "noise.csv", noise))
+
+
+def test_text_that_starts_like_a_signature_loads(tmp_path):
+    loaded = load(write(tmp_path, "par.csv", b"PAR1,MZ,BZh\n1,2,3\n"))
+    assert column_names(loaded) == ["PAR1", "MZ", "BZh"]
 
 
 def test_xlsx_that_is_not_a_zip_refused(tmp_path):
