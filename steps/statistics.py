@@ -334,13 +334,19 @@ def _pearson(
 
 
 def _rank_source(clean: str, k: int) -> str:
-    """Average ranks (ties share their mean rank), NULL kept NULL, as `v0..vk`."""
-    parts = [
-        f"CASE WHEN v{i} IS NOT NULL THEN rank() OVER (ORDER BY v{i} NULLS LAST)"
-        f" + (count(*) OVER (PARTITION BY v{i}) - 1) / 2 END AS v{i}"
+    """Average ranks (ties share their mean rank) as `v0..vk`, NULL kept NULL.
+
+    Each column's distinct values are ranked once (running count minus half the ties) and
+    joined back: a window over the whole table per column would sort every row, carrying
+    all k columns, and is four to five times slower.
+    """
+    lookups = " ".join(
+        f"LEFT JOIN (SELECT v{i} AS x, sum(count(*)) OVER (ORDER BY v{i}) - (count(*) - 1) / 2 "
+        f"AS r FROM {clean} WHERE v{i} IS NOT NULL GROUP BY v{i}) l{i} ON c.v{i} = l{i}.x"
         for i in range(k)
-    ]
-    return f"(SELECT {', '.join(parts)} FROM {clean})"
+    )
+    ranks = ", ".join(f"l{i}.r::DOUBLE AS v{i}" for i in range(k))
+    return f"(SELECT {ranks} FROM {clean} c {lookups})"
 
 
 def _rank_profile(profile: _Profile) -> _Profile:
@@ -349,10 +355,20 @@ def _rank_profile(profile: _Profile) -> _Profile:
     return _Profile(profile.n_rows, profile.names, profile.counts, means, means, means)
 
 
-def _same_rows_everywhere(n: tuple[tuple[int, ...], ...], counts: tuple[int, ...]) -> bool:
-    """True when every pair's complete rows are each column's rows, so one ranking serves all."""
-    k = len(counts)
-    return all(n[i][j] == counts[i] == counts[j] for i in range(k) for j in range(i + 1, k))
+def _same_rows_everywhere(con: duckdb.DuckDBPyConnection, clean: str, profile: _Profile) -> bool:
+    """True when all columns are missing on exactly the same rows, so one ranking per
+    column is also the ranking within every pair's complete rows."""
+    if len(set(profile.counts)) > 1:
+        return False
+    if all(profile.complete(i) for i in range(len(profile.names))):
+        return True
+    k = range(len(profile.names))
+    some = " OR ".join(f"v{i} IS NULL" for i in k)
+    every = " AND ".join(f"v{i} IS NULL" for i in k)
+    (differ,) = con.execute(
+        f"SELECT count(*) FROM {clean} WHERE ({some}) AND NOT ({every})"
+    ).fetchall()[0]
+    return differ == 0
 
 
 def _spearman_on_sample(
@@ -401,12 +417,13 @@ def _spearman_on_sample(
 def _spearman(
     con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[Column], profile: _Profile
 ) -> CorrelationMatrix:
+    clean = _clean_source(cols, table)
+    if not _same_rows_everywhere(con, clean, profile):
+        return _spearman_on_sample(con, table, cols, profile.n_rows)
     ranks = _rank_profile(profile)
     aggs = _Aggregates()
     assemble = _plan_correlation(aggs, ranks)
-    matrix, n = assemble(aggs.run(con, _rank_source(_clean_source(cols, table), len(cols))))
-    if not _same_rows_everywhere(n, profile.counts):
-        return _spearman_on_sample(con, table, cols, profile.n_rows)
+    matrix, n = assemble(aggs.run(con, _rank_source(clean, len(cols))))
     return CorrelationMatrix(
         "spearman",
         profile.names,

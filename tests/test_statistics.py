@@ -485,6 +485,8 @@ def test_empty_table_gives_a_result_not_an_error(con):
     assert result.distributions.numeric["a"].n == 0
     assert result.distributions.categorical["s"].cardinality == 0
     json.dumps(result.to_dict(), allow_nan=False)
+    spearman = correlation_matrix(con, method="spearman")
+    assert spearman.matrix == ((None, None), (None, None)) and spearman.n == ((0, 0), (0, 0))
 
 
 def test_awkward_column_names_are_quoted(con):
