@@ -208,9 +208,9 @@ def test_caller_state_and_settings_are_respected():
     pending = con.execute("SELECT id FROM data ORDER BY id")
     assert run_readonly_sql(con, "SELECT count(*) FROM data").rows == ((10,),)
     assert pending.fetchall() == [(i,) for i in range(10)]
+    query = "SELECT current_setting(?)"
     with _sandbox(like=con) as sandbox:
-        for name in ("threads", "memory_limit"):
-            query = "SELECT current_setting(?)"
-            assert (
-                sandbox.execute(query, [name]).fetchall() == con.execute(query, [name]).fetchall()
-            )
+        assert sandbox.execute(query, ["threads"]).fetchall() == [(1,)]
+        ((limit,),) = sandbox.execute(query, ["memory_limit"]).fetchall()
+    number, unit = limit.split()
+    assert unit == "MiB" and abs(float(number) - 256e6 / 2**20) < 0.5  # shown rounded to 0.1
