@@ -31,9 +31,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import duckdb
@@ -46,12 +47,14 @@ DEFAULT_LIMIT = 1000
 DEFAULT_TIMEOUT_S = 20.0
 ALLOWED_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 
-_SANDBOX_CONFIG: dict[str, str | bool] = {
-    "enable_external_access": False,
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "python_enable_replacements": False,
-}
+_SANDBOX_CONFIG: Mapping[str, str | bool] = MappingProxyType(
+    {
+        "enable_external_access": False,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "python_enable_replacements": False,
+    }
+)
 
 
 class SqlError(ValueError):
@@ -84,22 +87,21 @@ def run_readonly_sql(
     if limit < 1:
         raise SqlError(f"The row limit must be at least 1, not {limit}.")
     query = single_select(sql)
-    known = session_tables(con)
-    with _sandbox() as parser:
-        tree = _parse_tree(parser, query)
-        tables = _tables_read(tree, known)
-        if _external_access_disabled(con):
-            cursor = con.cursor()
-            try:
-                return _execute(cursor, query, limit, timeout_s)
-            finally:
-                cursor.close()
-        for name in sorted(known):
-            rows = "" if name in tables else " LIMIT 0"
-            copy = con.sql(f"SELECT * FROM {quote_ident(name)}{rows}").to_arrow_table()
-            parser.register(name, copy)
-        parser.execute("SET lock_configuration = true")
-        return _execute(parser, query, limit, timeout_s)
+    source = con.cursor()  # its own connection: never disturbs a result the caller holds
+    try:
+        known = session_tables(source)
+        with _sandbox(like=source) as sandbox:
+            tables = _tables_read(_parse_tree(sandbox, query), known)
+            if not _setting(source, "enable_external_access"):
+                return _execute(source, query, limit, timeout_s)
+            for name in sorted(known):
+                rows = "" if name in tables else " LIMIT 0"
+                copy = source.sql(f"SELECT * FROM {quote_ident(name)}{rows}").to_arrow_table()
+                sandbox.register(name, copy)
+            sandbox.execute("SET lock_configuration = true")
+            return _execute(sandbox, query, limit, timeout_s)
+    finally:
+        source.close()
 
 
 def single_select(sql: str) -> str:
@@ -139,9 +141,14 @@ def session_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
 
 
 @contextmanager
-def _sandbox() -> Iterator[duckdb.DuckDBPyConnection]:
-    """A private in-memory DuckDB that can reach no file, no network and no Python variable."""
-    con = duckdb.connect(":memory:", config=_SANDBOX_CONFIG)
+def _sandbox(like: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A private in-memory DuckDB that can reach no file, no network and no Python variable,
+    with the same memory limit and thread count as the session's own database."""
+    config: dict[str, str | bool] = dict(_SANDBOX_CONFIG)
+    if like is not None:
+        config["memory_limit"] = str(_setting(like, "memory_limit"))
+        config["threads"] = str(_setting(like, "threads"))
+    con = duckdb.connect(":memory:", config=config)
     try:
         yield con
     finally:
@@ -212,9 +219,9 @@ def _nodes(value: Any) -> Iterator[dict[str, Any]]:
             yield from _nodes(child)
 
 
-def _external_access_disabled(con: duckdb.DuckDBPyConnection) -> bool:
-    ((enabled,),) = con.execute("SELECT current_setting('enable_external_access')").fetchall()
-    return not enabled
+def _setting(con: duckdb.DuckDBPyConnection, name: str) -> Any:
+    ((value,),) = con.execute("SELECT current_setting(?)", [name]).fetchall()
+    return value
 
 
 def _execute(con: duckdb.DuckDBPyConnection, query: str, limit: int, timeout_s: float) -> SqlResult:

@@ -192,6 +192,7 @@ def test_categorical_feature_that_determines_a_class_is_flagged():
     assert card.classes == ("ant", "bee", "cat")
     assert set(warnings_of(card, "leakage")) == {"code"}
     assert {"accuracy", "f1_macro", "roc_auc_ovr"} <= set(card.metrics)
+    assert card.primary_metric == "roc_auc_ovr"
 
 
 @pytest.mark.parametrize(

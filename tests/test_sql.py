@@ -10,7 +10,7 @@ import statistics
 import duckdb
 import pytest
 
-from steps.engine import lock_down
+from steps.engine import connect, lock_down
 from steps.sql import SqlError, SqlResult, _sandbox, run_readonly_sql
 
 N_ROWS = 50
@@ -199,3 +199,18 @@ def test_limit_must_be_positive(con):
 def test_show_tables_lists_the_session_tables(con):
     names = {row[0] for row in run_readonly_sql(con, "SHOW TABLES").rows}
     assert names == {"data", "cleaned"}
+
+
+def test_caller_state_and_settings_are_respected():
+    """A result the caller has not fetched is left alone; the sandbox inherits the limits."""
+    con = connect(memory_limit="256MB", threads=1)
+    con.execute("CREATE TABLE data AS SELECT range AS id FROM range(10)")
+    pending = con.execute("SELECT id FROM data ORDER BY id")
+    assert run_readonly_sql(con, "SELECT count(*) FROM data").rows == ((10,),)
+    assert pending.fetchall() == [(i,) for i in range(10)]
+    query = "SELECT current_setting(?)"
+    with _sandbox(like=con) as sandbox:
+        assert sandbox.execute(query, ["threads"]).fetchall() == [(1,)]
+        ((limit,),) = sandbox.execute(query, ["memory_limit"]).fetchall()
+    number, unit = limit.split()
+    assert unit == "MiB" and abs(float(number) - 256e6 / 2**20) < 0.5  # shown rounded to 0.1
