@@ -5,7 +5,7 @@ app = marimo.App(width="medium", app_title="signoff")
 
 with app.setup:
     import html
-    from pathlib import Path
+    from pathlib import Path, PurePath
 
     import marimo as mo
 
@@ -25,14 +25,25 @@ with app.setup:
     from review.workspace import keep_source
     from samples import SAMPLES, sample_path
     from steps.cleaning import CleaningPlan, apply_plan
-    from steps.figures import overview_figures, quality_figures, statistics_figures
+    from steps.engine import columns
+    from steps.exports import ExportsOnDemand, json_report, safe_filename
+    from steps.figures import (
+        overview_figures,
+        quality_figures,
+        recommendation_figures,
+        statistics_figures,
+    )
     from steps.load import LoadError, load, max_bytes
+    from steps.model import TargetError, baselines
     from steps.outliers import outliers
     from steps.overview import overview
     from steps.quality import quality
-    from steps.report import report_digest
+    from steps.recommend import RecommendContext, compare, reviewed
+    from steps.report import build_report, report_digest
     from steps.settings import Settings
     from steps.statistics import scatter_sample, statistics, with_threshold
+
+    NO_TARGET = "(no target)"
 
 
 @app.function
@@ -753,6 +764,537 @@ def rejected_findings_from(answer: dict | None, insights) -> dict | None:
             for fid in answer["reject_findings"]
         ]
     }
+
+
+@app.cell(hide_code=True)
+def model_form_cell(gate2, ov_clean):
+    mo.stop(
+        not gate2.open,
+        mo.callout(
+            mo.md("The model baseline and Step 4 wait for **gate 2 · analysis validation**."),
+            kind="warn",
+        ),
+    )
+    _names = [c.name for c in ov_clean.columns]
+    model_form = (
+        mo.md("## Model baseline (optional)\n\n{target}\n\n{exclude}")
+        .batch(
+            target=mo.ui.dropdown([NO_TARGET, *_names], value=NO_TARGET, label="Target column"),
+            exclude=mo.ui.multiselect(_names, label="Leave out features"),
+        )
+        .form(submit_button_label="Train baselines", bordered=True)
+    )
+    model_form
+    return (model_form,)
+
+
+@app.cell
+def model_excluded_state():
+    get_model_exclusions, set_model_exclusions = mo.state(())
+    return get_model_exclusions, set_model_exclusions
+
+
+@app.cell
+def model_cell(analysis_id, get_model_exclusions, loaded, model_form, table, trail):
+    model_card, model_error = None, None
+    _choice = model_form.value or {}
+    if _choice.get("target", NO_TARGET) != NO_TARGET:
+        _left_out = {*(_choice.get("exclude") or ()), *get_model_exclusions()}
+        _features = None
+        if _left_out:
+            _features = [
+                c.name
+                for c in columns(loaded.con, table)
+                if c.name not in _left_out and c.name != _choice["target"]
+            ]
+        with mo.status.spinner(title="Training baselines", subtitle="seeded sample") as _spin:
+            try:
+                model_card = baselines(
+                    loaded.con,
+                    table,
+                    _choice["target"],
+                    features=_features,
+                    progress=lambda message, _fraction: _spin.update(subtitle=message),
+                )
+            except TargetError as _error:
+                model_error = str(_error)
+    if model_card is not None:
+        record_step(trail, analysis_id, "model", model_card)
+    return model_card, model_error
+
+
+@app.cell(hide_code=True)
+def model_show(model_card, model_error):
+    mo.stop(
+        model_card is None,
+        mo.callout(mo.md(esc(model_error)), kind="danger")
+        if model_error
+        else mo.md("_No target chosen: gate 3 is not applicable and does not block._"),
+    )
+    mo.vstack(
+        [
+            mo.md(
+                f"**Task:** {esc(model_card.task)} — {esc(model_card.task_reason)}  \n"
+                f"Trained on {model_card.sample_rows_used:,} of {model_card.n_rows_total:,} rows"
+                f"{' (a seeded sample)' if model_card.sample_based else ''}; "
+                f"{model_card.folds}-fold cross-validation. "
+                f"**Recommended:** `{esc(model_card.selected)}` ({esc(model_card.selection_rule)})"
+            ),
+            *[mo.callout(mo.md(esc(w.sentence)), kind="warn") for w in model_card.warnings],
+            mo.ui.table(candidate_rows(model_card), selection=None, show_download=False),
+            mo.md("**Permutation importances** (best model, held-out split)"),
+            mo.ui.table(
+                [i.to_dict() for i in model_card.importances] or [{"importances": "none"}],
+                selection=None,
+                show_download=False,
+            ),
+        ]
+    )
+    return
+
+
+@app.function
+def candidate_rows(card) -> list[dict]:
+    """One row per candidate: each metric as mean ± std over the folds."""
+    return [
+        {
+            "candidate": c.name,
+            "description": c.description,
+            **{m: f"{v.mean:.4f} ± {v.std:.4f}" for m, v in c.metrics.items()},
+            "fit seconds": round(c.fit_seconds, 2),
+        }
+        for c in card.candidates
+    ]
+
+
+@app.cell
+def gate3_subject(model_card, subject2):
+    subject3 = (
+        next_subject(subject2, "model_approval", model_card.subject_parts())
+        if model_card is not None
+        else None
+    )
+    return (subject3,)
+
+
+@app.cell(hide_code=True)
+def gate3_form_cell(model_card, subject3):
+    gate3_form = None
+    if subject3 is not None:
+        gate3_form = gate_form(
+            "model_approval",
+            {
+                "candidate": mo.ui.dropdown(
+                    [c.name for c in model_card.candidates],
+                    value=model_card.selected,
+                    label="Use candidate",
+                ),
+                "exclude": mo.ui.multiselect(list(model_card.features), label="Exclude and re-run"),
+            },
+            "**With *modify*:** choose another candidate {candidate} or exclude features {exclude}",
+        )
+    gate3_form
+    return (gate3_form,)
+
+
+@app.cell
+def gate3_answer_cell(gate3_form):
+    gate3_answer = gate3_form.value if gate3_form is not None else None
+    return (gate3_answer,)
+
+
+@app.cell
+def gate3_decide(analysis_id, gate3_answer, model_card, set_model_exclusions, subject3, trail):
+    _mods = model_modifications(gate3_answer, model_card)
+    gate3_refusal = decide_answer(
+        trail, analysis_id, "model_approval", subject3, gate3_answer, _mods
+    )
+    gate3, _view = settle_gate(trail, analysis_id, "model_approval", subject3, gate3_refusal)
+    if gate3_refusal is None and _mods and _mods.get("exclude_features"):
+        set_model_exclusions(tuple(_mods["exclude_features"]))
+    _view
+    return gate3, gate3_refusal
+
+
+@app.function
+def model_modifications(answer: dict | None, card) -> dict | None:
+    """Gate 3's *modify*: another candidate, and/or features to leave out of a re-run."""
+    if not answer or answer.get("verdict") != "modify":
+        return None
+    mods = {}
+    if answer.get("candidate") and answer["candidate"] != card.selected:
+        mods["selected"] = answer["candidate"]
+    if answer.get("exclude"):
+        mods["exclude_features"] = sorted(answer["exclude"])
+    return mods or None
+
+
+@app.function
+def approved_model(card, state) -> dict | None:
+    """The model card Step 4 and the report receive: the approved (or chosen) candidate."""
+    if card is None or state is None or not state.open:
+        return None
+    chosen = dict(card.to_dict())
+    selected = (state.decision.modifications or {}).get("selected") if state.decision else None
+    if selected:
+        chosen["selected"] = selected
+        chosen["metrics"] = next(
+            c.to_dict()["metrics"] for c in card.candidates if c.name == selected
+        )
+    return chosen
+
+
+@app.cell
+def step4_state():
+    get_step4_feedback, set_step4_feedback = mo.state({"feedback": (), "previous": None})
+    return get_step4_feedback, set_step4_feedback
+
+
+@app.cell
+def step4_compute(
+    advisor,
+    analysis_id,
+    gate1,
+    gate2,
+    gate3,
+    get_step4_feedback,
+    model_card,
+    ov_clean,
+    ov_insights,
+    q_clean,
+    q_insights,
+    rejected_findings,
+    stats,
+    stats_insights,
+    trail,
+):
+    mo.stop(
+        not gate3.open,
+        mo.callout(mo.md("Step 4 waits for **gate 3 · model approval**."), kind="warn"),
+    )
+    _asked = get_step4_feedback()
+    _context = RecommendContext(
+        overview=ov_clean.to_dict(),
+        quality=q_clean.to_dict(),
+        statistics=stats.to_dict(),
+        model=approved_model(model_card, gate3),
+        decisions={g.gate: g.report_entry() for g in (gate1, gate2, gate3)},
+        rejected_finding_ids=frozenset(f["id"] for f in rejected_findings),
+        reviewer_feedback=_asked["feedback"],
+        findings=tuple(
+            f.to_dict() for i in (ov_insights, q_insights, stats_insights) for f in i.findings
+        ),
+        previous=_asked["previous"],
+    )
+    with mo.status.spinner(title="Step 4 · Recommendations", subtitle=advisor.name):
+        recs = advisor.recommend(_context)
+    record_step(trail, analysis_id, "recommendations", recs)
+    recs_diff = compare(_asked["previous"], recs) if _asked["previous"] is not None else None
+    return recs, recs_diff
+
+
+@app.cell(hide_code=True)
+def step4_show(gate1, gate2, gate3, recs, recs_diff):
+    _statuses = [
+        ("Step 1 · Overview", "done"),
+        ("Step 2 · Quality", "done"),
+        ("Gate 1 · Data quality", gate1.status),
+        ("Step 3 · Statistics", "done"),
+        ("Gate 2 · Analysis validation", gate2.status),
+        ("Gate 3 · Model approval", gate3.status),
+        ("Step 4 · Recommendations", "done"),
+    ]
+    _plan = [
+        {
+            "priority": i.priority,
+            "title": i.title,
+            "rationale": i.rationale,
+            "evidence": "; ".join(i.evidence),
+            "impact": i.impact,
+            "effort": i.effort,
+        }
+        for i in recs.action_plan
+    ]
+    _insights = mo.vstack(
+        [
+            mo.md(f"_Advisor: {esc(recs.advisor)} · version {recs.version}_"),
+            *([mo.callout(mo.md(esc(recs.notice)), kind="warn")] if recs.notice else []),
+            mo.md("**Business insights**\n\n" + bullets(recs.business_insights)),
+            mo.md("**Next steps**\n\n" + bullets(recs.next_steps)),
+            *([diff_view(recs_diff)] if recs_diff is not None else []),
+        ]
+    )
+    mo.vstack(
+        [
+            mo.md("## Step 4 · Recommendations"),
+            step_tabs(
+                recommendation_figures(_statuses, recs),
+                _insights,
+                mo.ui.table(_plan or [{"action plan": "nothing to do"}], selection=None),
+                json_download("recommendations", recs),
+            ),
+        ]
+    )
+    return
+
+
+@app.function
+def bullets(lines) -> str:
+    """Escaped markdown bullets (advisor text may quote column names)."""
+    return "\n".join(f"- {esc(line)}" for line in lines) or "_none_"
+
+
+@app.function
+def diff_view(diff) -> mo.Html:
+    """What the regenerated version changed, next to the one the reviewer sent back."""
+    parts = [f"**Compared with version {diff.old_version}:**"]
+    parts += [f"- added: {esc(i.title)}" for i in diff.added]
+    parts += [f"- removed: {esc(i.title)}" for i in diff.removed]
+    parts += [f"- changed: {esc(c.title)} ({esc(', '.join(c.fields))})" for c in diff.changed]
+    if diff.is_empty:
+        parts.append("- no change to the plan")
+    return mo.callout(mo.md("\n".join(parts)), kind="info")
+
+
+@app.cell
+def gate4_subject(recs, subject2, subject3):
+    subject4 = next_subject(
+        subject3 or subject2,
+        "result_verification",
+        {"recommendations": report_digest(recs.to_dict())},
+    )
+    return (subject4,)
+
+
+@app.cell(hide_code=True)
+def gate4_form_cell(recs, subject4):
+    _ = subject4
+    gate4_form = gate_form(
+        "result_verification",
+        {
+            "items": mo.ui.dictionary(
+                {
+                    i.id: mo.ui.dropdown(
+                        ["accept", "reject", "edit"], value="accept", label=esc(i.title)
+                    )
+                    for i in recs.action_plan
+                }
+            ),
+            "edits": mo.ui.dictionary(
+                {i.id: mo.ui.text(label=f"Edit: {esc(i.title)}") for i in recs.action_plan}
+            ),
+        },
+        "**Each recommendation:** {items}\n\n**Edits** (for items marked *edit*): {edits}\n\n"
+        "_Modify regenerates Step 4 with your notes, rejections and edits as feedback._",
+    )
+    gate4_form
+    return (gate4_form,)
+
+
+@app.cell
+def gate4_answer_cell(gate4_form):
+    gate4_answer = gate4_form.value
+    return (gate4_answer,)
+
+
+@app.cell
+def gate4_decide(analysis_id, gate4_answer, recs, set_step4_feedback, subject4, trail):
+    _mods = item_reviews(gate4_answer, recs)
+    gate4_refusal = decide_answer(
+        trail, analysis_id, "result_verification", subject4, gate4_answer, _mods
+    )
+    gate4, _view = settle_gate(trail, analysis_id, "result_verification", subject4, gate4_refusal)
+    if gate4_refusal is None and gate4_answer and gate4_answer["verdict"] == "modify":
+        set_step4_feedback({"feedback": feedback_lines(gate4_answer, recs), "previous": recs})
+    _view
+    return gate4, gate4_refusal
+
+
+@app.function
+def item_reviews(answer: dict | None, recs) -> dict | None:
+    """Per-recommendation verdicts and edits; always kept with a modify, and with approve."""
+    if not answer:
+        return None
+    items = dict(answer.get("items") or {})
+    edits = {k: v for k, v in (answer.get("edits") or {}).items() if items.get(k) == "edit" and v}
+    return {"items": items, "edits": edits} if recs.action_plan else None
+
+
+@app.function
+def feedback_lines(answer: dict, recs) -> tuple[str, ...]:
+    """What a *modify* at gate 4 tells the next generation of Step 4."""
+    titles = {i.id: i.title for i in recs.action_plan}
+    lines = [answer.get("notes") or ""]
+    for item_id, verdict in (answer.get("items") or {}).items():
+        if verdict == "reject":
+            lines.append(f"Drop the recommendation '{titles.get(item_id, item_id)}'.")
+        elif verdict == "edit" and (answer.get("edits") or {}).get(item_id):
+            lines.append(f"Reword '{titles.get(item_id, item_id)}' as: {answer['edits'][item_id]}")
+    return tuple(line.strip() for line in lines if line.strip())
+
+
+@app.cell
+def report_cell(
+    analysis_id,
+    gate1,
+    gate2,
+    gate3,
+    gate4,
+    loaded,
+    model_card,
+    outlier_report,
+    ov_clean,
+    ov_insights,
+    plan,
+    q_clean,
+    q_insights,
+    recs,
+    rejected_findings,
+    stats,
+    stats_insights,
+    trail,
+):
+    mo.stop(
+        not gate4.open,
+        mo.callout(mo.md("Export waits for **gate 4 · result verification**."), kind="warn"),
+    )
+    _items = (gate4.decision.modifications or {}) if gate4.decision else {}
+    report_parts = {
+        "source": loaded.report.to_dict(),
+        "overview": ov_clean.to_dict(),
+        "quality": q_clean.to_dict(),
+        "cleaning": plan.to_dict(),
+        "statistics": {**stats.to_dict(), "outliers": outlier_report.to_dict()},
+        "model": approved_model(model_card, gate3),
+        "recommendations": reviewed(recs, _items.get("items", {}), _items.get("edits", {})),
+        "ai": {
+            "overview": ov_insights.to_dict(),
+            "quality": q_insights.to_dict(),
+            "statistics": mark_rejected(stats_insights.to_dict(), rejected_findings),
+        },
+        "parameters": {
+            "threshold": stats.threshold,
+            "correlation": stats.correlation.method,
+            "outliers": outlier_report.params | {"method": outlier_report.method},
+        },
+    }
+    _gates = {g.gate: g.report_entry() for g in (gate1, gate2, gate3, gate4)}
+    draft = build_report(**report_parts, gates=_gates, audit=audit_section(trail, analysis_id))
+    subject5 = next_subject(
+        gate4.subject_sha256, "export_authorization", {"report": draft["content_sha256"]}
+    )
+    return draft, report_parts, subject5
+
+
+@app.function
+def mark_rejected(insights: dict, rejected: tuple) -> dict:
+    """Findings rejected at gate 2 stay in the report, marked, with the reason."""
+    reasons = {r["id"]: r.get("reason", "") for r in rejected}
+    for finding in insights["findings"]:
+        if finding["id"] in reasons:
+            finding["rejected"] = True
+            finding["rejection_reason"] = reasons[finding["id"]]
+    return insights
+
+
+@app.function
+def audit_section(trail: AuditTrail, analysis_id: str) -> dict:
+    """The report's audit block: this analysis's events and the chain head they hang from."""
+    return {
+        "head_sha256": trail.head(),
+        "verified": trail.verify().ok,
+        "events": [e.to_dict() for e in trail.events(analysis_id=analysis_id)],
+    }
+
+
+@app.cell(hide_code=True)
+def gate5_form_cell(draft, subject5):
+    _ = subject5
+    gate5_form = gate_form("export_authorization")
+    mo.vstack(
+        [
+            mo.md("## Export"),
+            mo.download(
+                data=lambda: json_report(draft),
+                filename=safe_filename(PurePath(draft["source"]["name"]).stem, "-draft.json"),
+                mimetype="application/json",
+                label="Draft JSON report (status: draft)",
+            ),
+            gate5_form,
+        ]
+    )
+    return (gate5_form,)
+
+
+@app.cell
+def gate5_answer_cell(gate5_form):
+    gate5_answer = gate5_form.value
+    return (gate5_answer,)
+
+
+@app.cell
+def gate5_decide(analysis_id, gate5_answer, subject5, trail):
+    gate5_refusal = decide_answer(
+        trail, analysis_id, "export_authorization", subject5, gate5_answer
+    )
+    gate5, _view = settle_gate(trail, analysis_id, "export_authorization", subject5, gate5_refusal)
+    _view
+    return gate5, gate5_refusal
+
+
+@app.cell
+def final_report_cell(
+    analysis_id,
+    gate1,
+    gate2,
+    gate3,
+    gate4,
+    gate5,
+    loaded,
+    ov_clean,
+    q_clean,
+    report_parts,
+    scatters,
+    stats,
+    table,
+    trail,
+):
+    mo.stop(
+        gate5.status != "approved",
+        mo.callout(
+            mo.md("Final exports appear once **gate 5 · export authorization** is approved."),
+            kind="info",
+        ),
+    )
+    _gates = {g.gate: g.report_entry() for g in (gate1, gate2, gate3, gate4, gate5)}
+    report = build_report(**report_parts, gates=_gates, audit=audit_section(trail, analysis_id))
+    _figures = {
+        **overview_figures(ov_clean),
+        **quality_figures(ov_clean, q_clean),
+        **statistics_figures(stats, scatters),
+    }
+    _exports = ExportsOnDemand(
+        report,
+        con=loaded.con,
+        table=table,
+        figures=_figures,
+        audit_events_jsonl=lambda: trail.to_jsonl(analysis_id=analysis_id).encode(),
+        on_export=lambda export: trail.append("export", export.to_dict(), analysis_id=analysis_id),
+    )
+    mo.vstack(
+        [
+            mo.md("**Final exports** (each file is recorded in the audit trail with its sha256)"),
+            mo.hstack(
+                [
+                    mo.download(data=lambda n=name: _exports.build(n), filename=name, label=name)
+                    for name in _exports.names
+                ],
+                wrap=True,
+                justify="start",
+            ),
+        ]
+    )
+    return (report,)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import re
 import textwrap
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -802,6 +802,67 @@ def safe_filename(name: str, suffix: str) -> str:
     return (stem or "signoff") + clean_suffix
 
 
+class ExportsOnDemand:
+    """The exports of one report, each built the first time it is asked for.
+
+    The app offers every download without building any (`mo.download` calls `build` on
+    click), so a large Parquet or HTML costs nothing until someone wants it. `on_export`
+    hears of each file once, when it is built (name, sha256, size), so the caller can
+    record it; the bundle builds the files it packs, so those are recorded too.
+    """
+
+    def __init__(
+        self,
+        report: Mapping[str, Any],
+        *,
+        con: duckdb.DuckDBPyConnection | None = None,
+        table: str | None = None,
+        figures: Mapping[str, Any] | None = None,
+        audit_events_jsonl: Callable[[], bytes] = lambda: b"",
+        on_export: Callable[[ExportFile], None] | None = None,
+    ) -> None:
+        stem = safe_filename(PurePath(str(report["source"]["name"])).stem, "")
+        self.report_name = safe_filename(stem, "-report.json")
+        self.bundle_name = safe_filename(stem, "-bundle.zip")
+        builders: dict[str, Callable[[], bytes]] = {
+            self.report_name: lambda: json_report(report),
+            safe_filename(stem, "-metrics.csv"): lambda: csv_metrics(report),
+            safe_filename(stem, "-summary.txt"): lambda: txt_summary(report).encode("utf-8"),
+            safe_filename(stem, "-report.html"): lambda: html_report(report, figures).encode(
+                "utf-8"
+            ),
+        }
+        if con is not None and table is not None:
+            builders[safe_filename(stem, "-cleaned.parquet")] = lambda: parquet_bytes(con, table)
+        builders[self.bundle_name] = self._bundle
+        self._report = report
+        self._builders = builders
+        self._audit = audit_events_jsonl
+        self._on_export = on_export
+        self._built: dict[str, bytes] = {}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._builders)
+
+    def build(self, name: str) -> bytes:
+        """The file's bytes, built once; unknown names are refused."""
+        if name not in self._builders:
+            raise ExportError(f"There is no export called {name!r}.")
+        if name not in self._built:
+            data = self._builders[name]()
+            self._built[name] = data
+            if self._on_export is not None:
+                self._on_export(describe_export(name, data))
+        return self._built[name]
+
+    def _bundle(self) -> bytes:
+        packed = {
+            n: self.build(n) for n in self.names if n not in (self.report_name, self.bundle_name)
+        }
+        return bundle(self._report, files=packed, audit_events_jsonl=self._audit())
+
+
 def export_files(
     report: Mapping[str, Any],
     *,
@@ -812,20 +873,10 @@ def export_files(
 ) -> dict[str, bytes]:
     """Every export by file name (JSON, CSV, TXT, HTML, Parquet when given data, bundle).
 
-    One function for the app's downloads and `python -m steps --out DIR`, so both write the
+    The same builder as the app's downloads, so `python -m steps --out DIR` writes the
     same files under the same names, derived from the source file's name.
     """
-    stem = safe_filename(PurePath(str(report["source"]["name"])).stem, "")
-    files = {
-        safe_filename(stem, "-metrics.csv"): csv_metrics(report),
-        safe_filename(stem, "-summary.txt"): txt_summary(report).encode("utf-8"),
-        safe_filename(stem, "-report.html"): html_report(report, figures).encode("utf-8"),
-    }
-    if con is not None and table is not None:
-        files[safe_filename(stem, "-cleaned.parquet")] = parquet_bytes(con, table)
-    packed = bundle(report, files=files, audit_events_jsonl=audit_events_jsonl)
-    return {
-        safe_filename(stem, "-report.json"): json_report(report),
-        **files,
-        safe_filename(stem, "-bundle.zip"): packed,
-    }
+    exports = ExportsOnDemand(
+        report, con=con, table=table, figures=figures, audit_events_jsonl=lambda: audit_events_jsonl
+    )
+    return {name: exports.build(name) for name in exports.names}

@@ -5,12 +5,15 @@ One place serves both the app's Charts tabs and the HTML report, so they always 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import plotly.graph_objects as go
 
 from steps import charts
 from steps.charts import BoxStats
 from steps.overview import Overview
 from steps.quality import Quality
+from steps.recommend import Recommendations
 from steps.statistics import ScatterSample, Statistics
 
 
@@ -83,3 +86,14 @@ def statistics_figures(
             sample.x, sample.y, xs, ys, n_total=sample.n_total
         )
     return figures
+
+
+def recommendation_figures(
+    statuses: Sequence[tuple[str, str]], recs: Recommendations
+) -> dict[str, go.Figure]:
+    """Step 4: how far the analysis has come, and where each recommendation sits."""
+    items = [charts.PriorityItem(i.title, i.impact, i.effort, i.priority) for i in recs.action_plan]
+    return {
+        "Completion status": charts.completion_status(statuses),
+        "Priority matrix": charts.priority_matrix(items),
+    }

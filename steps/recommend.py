@@ -184,3 +184,27 @@ def compare(old: Recommendations, new: Recommendations) -> RecommendationDiff:
         next_steps_added=_only_in(new.next_steps, old.next_steps),
         next_steps_removed=_only_in(old.next_steps, new.next_steps),
     )
+
+
+ItemVerdict = Literal["accept", "reject", "edit"]
+
+
+def reviewed(
+    recommendations: Recommendations,
+    verdicts: Mapping[str, ItemVerdict],
+    edits: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The report's `recommendations`: every item with the reviewer's verdict on it.
+
+    Rejected items stay in the report, marked, so a reader sees what was turned down;
+    an edit keeps the advisor's wording beside the reviewer's. Items without a verdict
+    are `pending`.
+    """
+    edits = edits or {}
+    out = recommendations.to_dict()
+    for item in out["action_plan"]:
+        verdict = verdicts.get(item["id"], "pending")
+        item["review"] = verdict
+        if verdict == "edit" and edits.get(item["id"], "").strip():
+            item["edited_rationale"] = edits[item["id"]].strip()
+    return out

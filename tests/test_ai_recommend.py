@@ -10,7 +10,7 @@ from test_ai_fixtures import customer_frame, step_results
 
 from ai.offline import OfflineAdvisor
 from ai.prompts import prompt_for
-from steps.recommend import PRIORITIES, RecommendContext, compare
+from steps.recommend import PRIORITIES, RecommendContext, compare, reviewed
 
 ADVISOR = OfflineAdvisor()
 
@@ -124,3 +124,16 @@ def test_offline_plan_states_only_computed_figures() -> None:
         recs.action_plan, list(recs.business_insights), list(recs.next_steps)
     )
     assert unverified_numbers(texts, results) == ()
+
+
+def test_reviewed_plan_marks_each_item_with_the_reviewers_verdict() -> None:
+    recs = ADVISOR.recommend(RecommendContext(**step_results()))
+    first, second, *rest = recs.action_plan
+    out = reviewed(recs, {first.id: "reject", second.id: "edit"}, {second.id: " Use the median. "})
+    items = {i["id"]: i for i in out["action_plan"]}
+    assert items[first.id]["review"] == "reject"
+    assert items[second.id]["review"] == "edit"
+    assert items[second.id]["edited_rationale"] == "Use the median."
+    assert items[second.id]["rationale"] == second.rationale
+    assert all(items[i.id]["review"] == "pending" for i in rest)
+    assert len(out["action_plan"]) == len(recs.action_plan)

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
 import zipfile
 from pathlib import Path
@@ -36,6 +35,7 @@ from steps.exports import (
     FORMULA_STARTS,
     ExportError,
     ExportFile,
+    ExportsOnDemand,
     bundle,
     csv_metrics,
     describe_export,
@@ -569,20 +569,12 @@ def test_safe_filename_is_safe_bounded_and_idempotent(name: str) -> None:
 
 # --- real browser -----------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_html_report_renders_offline_in_chromium(
-    report: dict[str, Any], figures: dict, tmp_path: Path
+    report: dict[str, Any], figures: dict, tmp_path: Path, browser: Any
 ) -> None:
-    if not CHROMIUM.exists():
-        if os.environ.get("SIGNOFF_REQUIRE_BROWSER"):
-            pytest.fail("SIGNOFF_REQUIRE_BROWSER is set but /usr/bin/chromium is missing.")
-        pytest.skip("Debian chromium is not installed.")
-    from playwright.sync_api import sync_playwright
-
     path = tmp_path / "report.html"
     path.write_text(html_report(report, figures), encoding="utf-8")
     outside: list[str] = []
@@ -597,32 +589,21 @@ def test_html_report_renders_offline_in_chromium(
             outside.append(url)
             route.abort()
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            page = browser.new_page()
-            page.route("**/*", guard)
-            page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
-            page.on("console", lambda m: m.type == "error" and problems.append(m.text))
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.goto(path.as_uri())
-            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
-            plots = page.locator(".js-plotly-plot").count()
-            bars = page.locator(".js-plotly-plot .bars .point").count()
-            banner = page.locator("#report-status").inner_text()
-        finally:
-            browser.close()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.route("**/*", guard)
+        page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
+        page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(path.as_uri())
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
+        plots = page.locator(".js-plotly-plot").count()
+        bars = page.locator(".js-plotly-plot .bars .point").count()
+        banner = page.locator("#report-status").inner_text()
+    finally:
+        context.close()
     assert outside == []
     assert problems == []
     assert plots == len(figures)
@@ -634,3 +615,29 @@ def test_html_report_renders_offline_in_chromium(
 def test_timestamps_in_the_report_are_iso(report: dict[str, Any]) -> None:
     moment = dt.datetime.fromisoformat(report["generated_at"])
     assert moment.tzinfo is not None and not math.isnan(moment.timestamp())
+
+
+def test_exports_on_demand_build_nothing_until_asked_and_report_each_file_once(
+    report: dict[str, Any], data_con: duckdb.DuckDBPyConnection
+) -> None:
+    heard: list[ExportFile] = []
+    exports = ExportsOnDemand(
+        report,
+        con=data_con,
+        table="cleaned",
+        audit_events_jsonl=audit_lines,
+        on_export=heard.append,
+    )
+    assert heard == []
+    csv_name = next(n for n in exports.names if n.endswith(".csv"))
+    first = exports.build(csv_name)
+    again = exports.build(csv_name)
+    assert first == again
+    assert [(e.filename, e.sha256, e.bytes) for e in heard] == [
+        (csv_name, hashlib.sha256(first).hexdigest(), len(first))
+    ]
+    exports.build(exports.bundle_name)
+    recorded = [e.filename for e in heard]
+    assert sorted(recorded) == sorted(n for n in exports.names if n != exports.report_name)
+    with pytest.raises(ExportError, match="no export called"):
+        exports.build("../../etc/passwd")
