@@ -10,7 +10,8 @@ with app.setup:
     import marimo as mo
 
     from ai.advisor import choose_advisor
-    from review.analyses import register_analysis
+    from ai.prompts import prompt_for
+    from review.analyses import AnalysisError, analysis_source, register_analysis
     from review.audit import AuditTrail, default_db_path
     from review.gates import (
         GateError,
@@ -21,11 +22,11 @@ with app.setup:
         next_subject,
         record_stale,
     )
-    from review.requests import request_review
+    from review.requests import open_requests, request_review
     from review.workspace import keep_source
     from samples import SAMPLES, sample_path
     from steps.cleaning import CleaningPlan, apply_plan
-    from steps.engine import columns
+    from steps.engine import columns, lock_down, sample_frame
     from steps.exports import ExportsOnDemand, json_report, safe_filename
     from steps.figures import (
         overview_figures,
@@ -40,6 +41,7 @@ with app.setup:
     from steps.quality import quality
     from steps.recommend import RecommendContext, compare, reviewed
     from steps.report import build_report, report_digest
+    from steps.results import json_safe
     from steps.settings import Settings
     from steps.statistics import scatter_sample, statistics, with_threshold
 
@@ -67,12 +69,18 @@ def load_source(source: dict) -> tuple[object | None, str | None]:
 
 
 @app.function
-def insights_view(insights) -> mo.Html:
-    """An advisor's findings as callouts, with its notice and any unverified numbers."""
+def ask(advisor, step: str, context: dict, rows: list | None) -> tuple:
+    """The advisor's insights for a step, and the exact prompt a remote advisor is sent."""
+    return advisor.advise(step, context, rows=rows), prompt_for(step, context, rows=rows)
+
+
+@app.function
+def insights_view(insights, prompt) -> mo.Html:
+    """An advisor's findings as callouts, its notice, unverified numbers, and the prompt."""
     kinds = {"critical": "danger", "warning": "warn", "info": "neutral"}
     parts = [mo.md(f"_Advisor: {esc(insights.advisor)}_")]
     if insights.notice:
-        parts.append(mo.callout(mo.plain_text(insights.notice), kind="warn"))
+        parts.append(mo.callout(mo.md(esc(insights.notice)), kind="warn"))
     for finding in insights.findings:
         evidence = "; ".join(f"`{esc(e)}`" for e in finding.evidence)
         body = f"**{esc(finding.title)}**\n\n{esc(finding.detail)}"
@@ -82,10 +90,21 @@ def insights_view(insights) -> mo.Html:
     if not insights.findings:
         parts.append(mo.md("No findings."))
     if insights.unverified_numbers:
-        listed = ", ".join(esc(n) for n in insights.unverified_numbers)
-        parts.append(
-            mo.callout(mo.md(f"Numbers not found in the computed figures: {listed}"), kind="danger")
+        listed = "\n".join(
+            f"- **{esc(n.text)}** in “{esc(n.sentence)}”" for n in insights.unverified_numbers
         )
+        parts.append(
+            mo.callout(
+                mo.md(
+                    f"**Not found in the computed figures — check before relying on:**\n{listed}"
+                ),
+                kind="danger",
+            )
+        )
+    sent = "What is sent to the AI" if insights.advisor != "offline" else "What would be sent"
+    parts.append(
+        mo.accordion({f"{sent} (prompt sha256 {prompt.sha256[:12]}…)": mo.plain_text(prompt.text)})
+    )
     return mo.vstack(parts)
 
 
@@ -261,8 +280,15 @@ def data_quality_subject(sha256: str, plan: CleaningPlan) -> str:
 def header():
     settings = Settings.from_env()
     trail = AuditTrail(default_db_path())
-    advisor = choose_advisor()
-    _mode = "Hosted (read-only) mode. " if settings.hosted else ""
+    advisor = choose_advisor(
+        cache_path=trail.path,
+        on_call=lambda call: trail.append("ai_call", call.to_dict()),
+    )
+    share_rows = mo.ui.checkbox(
+        label="Share up to 20 sample rows with the AI (off: only aggregates are sent)",
+        disabled=advisor.name == "offline",
+    )
+    _mode = "**Hosted (read-only) mode.** " if settings.hosted else ""
     mo.vstack(
         [
             mo.md(
@@ -270,13 +296,14 @@ def header():
                 "one builds on it. Every decision lands in a tamper-evident audit trail."
             ),
             mo.callout(mo.md(f"{_mode}{esc(advisor.description)}"), kind="neutral"),
+            share_rows,
         ]
     )
-    return advisor, settings, trail
+    return advisor, settings, share_rows, trail
 
 
 @app.cell(hide_code=True)
-def source_picker(settings):
+def source_picker(settings, trail):
     sample_form = mo.ui.dropdown(
         {s.title: s.name for s in SAMPLES}, value=SAMPLES[1].title, label="Sample"
     ).form(submit_button_label="Load sample")
@@ -289,16 +316,42 @@ def source_picker(settings):
     path_form = mo.ui.text(label="Path on this machine", full_width=True).form(
         submit_button_label="Load file"
     )
+    queue = mo.ui.table(
+        queue_rows(open_requests(trail)) or [{"queue": "no open review requests"}],
+        selection="single",
+        label="Open review requests, highest priority first (select one to open it)",
+        show_download=False,
+    )
     _tabs = {"Sample": sample_form, "Upload": upload}
     if not settings.hosted:
         _tabs["Local path"] = path_form
+    _tabs["Review queue"] = queue
     source_tabs = mo.ui.tabs(_tabs)
     mo.vstack([mo.md("## Data"), source_tabs])
-    return path_form, sample_form, source_tabs, upload
+    return path_form, queue, sample_form, source_tabs, upload
+
+
+@app.function
+def queue_rows(requests) -> list[dict]:
+    """The review queue as table rows; overdue requests say so first."""
+    return [
+        {
+            "overdue": "OVERDUE" if r.overdue else "",
+            "priority": r.priority,
+            "deadline": r.deadline or "",
+            "gate": gate_by_id(r.gate).title,
+            "type": r.type,
+            "file": r.source_name or "",
+            "assignee": r.assignee or "",
+            "analysis": r.analysis_id,
+            "opened": r.created_at,
+        }
+        for r in requests
+    ]
 
 
 @app.cell
-def source_choice(path_form, sample_form, settings, source_tabs, upload):
+def source_choice(path_form, queue, sample_form, settings, source_tabs, trail, upload):
     source = None
     if source_tabs.value == "Sample" and sample_form.value:
         _path = sample_path(sample_form.value)
@@ -308,11 +361,30 @@ def source_choice(path_form, sample_form, settings, source_tabs, upload):
     elif source_tabs.value == "Local path" and path_form.value and not settings.hosted:
         _path = Path(path_form.value).expanduser()
         source = {"name": _path.name, "data": _path}
+    elif source_tabs.value == "Review queue" and selected_analysis(queue.value):
+        source = reopen(trail, selected_analysis(queue.value))
     return (source,)
 
 
+@app.function
+def selected_analysis(selection) -> str | None:
+    """The analysis id of the queue row the reviewer picked, if any."""
+    rows = selection.to_dict("records") if hasattr(selection, "to_dict") else list(selection or [])
+    return rows[0].get("analysis") if rows else None
+
+
+@app.function
+def reopen(trail: AuditTrail, analysis_id: str) -> dict | None:
+    """The kept source of a queued analysis, so this session sees what the analyst saw."""
+    try:
+        analysis, path = analysis_source(trail, analysis_id)
+    except AnalysisError:
+        return None
+    return {"name": analysis.source_name, "data": path}
+
+
 @app.cell
-def load_cell(source, trail):
+def load_cell(settings, source, trail):
     mo.stop(
         source is None,
         mo.callout(
@@ -323,6 +395,8 @@ def load_cell(source, trail):
     with mo.status.spinner(title="Loading", subtitle=esc(source["name"])):
         loaded, _error = load_source(source)
     mo.stop(loaded is None, mo.callout(mo.md(esc(_error)), kind="danger"))
+    if settings.hosted:
+        lock_down(loaded.con)
     analysis_id = loaded.report.sha256[:16]
     register_analysis(
         trail,
@@ -356,6 +430,17 @@ def load_summary(loaded):
 
 
 @app.cell
+def ai_rows_cell(loaded, share_rows):
+    # Opt-in only: without the tick, prompts carry aggregates and no cell values at all.
+    ai_rows = (
+        json_safe(sample_frame(loaded.con, loaded.table, rows=20).to_dict("records"))
+        if share_rows.value
+        else None
+    )
+    return (ai_rows,)
+
+
+@app.cell
 def step1_compute(analysis_id, loaded, trail):
     with mo.status.spinner(title="Step 1 · Overview"):
         ov = overview(loaded.con, loaded.table)
@@ -364,13 +449,13 @@ def step1_compute(analysis_id, loaded, trail):
 
 
 @app.cell
-def step1_advice(advisor, ov):
-    ov_insights = advisor.advise("overview", ov.to_dict())
-    return (ov_insights,)
+def step1_advice(advisor, ai_rows, ov):
+    ov_insights, ov_prompt = ask(advisor, "overview", ov.to_dict(), ai_rows)
+    return ov_insights, ov_prompt
 
 
 @app.cell(hide_code=True)
-def step1_show(ov, ov_insights):
+def step1_show(ov, ov_insights, ov_prompt):
     _cards = mo.hstack(
         [
             mo.stat(f"{ov.n_rows:,}", label="Rows"),
@@ -388,7 +473,7 @@ def step1_show(ov, ov_insights):
             _cards,
             step_tabs(
                 overview_figures(ov),
-                insights_view(ov_insights),
+                insights_view(ov_insights, ov_prompt),
                 _summary,
                 json_download("overview", ov),
             ),
@@ -406,24 +491,26 @@ def step2_compute(analysis_id, loaded, ov, trail):
 
 
 @app.cell
-def step2_advice(advisor, q):
-    q_insights = advisor.advise("quality", q.to_dict())
-    return (q_insights,)
+def step2_advice(advisor, ai_rows, ov, q):
+    q_insights, q_prompt = ask(
+        advisor, "quality", {"overview": ov.to_dict(), "quality": q.to_dict()}, ai_rows
+    )
+    return q_insights, q_prompt
 
 
 @app.cell(hide_code=True)
-def step2_show(ov, q, q_insights):
+def step2_show(ov, q, q_insights, q_prompt):
     mo.vstack(
         [
             mo.md("## Step 2 · Quality"),
-            quality_view(ov, q, q_insights),
+            quality_view(ov, q, q_insights, q_prompt),
         ]
     )
     return
 
 
 @app.function
-def quality_view(ov, q, insights) -> mo.Html:
+def quality_view(ov, q, insights, prompt) -> mo.Html:
     """Step 2's cards and tabs; shared by the original data and the cleaned view."""
     cards = mo.hstack(
         [
@@ -451,7 +538,7 @@ def quality_view(ov, q, insights) -> mo.Html:
             cards,
             step_tabs(
                 quality_figures(ov, q),
-                insights_view(insights),
+                insights_view(insights, prompt),
                 metrics,
                 json_download("quality", q),
             ),
@@ -521,7 +608,9 @@ def gate1_decide(analysis_id, gate1_answer, loaded, trail):
 
 
 @app.cell
-def cleaned_cell(advisor, analysis_id, gate1, loaded, ov, plan, q, q_insights, trail):
+def cleaned_cell(
+    advisor, ai_rows, analysis_id, gate1, loaded, ov, plan, q, q_insights, q_prompt, trail
+):
     mo.stop(
         not gate1.open,
         mo.callout(
@@ -533,17 +622,23 @@ def cleaned_cell(advisor, analysis_id, gate1, loaded, ov, plan, q, q_insights, t
         ),
     )
     if plan.is_empty():
-        table, ov_clean, q_clean, q_clean_insights = loaded.table, ov, q, q_insights
+        table, ov_clean, q_clean = loaded.table, ov, q
+        q_clean_insights, q_clean_prompt = q_insights, q_prompt
     else:
         table = apply_plan(loaded.con, plan, source=loaded.table)
         ov_clean = overview(loaded.con, table)
         q_clean = quality(loaded.con, table, overview=ov_clean)
-        q_clean_insights = advisor.advise("quality", q_clean.to_dict())
+        q_clean_insights, q_clean_prompt = ask(
+            advisor,
+            "quality",
+            {"overview": ov_clean.to_dict(), "quality": q_clean.to_dict()},
+            ai_rows,
+        )
         record_step(trail, analysis_id, "quality_cleaned", q_clean)
     mo.vstack(
         [
             mo.md("## Step 2 · Quality after the cleaning plan"),
-            quality_view(ov_clean, q_clean, q_clean_insights),
+            quality_view(ov_clean, q_clean, q_clean_insights, q_clean_prompt),
         ]
         if not plan.is_empty()
         else [mo.md("Gate 1 approved the data as loaded; no cleaning plan.")]
@@ -603,15 +698,15 @@ def step3_outliers(iqr_multiplier, loaded, outlier_method, table, z_threshold):
 
 
 @app.cell
-def step3_advice(advisor, analysis_id, loaded, stats, table, trail):
-    stats_insights = advisor.advise("statistics", stats.to_dict())
+def step3_advice(advisor, ai_rows, analysis_id, loaded, stats, table, trail):
+    stats_insights, stats_prompt = ask(advisor, "statistics", stats.to_dict(), ai_rows)
     scatters = tuple(scatter_sample(loaded.con, table, p.a, p.b) for p in stats.scatter_pairs)
     record_step(trail, analysis_id, "statistics", stats)
-    return scatters, stats_insights
+    return scatters, stats_insights, stats_prompt
 
 
 @app.cell(hide_code=True)
-def step3_show(outlier_report, scatters, stats, stats_insights):
+def step3_show(outlier_report, scatters, stats, stats_insights, stats_prompt):
     _corr = stats.correlation
     _basis = f"{esc(_corr.method.title())} correlation, {esc(_corr.basis)}."
     mo.vstack(
@@ -634,7 +729,7 @@ def step3_show(outlier_report, scatters, stats, stats_insights):
             ),
             step_tabs(
                 statistics_figures(stats, scatters),
-                insights_view(stats_insights),
+                insights_view(stats_insights, stats_prompt),
                 mo.vstack(
                     [
                         mo.md(_basis),
