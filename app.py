@@ -5,6 +5,7 @@ app = marimo.App(width="medium", app_title="signoff")
 
 with app.setup:
     import html
+    import json
     from pathlib import Path, PurePath
 
     import marimo as mo
@@ -12,8 +13,9 @@ with app.setup:
     from ai.advisor import choose_advisor
     from ai.prompts import prompt_for
     from review.analyses import AnalysisError, analysis_source, register_analysis
-    from review.audit import AuditTrail, default_db_path
+    from review.audit import EVENT_KINDS, AuditTrail, default_db_path
     from review.gates import (
+        GATE_IDS,
         GateError,
         decide,
         decisions,
@@ -25,8 +27,12 @@ with app.setup:
     from review.requests import open_requests, request_review
     from review.workspace import keep_source
     from samples import SAMPLES, sample_path
+    from steps.chart_builder import ChartProblem, ChartSpec
+    from steps.chart_builder import build as build_chart
+    from steps.chart_builder import figure as chart_figure
+    from steps.chart_builder import options as chart_options
     from steps.cleaning import CleaningPlan, apply_plan
-    from steps.engine import columns, lock_down, sample_frame
+    from steps.engine import columns, lock_down, quote_ident, sample_frame
     from steps.exports import ExportsOnDemand, json_report, safe_filename
     from steps.figures import (
         overview_figures,
@@ -43,6 +49,7 @@ with app.setup:
     from steps.report import build_report, report_digest
     from steps.results import json_safe
     from steps.settings import Settings
+    from steps.sql import SqlError, run_readonly_sql
     from steps.statistics import scatter_sample, statistics, with_threshold
 
     NO_TARGET = "(no target)"
@@ -124,8 +131,6 @@ def step_tabs(figures: dict, insights: mo.Html, metrics: mo.Html, export: mo.Htm
 @app.function
 def json_download(name: str, result) -> mo.Html:
     """A lazy download of one step's result as JSON (built on click, not on render)."""
-    import json
-
     return mo.download(
         data=lambda: json.dumps(result.to_dict(), indent=2).encode(),
         filename=f"{name}.json",
@@ -1390,6 +1395,168 @@ def final_report_cell(
         ]
     )
     return (report,)
+
+
+@app.cell(hide_code=True)
+def builder_kind_cell(ov_clean):
+    builder_kinds = {c.name: c.kind for c in ov_clean.columns}
+    chart_kind = mo.ui.dropdown(
+        ["scatter", "line", "bar", "histogram", "box"], value="scatter", label="Chart"
+    )
+    return builder_kinds, chart_kind
+
+
+@app.cell(hide_code=True)
+def builder_axes_cell(builder_kinds, chart_kind):
+    _options = chart_options(chart_kind.value, builder_kinds)
+    chart_x = mo.ui.dropdown(list(_options.x), label="x")
+    chart_y = mo.ui.dropdown(list(_options.y), label="y")
+    chart_color = mo.ui.dropdown(list(_options.color), label="colour")
+    mo.vstack(
+        [
+            mo.md("## Chart builder\n\nOnly columns that suit the chart are offered."),
+            mo.hstack(
+                [chart_kind, chart_x, *([chart_y] if _options.y else []), chart_color],
+                justify="start",
+                gap=1,
+            ),
+        ]
+    )
+    return chart_color, chart_x, chart_y
+
+
+@app.cell(hide_code=True)
+def builder_chart_cell(builder_kinds, chart_color, chart_kind, chart_x, chart_y, loaded, table):
+    _spec = ChartSpec(chart_kind.value, chart_x.value, chart_y.value, chart_color.value)
+    _built = build_chart(loaded.con, table, _spec, kinds=builder_kinds)
+    (
+        mo.callout(mo.md(esc(_built.message)), kind="info")
+        if isinstance(_built, ChartProblem)
+        else chart_figure(_built)
+    )
+    return
+
+
+@app.cell(hide_code=True)
+def sql_form_cell(table):
+    sql_form = mo.ui.code_editor(
+        value=f"SELECT *\nFROM {quote_ident(table)}\nLIMIT 100", language="sql", min_height=80
+    ).form(submit_button_label="Run query")
+    mo.vstack(
+        [
+            mo.md(
+                "## Custom analysis (SQL)\n\nOne read-only `SELECT` over the loaded table "
+                f"(`{esc(table)}`); at most 1 000 rows reach the browser."
+            ),
+            sql_form,
+        ]
+    )
+    return (sql_form,)
+
+
+@app.cell(hide_code=True)
+def sql_result_cell(loaded, sql_form):
+    mo.stop(sql_form.value is None)
+    try:
+        _result = run_readonly_sql(loaded.con, sql_form.value, limit=1000)
+    except SqlError as _error:
+        _result = None
+        _shown = mo.callout(mo.md(esc(_error)), kind="danger")
+    else:
+        _shown = mo.vstack(
+            [
+                mo.md(
+                    f"{_result.n_rows_returned:,} row(s) in {_result.elapsed_ms:,.0f} ms"
+                    + (" — truncated at 1 000" if _result.truncated else "")
+                ),
+                mo.ui.table(_result.frame(), selection=None, page_size=20),
+            ]
+        )
+    _shown
+    return
+
+
+@app.cell(hide_code=True)
+def power_user_note(table):
+    mo.accordion(
+        {
+            "For power users (marimo edit): query the same table with mo.sql": mo.md(
+                "In `uv run marimo edit app.py`, add a cell:\n\n"
+                "```python\n"
+                f'_df = mo.sql(f"SELECT count(*) FROM {esc(quote_ident(table))}", '
+                "engine=loaded.con)\n"
+                "```\n\n"
+                "`loaded.con` is this session's DuckDB connection and the table is the one the "
+                "steps above use (the cleaned view when gate 1 set a cleaning plan). "
+                "It is not read-only: the SQL box above is."
+            )
+        }
+    )
+    return
+
+
+@app.cell(hide_code=True)
+def audit_controls():
+    audit_kind = mo.ui.dropdown(["(all)", *EVENT_KINDS], value="(all)", label="Kind")
+    audit_gate = mo.ui.dropdown(["(all)", *GATE_IDS], value="(all)", label="Gate")
+    audit_actor = mo.ui.text(label="Reviewer")
+    audit_refresh = mo.ui.refresh(label="Refresh")
+    return audit_actor, audit_gate, audit_kind, audit_refresh
+
+
+@app.cell(hide_code=True)
+def audit_viewer(audit_actor, audit_gate, audit_kind, audit_refresh, trail):
+    _ = audit_refresh.value
+    _filters = {
+        "kind": None if audit_kind.value == "(all)" else audit_kind.value,
+        "gate": None if audit_gate.value == "(all)" else audit_gate.value,
+        "actor": audit_actor.value.strip() or None,
+    }
+    _check = trail.verify()
+    _events = trail.events(**_filters, limit=500)
+    mo.vstack(
+        [
+            mo.md("## Audit trail"),
+            mo.callout(
+                mo.md(
+                    f"**Chain verified:** {_check.n_events:,} events, head "
+                    f"`{(trail.head() or '')[:16]}…`"
+                    if _check.ok
+                    else f"**Chain broken:** {esc(_check.reason)}"
+                ),
+                kind="success" if _check.ok else "danger",
+            ),
+            mo.hstack([audit_kind, audit_gate, audit_actor, audit_refresh], justify="start", gap=1),
+            mo.ui.table(
+                [event_row(e) for e in reversed(_events)] or [{"events": "none match"}],
+                selection=None,
+                page_size=15,
+                show_download=False,
+            ),
+            mo.download(
+                data=lambda: trail.to_jsonl(**_filters).encode(),
+                filename="signoff-audit.jsonl",
+                mimetype="application/x-ndjson",
+                label="Download as JSON Lines",
+            ),
+        ]
+    )
+    return
+
+
+@app.function
+def event_row(event) -> dict:
+    """One audit event as a table row; the payload shown as compact JSON."""
+    return {
+        "id": event.id,
+        "at": event.at,
+        "kind": event.kind,
+        "gate": event.payload.get("gate", ""),
+        "actor": event.actor or "",
+        "analysis": event.analysis_id or "",
+        "payload": json.dumps(event.payload, sort_keys=True)[:300],
+        "sha256": event.sha256[:16],
+    }
 
 
 if __name__ == "__main__":
