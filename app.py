@@ -1386,7 +1386,9 @@ def final_report_cell(
             mo.md("**Final exports** (each file is recorded in the audit trail with its sha256)"),
             mo.hstack(
                 [
-                    mo.download(data=lambda n=name: _exports.build(n), filename=name, label=name)
+                    mo.download(
+                        data=lambda n=name, ex=_exports: ex.build(n), filename=name, label=name
+                    )
                     for name in _exports.names
                 ],
                 wrap=True,
@@ -1409,8 +1411,10 @@ def builder_kind_cell(ov_clean):
 @app.cell(hide_code=True)
 def builder_axes_cell(builder_kinds, chart_kind):
     _options = chart_options(chart_kind.value, builder_kinds)
-    chart_x = mo.ui.dropdown(list(_options.x), label="x")
-    chart_y = mo.ui.dropdown(list(_options.y), label="y")
+    chart_x = mo.ui.dropdown(list(_options.x), value=first(_options.x), label="x")
+    chart_y = mo.ui.dropdown(
+        list(_options.y), value=first([c for c in _options.y if c != first(_options.x)]), label="y"
+    )
     chart_color = mo.ui.dropdown(list(_options.color), label="colour")
     mo.vstack(
         [
@@ -1423,6 +1427,12 @@ def builder_axes_cell(builder_kinds, chart_kind):
         ]
     )
     return chart_color, chart_x, chart_y
+
+
+@app.function
+def first(names) -> str | None:
+    """The first offered column, so the builder shows a chart before anyone picks."""
+    return next(iter(names), None)
 
 
 @app.cell(hide_code=True)
@@ -1500,7 +1510,7 @@ def audit_controls():
     audit_kind = mo.ui.dropdown(["(all)", *EVENT_KINDS], value="(all)", label="Kind")
     audit_gate = mo.ui.dropdown(["(all)", *GATE_IDS], value="(all)", label="Gate")
     audit_actor = mo.ui.text(label="Reviewer")
-    audit_refresh = mo.ui.refresh(label="Refresh")
+    audit_refresh = mo.ui.refresh(options=["10s", "1m"], default_interval="10s", label="Refresh")
     return audit_actor, audit_gate, audit_kind, audit_refresh
 
 
@@ -1534,7 +1544,7 @@ def audit_viewer(audit_actor, audit_gate, audit_kind, audit_refresh, trail):
                 show_download=False,
             ),
             mo.download(
-                data=lambda: trail.to_jsonl(**_filters).encode(),
+                data=lambda f=_filters: trail.to_jsonl(**f).encode(),
                 filename="signoff-audit.jsonl",
                 mimetype="application/x-ndjson",
                 label="Download as JSON Lines",

@@ -1,0 +1,151 @@
+"""The whole flow in a real browser, as a reviewer walks it: upload, four steps, five gates
+(one modify, one reject), the bundle downloaded, the audit chain checked.
+
+Also measures what the browser receives per step over marimo's websocket.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from review.audit import AuditTrail
+from samples import sample_path
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+STEP_BUDGET = 2 * 1024 * 1024
+
+
+class Received:
+    """Bytes the page received over websockets, read per step."""
+
+    def __init__(self, page) -> None:
+        self.total = 0
+        page.on("websocket", self._watch)
+
+    def _watch(self, ws) -> None:
+        ws.on("framereceived", self._count)
+
+    def _count(self, payload) -> None:
+        self.total += len(payload if isinstance(payload, (bytes, str)) else b"")
+
+    def since(self, mark: int) -> int:
+        return self.total - mark
+
+
+def decide(page, title: str, verdict: str, reviewer: str, notes: str = "") -> object:
+    form = page.locator("form").filter(has_text=title)
+    form.get_by_role("radio", name=verdict).check()
+    form.get_by_role("textbox").first.fill(reviewer)
+    if notes:
+        form.locator("textarea").first.fill(notes)
+    return form
+
+
+def wait_heading(page, name: str) -> None:
+    page.get_by_role("heading", name=name, exact=True).wait_for(timeout=120_000)
+
+
+def shot(page, heading: str, name: str) -> None:
+    page.get_by_role("heading", name=heading, exact=True).scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=ARTIFACTS / name)
+
+
+def test_a_reviewer_walks_every_step_and_gate(browser, app_server, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    received = Received(page)
+    sizes: dict[str, int] = {}
+    page.goto(app_server["url"])
+    page.get_by_role("tab", name="Upload").click()
+
+    mark = received.total
+    page.locator("input[type=file]").set_input_files(str(sample_path("messy_orders")))
+    wait_heading(page, "Step 1 · Overview")
+    wait_heading(page, "Step 2 · Quality")
+    page.wait_for_timeout(1500)
+    sizes["steps 1–2"] = received.since(mark)
+    shot(page, "Step 1 · Overview", "e2e-step1.png")
+    shot(page, "Step 2 · Quality", "e2e-step2.png")
+
+    mark = received.total
+    gate1 = decide(page, "Gate 1 · Data quality", "modify", "Ada", "drop the duplicates")
+    gate1.get_by_role("checkbox", name="Drop duplicate rows").check()
+    gate1.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Data quality: modified by Ada.").wait_for(timeout=60_000)
+    wait_heading(page, "Step 2 · Quality after the cleaning plan")
+    wait_heading(page, "Step 3 · Statistics")
+    page.wait_for_timeout(1500)
+    sizes["step 3"] = received.since(mark)
+    shot(page, "Step 3 · Statistics", "e2e-step3.png")
+
+    gate2 = decide(page, "Gate 2 · Analysis validation", "reject", "Grace", "threshold too low")
+    gate2.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Analysis validation: rejected by Grace.").wait_for(timeout=60_000)
+    assert page.get_by_role("heading", name="Step 4 · Recommendations").count() == 0
+
+    mark = received.total
+    gate2 = decide(page, "Gate 2 · Analysis validation", "approve", "Grace")
+    gate2.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Analysis validation: approved by Grace.").wait_for(timeout=60_000)
+    wait_heading(page, "Step 4 · Recommendations")
+    page.wait_for_timeout(1500)
+    sizes["step 4"] = received.since(mark)
+    shot(page, "Step 4 · Recommendations", "e2e-step4.png")
+
+    gate4 = decide(page, "Gate 4 · Result verification", "approve", "Grace")
+    gate4.get_by_role("button", name="Record decision").click()
+    wait_heading(page, "Export")
+    gate5 = decide(page, "Gate 5 · Export authorization", "approve", "Linus")
+    gate5.get_by_role("button", name="Record decision").click()
+    bundle_button = page.get_by_text("messy_orders-bundle.zip", exact=True)
+    bundle_button.wait_for(timeout=60_000)
+    with page.expect_download() as download_info:
+        bundle_button.click()
+    bundle_path = tmp_path / "bundle.zip"
+    download_info.value.save_as(bundle_path)
+    shot(page, "Export", "e2e-export.png")
+    context.close()
+
+    with zipfile.ZipFile(bundle_path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        report = json.loads(archive.read("report.json"))
+        names = set(archive.namelist())
+    assert report["status"] == "final"
+    statuses = {g: s["status"] for g, s in report["gates"].items()}
+    assert statuses == {
+        "data_quality": "modified",
+        "analysis_validation": "approved",
+        "model_approval": "not_applicable",
+        "result_verification": "approved",
+        "export_authorization": "approved",
+    }
+    assert report["cleaning"]["drop_duplicates"] is True
+    assert report["quality"]["duplicate_rows"] == 0
+    assert {"audit_events.jsonl", "messy_orders-cleaned.parquet"} <= names
+    assert manifest
+
+    trail = AuditTrail(app_server["db"])
+    assert trail.verify().ok
+    verdicts = [
+        (e.payload["gate"], e.payload["verdict"], e.actor) for e in trail.events(kind="decision")
+    ]
+    assert verdicts == [
+        ("data_quality", "modify", "Ada"),
+        ("analysis_validation", "reject", "Grace"),
+        ("analysis_validation", "approve", "Grace"),
+        ("result_verification", "approve", "Grace"),
+        ("export_authorization", "approve", "Linus"),
+    ]
+    assert any(
+        e.payload["filename"] == "messy_orders-bundle.zip" for e in trail.events(kind="export")
+    )
+    (ARTIFACTS / "e2e-payload.json").write_text(json.dumps(sizes, indent=2))
+    assert all(size < STEP_BUDGET for size in sizes.values()), sizes
