@@ -212,6 +212,7 @@ def decide_answer(
     subject: str,
     answer: dict | None,
     modifications: dict | None = None,
+    details: dict | None = None,
 ) -> str | None:
     """Record a submitted gate form; returns the refusal sentence if it was refused."""
     if answer is None:
@@ -227,6 +228,7 @@ def decide_answer(
             reviewer=answer["reviewer"],
             notes=answer.get("notes") or "",
             modifications=modifications if modify else None,
+            details=details,
         )
     except GateError as error:
         return str(error)
@@ -1199,20 +1201,26 @@ def gate4_answer_cell(gate4_form):
 
 @app.cell
 def gate4_decide(analysis_id, gate4_answer, recs, set_step4_feedback, subject4, trail):
-    _mods = item_reviews(gate4_answer, recs)
+    _feedback = feedback_lines(gate4_answer, recs) if gate4_answer else ()
     gate4_refusal = decide_answer(
-        trail, analysis_id, "result_verification", subject4, gate4_answer, _mods
+        trail,
+        analysis_id,
+        "result_verification",
+        subject4,
+        gate4_answer,
+        modifications={"feedback": list(_feedback)} if _feedback else None,
+        details=item_reviews(gate4_answer, recs),
     )
     gate4, _view = settle_gate(trail, analysis_id, "result_verification", subject4, gate4_refusal)
     if gate4_refusal is None and gate4_answer and gate4_answer["verdict"] == "modify":
-        set_step4_feedback({"feedback": feedback_lines(gate4_answer, recs), "previous": recs})
+        set_step4_feedback({"feedback": _feedback, "previous": recs})
     _view
     return gate4, gate4_refusal
 
 
 @app.function
 def item_reviews(answer: dict | None, recs) -> dict | None:
-    """Per-recommendation verdicts and edits; always kept with a modify, and with approve."""
+    """Per-recommendation verdicts and edits, recorded with whatever the overall verdict is."""
     if not answer:
         return None
     items = dict(answer.get("items") or {})
@@ -1258,7 +1266,7 @@ def report_cell(
         not gate4.open,
         mo.callout(mo.md("Export waits for **gate 4 · result verification**."), kind="warn"),
     )
-    _items = (gate4.decision.modifications or {}) if gate4.decision else {}
+    _items = (gate4.decision.details or {}) if gate4.decision else {}
     report_parts = {
         "source": loaded.report.to_dict(),
         "overview": ov_clean.to_dict(),

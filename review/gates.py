@@ -82,6 +82,7 @@ class Decision(ToDict):
     reviewer: str
     notes: str
     modifications: dict[str, Any]
+    details: dict[str, Any]
     subject_sha256: str
     analysis_id: str
     decided_at: str
@@ -120,6 +121,7 @@ class GateState(ToDict):
             "decided_subject_sha256": decision.subject_sha256 if decision else None,
             "notes": decision.notes if decision else None,
             "modifications": decision.modifications if decision else None,
+            "details": decision.details if decision else None,
             "blocked_by": self.blocked_by,
         }
 
@@ -209,8 +211,14 @@ def decide(
     reviewer: str,
     notes: str = "",
     modifications: Mapping[str, Any] | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> Decision:
-    """Validate and record a decision (a `decision` event); close matching review requests."""
+    """Validate and record a decision (a `decision` event); close matching review requests.
+
+    `modifications` change what downstream builds on, so only a modify carries them;
+    `details` annotate any verdict (e.g. gate 4's accept / reject / edit per item) and
+    change nothing upstream.
+    """
     gate_by_id(gate)
     if not analysis_id:
         raise GateError("A decision needs the analysis it belongs to.")
@@ -219,6 +227,7 @@ def decide(
         "verdict": verdict,
         "notes": notes or "",
         "modifications": _checked_modifications(verdict, modifications),
+        "details": dict(details or {}),
         "subject_sha256": checked_subject(subject_sha256),
     }
     reviewer_name = _checked_reviewer(reviewer)
@@ -243,6 +252,7 @@ def decision_from_event(event: Event) -> Decision:
         reviewer=event.actor or "",
         notes=payload.get("notes", ""),
         modifications=payload.get("modifications", {}),
+        details=payload.get("details", {}),
         subject_sha256=payload["subject_sha256"],
         analysis_id=event.analysis_id or "",
         decided_at=event.at,

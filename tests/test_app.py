@@ -166,3 +166,24 @@ def test_findings_rejected_at_gate_two_are_marked_and_left_out_of_step_four() ->
     marked = {f["id"]: f for f in defs["report"]["ai"]["statistics"]["findings"]}
     assert marked[leak.id]["rejected"] is True
     assert marked[leak.id]["rejection_reason"] == "known derived column"
+
+
+def test_gate_four_item_verdicts_are_kept_with_an_approval() -> None:
+    _, first = app.run(defs=all_gates())
+    items = first["recs"].action_plan
+    assert len(items) >= 2
+    verdicts = {items[0].id: "reject", items[1].id: "edit"}
+    approve = answer("approve", items=verdicts, edits={items[1].id: "Check with finance first."})
+    _, defs = app.run(defs=all_gates(gate4_answer=approve))
+    plan = {i["id"]: i for i in defs["report"]["recommendations"]["action_plan"]}
+    assert plan[items[0].id]["review"] == "reject"
+    assert plan[items[1].id]["review"] == "edit"
+    assert plan[items[1].id]["edited_rationale"] == "Check with finance first."
+    assert defs["gate4"].status == "approved"
+
+
+def test_modify_at_gate_four_without_feedback_is_refused() -> None:
+    _, defs = app.run(
+        defs=all_gates(gate4_answer=answer("modify", items={}, edits={}) | {"notes": ""})
+    )
+    assert defs["gate4_refusal"] == "A modify decision needs the modifications it makes."
