@@ -1123,12 +1123,13 @@ def step4_show(gate1, gate2, gate3, recs, recs_diff):
             *([mo.callout(mo.md(esc(recs.notice)), kind="warn")] if recs.notice else []),
             mo.md("**Business insights**\n\n" + bullets(recs.business_insights)),
             mo.md("**Next steps**\n\n" + bullets(recs.next_steps)),
-            *([diff_view(recs_diff)] if recs_diff is not None else []),
         ]
     )
     mo.vstack(
         [
             mo.md("## Step 4 · Recommendations"),
+            mo.md(f"Version {recs.version}, from the {esc(recs.advisor)} advisor."),
+            *([diff_view(recs_diff)] if recs_diff is not None else []),
             step_tabs(
                 recommendation_figures(_statuses, recs),
                 _insights,

@@ -100,6 +100,10 @@ def test_a_reviewer_walks_every_step_and_gate(browser, app_server, tmp_path: Pat
     sizes["step 4"] = received.since(mark)
     shot(page, "Step 4 · Recommendations", "e2e-step4.png")
 
+    gate4 = decide(page, "Gate 4 · Result verification", "modify", "Grace", "Start with revenue.")
+    gate4.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Compared with version 1:").wait_for(timeout=60_000)
+    page.get_by_text("Version 2, from the offline advisor.").wait_for(timeout=60_000)
     gate4 = decide(page, "Gate 4 · Result verification", "approve", "Grace")
     gate4.get_by_role("button", name="Record decision").click()
     wait_heading(page, "Export")
@@ -129,6 +133,8 @@ def test_a_reviewer_walks_every_step_and_gate(browser, app_server, tmp_path: Pat
     }
     assert report["cleaning"]["drop_duplicates"] is True
     assert report["quality"]["duplicate_rows"] == 0
+    assert report["recommendations"]["version"] == 2
+    assert "Start with revenue." in report["recommendations"]["feedback_used"]
     assert {"audit_events.jsonl", "messy_orders-cleaned.parquet"} <= names
     assert manifest
 
@@ -141,6 +147,7 @@ def test_a_reviewer_walks_every_step_and_gate(browser, app_server, tmp_path: Pat
         ("data_quality", "modify", "Ada"),
         ("analysis_validation", "reject", "Grace"),
         ("analysis_validation", "approve", "Grace"),
+        ("result_verification", "modify", "Grace"),
         ("result_verification", "approve", "Grace"),
         ("export_authorization", "approve", "Linus"),
     ]
