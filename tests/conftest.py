@@ -69,14 +69,14 @@ def wait_for_health(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> 
     raise TimeoutError(f"marimo did not answer on {url}/health within {timeout} s")
 
 
-@pytest.fixture
-def app_server(tmp_path: Path) -> Iterator[dict]:
+def serve_app(tmp_path: Path, **extra_env: str) -> Iterator[dict]:
     """`marimo run app.py` on 127.0.0.1 with its own SQLite file and workspace."""
     port = free_port()
     env = {
         **os.environ,
         "SIGNOFF_DB": str(tmp_path / "signoff.db"),
         "SIGNOFF_WORKSPACE": str(tmp_path / "workspace"),
+        **extra_env,
     }
     env.pop("GEMINI_API_KEY", None)
     env.pop("GOOGLE_API_KEY", None)
@@ -111,3 +111,13 @@ def app_server(tmp_path: Path) -> Iterator[dict]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def app_server(tmp_path: Path) -> Iterator[dict]:
+    yield from serve_app(tmp_path)
+
+
+@pytest.fixture
+def hosted_server(tmp_path: Path) -> Iterator[dict]:
+    yield from serve_app(tmp_path, SIGNOFF_HOSTED="1")
