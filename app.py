@@ -6,6 +6,8 @@ app = marimo.App(width="medium", app_title="signoff")
 with app.setup:
     import html
     import json
+    import logging
+    import secrets
     from pathlib import Path, PurePath
 
     import marimo as mo
@@ -25,7 +27,7 @@ with app.setup:
         record_stale,
     )
     from review.requests import open_requests, request_review
-    from review.workspace import keep_source
+    from review.workspace import WorkspaceError, keep_source
     from samples import SAMPLES, sample_path
     from steps.chart_builder import ChartProblem, ChartSpec
     from steps.chart_builder import build as build_chart
@@ -42,17 +44,18 @@ with app.setup:
     )
     from steps.load import LoadError, load, max_bytes
     from steps.model import TargetError, baselines
-    from steps.outliers import outliers
+    from steps.outliers import OutlierError, outliers
     from steps.overview import overview
-    from steps.quality import quality
+    from steps.quality import QualityError, quality
     from steps.recommend import RecommendContext, compare, reviewed
     from steps.report import build_report, report_digest
     from steps.results import json_safe
     from steps.settings import Settings
     from steps.sql import SqlError, run_readonly_sql
-    from steps.statistics import scatter_sample, statistics, with_threshold
+    from steps.statistics import StatisticsError, scatter_sample, statistics, with_threshold
 
     NO_TARGET = "(no target)"
+    PERSON_FACING = (LoadError, WorkspaceError, QualityError, StatisticsError, OutlierError)
 
 
 @app.function
@@ -62,17 +65,35 @@ def esc(value: object) -> str:
 
 
 @app.function
-def load_source(source: dict) -> tuple[object | None, str | None]:
-    """Load the source, then keep it in the workspace so a reviewer can reopen it.
+def attempt(what: str, compute, *args, **kwargs) -> tuple:
+    """(result, None), or (None, one sentence) when the step fails.
 
-    Returns (loaded, None) or (None, one sentence): a bad file never raises into the page.
+    A refusal meant for a person (a typed error) is shown as it is. Anything unexpected is
+    shown as a short error id, never a traceback or a server path: the detail goes to the
+    server log under that id.
     """
     try:
-        loaded = load(source["data"], name=source["name"], limit=max_bytes())
-        keep_source(source["data"], source["name"])
-    except (LoadError, OSError, ValueError) as error:
+        return compute(*args, **kwargs), None
+    except PERSON_FACING as error:
         return None, str(error)
-    return loaded, None
+    except Exception:
+        error_id = secrets.token_hex(4)
+        logging.getLogger("signoff").exception("%s failed (error id %s)", what, error_id)
+        return None, f"{what} failed unexpectedly (error id {error_id}); see the server log."
+
+
+@app.function
+def failure(sentence: str | None) -> mo.Html:
+    """A failed step, in the one sentence `attempt` produced."""
+    return mo.callout(mo.md(esc(sentence)), kind="danger")
+
+
+@app.function
+def load_and_keep(source: dict):
+    """Load the source, then keep it in the workspace so a reviewer can reopen it."""
+    loaded = load(source["data"], name=source["name"], limit=max_bytes())
+    keep_source(source["data"], source["name"])
+    return loaded
 
 
 @app.function
@@ -368,26 +389,26 @@ def source_choice(path_form, queue, sample_form, settings, source_tabs, trail, u
     elif source_tabs.value == "Local path" and path_form.value and not settings.hosted:
         _path = Path(path_form.value).expanduser()
         source = {"name": _path.name, "data": _path}
-    elif source_tabs.value == "Review queue" and selected_analysis(queue.value):
-        source = reopen(trail, selected_analysis(queue.value))
+    elif source_tabs.value == "Review queue" and selected_request(queue.value):
+        source = reopen(trail, selected_request(queue.value))
     return (source,)
 
 
 @app.function
-def selected_analysis(selection) -> str | None:
-    """The analysis id of the queue row the reviewer picked, if any."""
+def selected_request(selection) -> dict | None:
+    """The queue row the reviewer picked, if any."""
     rows = selection.to_dict("records") if hasattr(selection, "to_dict") else list(selection or [])
-    return rows[0].get("analysis") if rows else None
+    return rows[0] if rows and rows[0].get("analysis") else None
 
 
 @app.function
-def reopen(trail: AuditTrail, analysis_id: str) -> dict | None:
+def reopen(trail: AuditTrail, request: dict) -> dict | None:
     """The kept source of a queued analysis, so this session sees what the analyst saw."""
     try:
-        analysis, path = analysis_source(trail, analysis_id)
+        analysis, path = analysis_source(trail, request["analysis"])
     except AnalysisError:
         return None
-    return {"name": analysis.source_name, "data": path}
+    return {"name": analysis.source_name, "data": path, "awaiting": request["gate"]}
 
 
 @app.cell
@@ -400,8 +421,8 @@ def load_cell(settings, source, trail):
         ),
     )
     with mo.status.spinner(title="Loading", subtitle=esc(source["name"])):
-        loaded, _error = load_source(source)
-    mo.stop(loaded is None, mo.callout(mo.md(esc(_error)), kind="danger"))
+        loaded, _error = attempt("Loading the file", load_and_keep, source)
+    mo.stop(loaded is None, failure(_error))
     if settings.hosted:
         lock_down(loaded.con)
     analysis_id = loaded.report.sha256[:16]
@@ -416,7 +437,7 @@ def load_cell(settings, source, trail):
 
 
 @app.cell(hide_code=True)
-def load_summary(loaded):
+def load_summary(loaded, source):
     _r = loaded.report
     _notes = [
         f"Encoding **{esc(_r.encoding)}**, delimiter `{esc(_r.delimiter or '—')}`, "
@@ -427,10 +448,21 @@ def load_summary(loaded):
         _notes.append(f"Read as missing: {_markers}.")
     for _w in _r.warnings:
         _notes.append(esc(_w))
+    _awaiting = source.get("awaiting")
     mo.vstack(
         [
             mo.md(f"Loaded **{esc(_r.name)}** · sha256 `{_r.sha256[:16]}…`"),
             mo.md("  \n".join(_notes)),
+            *(
+                [
+                    mo.callout(
+                        mo.md(f"Opened from the review queue: **{esc(_awaiting)}** awaits you."),
+                        kind="info",
+                    )
+                ]
+                if _awaiting
+                else []
+            ),
         ]
     )
     return
@@ -450,7 +482,8 @@ def ai_rows_cell(loaded, share_rows):
 @app.cell
 def step1_compute(analysis_id, loaded, trail):
     with mo.status.spinner(title="Step 1 · Overview"):
-        ov = overview(loaded.con, loaded.table)
+        ov, _error = attempt("Step 1", overview, loaded.con, loaded.table)
+    mo.stop(ov is None, failure(_error))
     record_step(trail, analysis_id, "overview", ov)
     return (ov,)
 
@@ -492,7 +525,8 @@ def step1_show(ov, ov_insights, ov_prompt):
 @app.cell
 def step2_compute(analysis_id, loaded, ov, trail):
     with mo.status.spinner(title="Step 2 · Quality"):
-        q = quality(loaded.con, loaded.table, overview=ov)
+        q, _error = attempt("Step 2", quality, loaded.con, loaded.table, overview=ov)
+    mo.stop(q is None, failure(_error))
     record_step(trail, analysis_id, "quality", q)
     return (q,)
 
@@ -681,7 +715,10 @@ def step3_controls(table):
 @app.cell
 def step3_matrix(corr_method, loaded, table):
     with mo.status.spinner(title="Step 3 · Statistics", subtitle="correlations, distributions"):
-        stats_base = statistics(loaded.con, table, method=corr_method.value)
+        stats_base, _error = attempt(
+            "Step 3", statistics, loaded.con, table, method=corr_method.value
+        )
+    mo.stop(stats_base is None, failure(_error))
     return (stats_base,)
 
 
@@ -694,13 +731,16 @@ def step3_threshold(stats_base, threshold):
 @app.cell
 def step3_outliers(iqr_multiplier, loaded, outlier_method, table, z_threshold):
     with mo.status.spinner(title="Step 3 · Outliers", subtitle=outlier_method.selected_key):
-        outlier_report = outliers(
+        outlier_report, _error = attempt(
+            "Outlier detection",
+            outliers,
             loaded.con,
             table,
             method=outlier_method.value,
             iqr_multiplier=iqr_multiplier.value,
             z_threshold=z_threshold.value,
         )
+    mo.stop(outlier_report is None, failure(_error))
     return (outlier_report,)
 
 

@@ -187,3 +187,31 @@ def test_modify_at_gate_four_without_feedback_is_refused() -> None:
         defs=all_gates(gate4_answer=answer("modify", items={}, edits={}) | {"notes": ""})
     )
     assert defs["gate4_refusal"] == "A modify decision needs the modifications it makes."
+
+
+def test_an_unexpected_failure_shows_an_error_id_and_logs_the_detail(caplog) -> None:
+    from app import attempt
+
+    def broken() -> None:
+        raise RuntimeError("/srv/secret/path exploded")
+
+    result, sentence = attempt("Step 1", broken)
+    assert result is None
+    assert sentence.startswith("Step 1 failed unexpectedly (error id ")
+    assert "/srv/secret" not in sentence and "Traceback" not in sentence
+    error_id = sentence.split("error id ")[1].split(")")[0]
+    assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_a_queued_analysis_reopens_from_the_kept_file(private_files: Path) -> None:
+    from app import reopen
+
+    _, defs = app.run(defs={"source": MESSY})
+    trail = defs["trail"]
+    request = {"analysis": defs["analysis_id"], "gate": "Data quality"}
+    source = reopen(trail, request)
+    assert source["name"] == "messy_orders.csv"
+    assert Path(source["data"]).read_bytes() == sample_path("messy_orders").read_bytes()
+    assert Path(source["data"]).is_relative_to(private_files / "workspace")
+    _, again = app.run(defs={"source": source})
+    assert again["analysis_id"] == defs["analysis_id"]
