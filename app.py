@@ -831,6 +831,112 @@ def distribution_rows(stats) -> list[dict]:
     ]
 
 
+@app.cell(hide_code=True)
+def builder_kind_cell(ov_clean):
+    builder_kinds = {c.name: c.kind for c in ov_clean.columns}
+    chart_kind = mo.ui.dropdown(
+        ["scatter", "line", "bar", "histogram", "box"], value="scatter", label="Chart"
+    )
+    return builder_kinds, chart_kind
+
+
+@app.cell(hide_code=True)
+def builder_axes_cell(builder_kinds, chart_kind):
+    _options = chart_options(chart_kind.value, builder_kinds)
+    chart_x = mo.ui.dropdown(list(_options.x), value=first(_options.x), label="x")
+    chart_y = mo.ui.dropdown(
+        list(_options.y), value=first([c for c in _options.y if c != first(_options.x)]), label="y"
+    )
+    chart_color = mo.ui.dropdown(list(_options.color), label="colour")
+    mo.vstack(
+        [
+            mo.md("## Chart builder\n\nOnly columns that suit the chart are offered."),
+            mo.hstack(
+                [chart_kind, chart_x, *([chart_y] if _options.y else []), chart_color],
+                justify="start",
+                gap=1,
+            ),
+        ]
+    )
+    return chart_color, chart_x, chart_y
+
+
+@app.function
+def first(names) -> str | None:
+    """The first offered column, so the builder shows a chart before anyone picks."""
+    return next(iter(names), None)
+
+
+@app.cell(hide_code=True)
+def builder_chart_cell(builder_kinds, chart_color, chart_kind, chart_x, chart_y, loaded, table):
+    _spec = ChartSpec(chart_kind.value, chart_x.value, chart_y.value, chart_color.value)
+    _built = build_chart(loaded.con, table, _spec, kinds=builder_kinds)
+    (
+        mo.callout(mo.md(esc(_built.message)), kind="info")
+        if isinstance(_built, ChartProblem)
+        else chart_figure(_built)
+    )
+    return
+
+
+@app.cell(hide_code=True)
+def sql_form_cell(table):
+    sql_form = mo.ui.code_editor(
+        value=f"SELECT *\nFROM {quote_ident(table)}\nLIMIT 100", language="sql", min_height=80
+    ).form(submit_button_label="Run query")
+    mo.vstack(
+        [
+            mo.md(
+                "## Custom analysis (SQL)\n\nOne read-only `SELECT` over the loaded table "
+                f"(`{esc(table)}`); at most 1 000 rows reach the browser."
+            ),
+            sql_form,
+        ]
+    )
+    return (sql_form,)
+
+
+@app.cell(hide_code=True)
+def sql_result_cell(loaded, sql_form):
+    mo.stop(sql_form.value is None)
+    try:
+        _result = run_readonly_sql(loaded.con, sql_form.value, limit=1000)
+    except SqlError as _error:
+        _result = None
+        _shown = mo.callout(mo.md(esc(_error)), kind="danger")
+    else:
+        _shown = mo.vstack(
+            [
+                mo.md(
+                    f"{_result.n_rows_returned:,} row(s) in {_result.elapsed_ms:,.0f} ms"
+                    + (" — truncated at 1 000" if _result.truncated else "")
+                ),
+                mo.ui.table(_result.frame(), selection=None, page_size=20),
+            ]
+        )
+    _shown
+    return
+
+
+@app.cell(hide_code=True)
+def power_user_note(table):
+    mo.accordion(
+        {
+            "For power users (marimo edit): query the same table with mo.sql": mo.md(
+                "In `uv run marimo edit app.py`, add a cell:\n\n"
+                "```python\n"
+                f'_df = mo.sql(f"SELECT count(*) FROM {esc(quote_ident(table))}", '
+                "engine=loaded.con)\n"
+                "```\n\n"
+                "`loaded.con` is this session's DuckDB connection and the table is the one the "
+                "steps above use (the cleaned view when gate 1 set a cleaning plan). "
+                "It is not read-only: the SQL box above is."
+            )
+        }
+    )
+    return
+
+
 @app.cell
 def gate2_subject(iqr_multiplier, outlier_method, stats, subject1, z_threshold):
     subject2 = next_subject(
@@ -1446,112 +1552,6 @@ def final_report_cell(
         ]
     )
     return (report,)
-
-
-@app.cell(hide_code=True)
-def builder_kind_cell(ov_clean):
-    builder_kinds = {c.name: c.kind for c in ov_clean.columns}
-    chart_kind = mo.ui.dropdown(
-        ["scatter", "line", "bar", "histogram", "box"], value="scatter", label="Chart"
-    )
-    return builder_kinds, chart_kind
-
-
-@app.cell(hide_code=True)
-def builder_axes_cell(builder_kinds, chart_kind):
-    _options = chart_options(chart_kind.value, builder_kinds)
-    chart_x = mo.ui.dropdown(list(_options.x), value=first(_options.x), label="x")
-    chart_y = mo.ui.dropdown(
-        list(_options.y), value=first([c for c in _options.y if c != first(_options.x)]), label="y"
-    )
-    chart_color = mo.ui.dropdown(list(_options.color), label="colour")
-    mo.vstack(
-        [
-            mo.md("## Chart builder\n\nOnly columns that suit the chart are offered."),
-            mo.hstack(
-                [chart_kind, chart_x, *([chart_y] if _options.y else []), chart_color],
-                justify="start",
-                gap=1,
-            ),
-        ]
-    )
-    return chart_color, chart_x, chart_y
-
-
-@app.function
-def first(names) -> str | None:
-    """The first offered column, so the builder shows a chart before anyone picks."""
-    return next(iter(names), None)
-
-
-@app.cell(hide_code=True)
-def builder_chart_cell(builder_kinds, chart_color, chart_kind, chart_x, chart_y, loaded, table):
-    _spec = ChartSpec(chart_kind.value, chart_x.value, chart_y.value, chart_color.value)
-    _built = build_chart(loaded.con, table, _spec, kinds=builder_kinds)
-    (
-        mo.callout(mo.md(esc(_built.message)), kind="info")
-        if isinstance(_built, ChartProblem)
-        else chart_figure(_built)
-    )
-    return
-
-
-@app.cell(hide_code=True)
-def sql_form_cell(table):
-    sql_form = mo.ui.code_editor(
-        value=f"SELECT *\nFROM {quote_ident(table)}\nLIMIT 100", language="sql", min_height=80
-    ).form(submit_button_label="Run query")
-    mo.vstack(
-        [
-            mo.md(
-                "## Custom analysis (SQL)\n\nOne read-only `SELECT` over the loaded table "
-                f"(`{esc(table)}`); at most 1 000 rows reach the browser."
-            ),
-            sql_form,
-        ]
-    )
-    return (sql_form,)
-
-
-@app.cell(hide_code=True)
-def sql_result_cell(loaded, sql_form):
-    mo.stop(sql_form.value is None)
-    try:
-        _result = run_readonly_sql(loaded.con, sql_form.value, limit=1000)
-    except SqlError as _error:
-        _result = None
-        _shown = mo.callout(mo.md(esc(_error)), kind="danger")
-    else:
-        _shown = mo.vstack(
-            [
-                mo.md(
-                    f"{_result.n_rows_returned:,} row(s) in {_result.elapsed_ms:,.0f} ms"
-                    + (" — truncated at 1 000" if _result.truncated else "")
-                ),
-                mo.ui.table(_result.frame(), selection=None, page_size=20),
-            ]
-        )
-    _shown
-    return
-
-
-@app.cell(hide_code=True)
-def power_user_note(table):
-    mo.accordion(
-        {
-            "For power users (marimo edit): query the same table with mo.sql": mo.md(
-                "In `uv run marimo edit app.py`, add a cell:\n\n"
-                "```python\n"
-                f'_df = mo.sql(f"SELECT count(*) FROM {esc(quote_ident(table))}", '
-                "engine=loaded.con)\n"
-                "```\n\n"
-                "`loaded.con` is this session's DuckDB connection and the table is the one the "
-                "steps above use (the cleaned view when gate 1 set a cleaning plan). "
-                "It is not read-only: the SQL box above is."
-            )
-        }
-    )
-    return
 
 
 @app.cell(hide_code=True)
