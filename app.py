@@ -555,7 +555,11 @@ def quality_view(ov, q, insights, prompt) -> mo.Html:
     """Step 2's cards and tabs; shared by the original data and the cleaned view."""
     cards = mo.hstack(
         [
-            mo.stat(f"{q.quality_score:.1f}", label="Quality score", caption="out of 100"),
+            mo.stat(
+                "n/a" if q.quality_score is None else f"{q.quality_score:.1f}",
+                label="Quality score",
+                caption="out of 100",
+            ),
             mo.stat(f"{q.duplicate_rows:,}", label="Duplicate rows"),
             mo.stat(f"{q.missing_cells:,}", label="Missing cells"),
         ],

@@ -215,7 +215,8 @@ class _Profile:
 def _clean_source(table_cols: Sequence[Column], table: str) -> str:
     """A subquery exposing the numeric columns as `v0..vk` (DOUBLE, NaN/inf as NULL)."""
     body = ", ".join(f"{value_sql(c)} AS v{i}" for i, c in enumerate(table_cols))
-    return f"(SELECT {body} FROM {quote_ident(table)})"
+    # With no numeric column there is still a row count to take.
+    return f"(SELECT {body or 'NULL AS no_numeric_column'} FROM {quote_ident(table)})"
 
 
 def _profile(con: duckdb.DuckDBPyConnection, source: str, names: Sequence[str]) -> _Profile:

@@ -215,3 +215,13 @@ def test_a_queued_analysis_reopens_from_the_kept_file(private_files: Path) -> No
     assert Path(source["data"]).is_relative_to(private_files / "workspace")
     _, again = app.run(defs={"source": source})
     assert again["analysis_id"] == defs["analysis_id"]
+
+
+def test_a_header_only_file_walks_every_step_saying_no_data_rows() -> None:
+    path = Path(__file__).parent / "data" / "csv-edge" / "frictionless__without-rows.csv"
+    _, defs = app.run(defs=all_gates(source={"name": path.name, "data": path}))
+    assert defs["ov"].n_rows == 0
+    assert defs["ov"].notes == ("no data rows",)
+    assert defs["q"].notes == ("no data rows",)
+    assert defs["stats"].n_rows == 0
+    assert defs["report"]["status"] == "final"

@@ -542,3 +542,13 @@ def test_with_threshold_equals_a_fresh_computation_at_that_threshold() -> None:
         fresh = statistics(con, "data", threshold=threshold)
         moved = with_threshold(cached, threshold)
         assert moved.to_dict() == fresh.to_dict()
+
+
+def test_a_table_without_numeric_columns_has_an_empty_matrix_and_its_row_count() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE data AS SELECT 'a' || i AS s FROM range(5) t(i)")
+    stats = statistics(con, "data")
+    assert stats.n_rows == 5
+    assert stats.correlation.columns == ()
+    assert stats.strong_correlations == ()
+    assert stats.distributions.categorical["s"].cardinality == 5
