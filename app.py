@@ -511,6 +511,7 @@ def step1_show(ov, ov_insights, ov_prompt):
         [
             mo.md("## Step 1 · Overview"),
             _cards,
+            *[mo.callout(mo.md(esc(n)), kind="info") for n in ov.notes],
             step_tabs(
                 overview_figures(ov),
                 insights_view(ov_insights, ov_prompt),
@@ -581,6 +582,7 @@ def quality_view(ov, q, insights, prompt) -> mo.Html:
     return mo.vstack(
         [
             cards,
+            *[mo.callout(mo.md(esc(n)), kind="info") for n in q.notes],
             step_tabs(
                 quality_figures(ov, q),
                 insights_view(insights, prompt),
