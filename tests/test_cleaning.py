@@ -9,20 +9,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import duckdb_table as table
 
 from steps.cleaning import CleaningError, CleaningPlan, apply_plan
 from steps.engine import quote_ident
 from steps.quality import quality
 
 HOSTILE = ['quote"d', "<img src=x onerror=alert(1)>", "with space", "ünï©ødé", "w" * 300]
-
-
-def table(df: pd.DataFrame) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.register("frame", df)
-    con.execute("CREATE TABLE data AS SELECT * FROM frame")
-    con.unregister("frame")
-    return con
 
 
 def fetch(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:

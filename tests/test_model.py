@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import duckdb_table as table_from
 from sklearn.model_selection import KFold
 
 from steps.model import (
@@ -21,14 +22,6 @@ from steps.model import (
 
 SEED = 42
 N = 600
-
-
-def table_from(frame: pd.DataFrame) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:")
-    con.register("frame", frame)
-    con.execute("CREATE TABLE data AS SELECT * FROM frame")
-    con.unregister("frame")
-    return con
 
 
 def warnings_of(card: ModelCard, kind: str) -> dict[str | None, str]:

@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import duckdb_table as table
 from scipy import stats as sps
 from sklearn.ensemble import IsolationForest
 
@@ -15,14 +16,6 @@ from steps.engine import quote_ident
 from steps.outliers import OutlierError, outliers
 
 HOSTILE = ['quote"d', "<img src=x onerror=alert(1)>", "with space", "ünï©ødé", "y" * 200]
-
-
-def table(df: pd.DataFrame) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.register("frame", df)
-    con.execute("CREATE TABLE data AS SELECT * FROM frame")
-    con.unregister("frame")
-    return con
 
 
 @pytest.fixture(scope="module")

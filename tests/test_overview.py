@@ -11,8 +11,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import duckdb_table as table
 
-from steps.engine import quote_ident
 from steps.overview import overview
 
 HOSTILE = [
@@ -23,14 +23,6 @@ HOSTILE = [
     "x" * 300,
     "it's",
 ]
-
-
-def table(df: pd.DataFrame, name: str = "data") -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.register("frame", df)
-    con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM frame")
-    con.unregister("frame")
-    return con
 
 
 def numacc4() -> list[float]:

@@ -10,21 +10,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import duckdb_table as table
 from scipy import stats as sps
 
-from steps.engine import quote_ident
 from steps.overview import overview
 from steps.quality import WEIGHTS, QualityError, quality
 
 HOSTILE = ['quote"d', "<img src=x onerror=alert(1)>", "with space", "ünï©ødé", "z" * 250]
-
-
-def table(df: pd.DataFrame, name: str = "data") -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.register("frame", df)
-    con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM frame")
-    con.unregister("frame")
-    return con
 
 
 def parses_as_float(value: str) -> bool:

@@ -1,0 +1,17 @@
+"""Small helpers the test modules share (imported as `from helpers import ...`)."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from steps.engine import quote_ident
+
+
+def duckdb_table(frame: pd.DataFrame, name: str = "data") -> duckdb.DuckDBPyConnection:
+    """A fresh connection holding `frame` as a real table, as the loader would leave it."""
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM frame")
+    con.unregister("frame")
+    return con
