@@ -14,7 +14,12 @@ with app.setup:
 
     from ai.advisor import choose_advisor
     from ai.prompts import prompt_for
-    from review.analyses import AnalysisError, analysis_source, register_analysis
+    from review.analyses import (
+        AnalysisError,
+        analysis_source,
+        register_analysis,
+        update_parameters,
+    )
     from review.audit import EVENT_KINDS, AuditTrail, default_db_path
     from review.gates import (
         GATE_IDS,
@@ -274,13 +279,24 @@ def settle_gate(
             analysis_id=analysis_id,
             gate=gate_id,
             subject_sha256=subject,
-            type="correction" if state.status == "rejected" else "approval",
+            type=request_type(gate_id, state.status),
             priority=2 if state.status in ("rejected", "stale") else 3,
         )
     shown = [gate_callout(state)]
     if refusal:
         shown.insert(0, mo.callout(mo.md(esc(refusal)), kind="danger"))
     return state, mo.vstack(shown)
+
+
+@app.function
+def request_type(gate_id: str, status: str) -> str:
+    """What the queue asks for: a correction after a reject, a validation of analysis and
+    results, an approval otherwise."""
+    if status == "rejected":
+        return "correction"
+    if gate_id in ("analysis_validation", "result_verification"):
+        return "validation"
+    return "approval"
 
 
 @app.function
@@ -716,6 +732,28 @@ def step3_controls(table):
         ]
     )
     return corr_method, iqr_multiplier, outlier_method, threshold, z_threshold
+
+
+@app.cell
+def parameters_cell(
+    analysis_id, corr_method, iqr_multiplier, outlier_method, plan, threshold, trail, z_threshold
+):
+    # A real change lands in the trail as a `parameter` event (from → to).
+    update_parameters(
+        trail,
+        analysis_id,
+        {
+            "cleaning_plan": plan.to_dict(),
+            "threshold": threshold.value,
+            "correlation": corr_method.value,
+            "outliers": {
+                "method": outlier_method.value,
+                "iqr_multiplier": iqr_multiplier.value,
+                "z_threshold": z_threshold.value,
+            },
+        },
+    )
+    return
 
 
 @app.cell

@@ -152,6 +152,12 @@ def test_changing_the_threshold_after_approval_makes_gate_two_stale(private_file
     with sqlite3.connect(private_files / "signoff.db") as con:
         stale = con.execute("SELECT payload FROM events WHERE kind = 'stale'").fetchall()
     assert [json.loads(p)["gate"] for (p,) in stale] == ["analysis_validation"]
+    with sqlite3.connect(private_files / "signoff.db") as con:
+        changes = [
+            json.loads(p)["changed"]
+            for (p,) in con.execute("SELECT payload FROM events WHERE kind = 'parameter'")
+        ]
+    assert {"from": 0.7, "to": 0.8} in [c.get("threshold") for c in changes]
 
 
 def test_findings_rejected_at_gate_two_are_marked_and_left_out_of_step_four() -> None:
@@ -225,3 +231,14 @@ def test_a_header_only_file_walks_every_step_saying_no_data_rows() -> None:
     assert defs["q"].notes == ("no data rows",)
     assert defs["stats"].n_rows == 0
     assert defs["report"]["status"] == "final"
+
+
+def test_waiting_gates_put_typed_requests_in_the_shared_queue(private_files: Path) -> None:
+    from review.requests import open_requests
+
+    _, defs = app.run(defs=all_gates(gate2_answer=answer("reject"), gate4_answer=None))
+    queue = {(r.gate, r.type) for r in open_requests(private_files / "signoff.db")}
+    assert queue == {("analysis_validation", "correction")}
+    _, defs = app.run(defs=all_gates(gate4_answer=None, gate5_answer=None))
+    queue = {(r.gate, r.type) for r in open_requests(private_files / "signoff.db")}
+    assert queue == {("result_verification", "validation")}
