@@ -236,9 +236,9 @@ def test_a_header_only_file_walks_every_step_saying_no_data_rows() -> None:
 def test_waiting_gates_put_typed_requests_in_the_shared_queue(private_files: Path) -> None:
     from review.requests import open_requests
 
-    _, defs = app.run(defs=all_gates(gate2_answer=answer("reject"), gate4_answer=None))
+    app.run(defs=all_gates(gate2_answer=answer("reject"), gate4_answer=None))
     queue = {(r.gate, r.type) for r in open_requests(private_files / "signoff.db")}
     assert queue == {("analysis_validation", "correction")}
-    _, defs = app.run(defs=all_gates(gate4_answer=None, gate5_answer=None))
+    app.run(defs=all_gates(gate4_answer=None, gate5_answer=None))
     queue = {(r.gate, r.type) for r in open_requests(private_files / "signoff.db")}
     assert queue == {("result_verification", "validation")}
