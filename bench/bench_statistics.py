@@ -123,6 +123,11 @@ def slider(columns_n: int = 50, rows: int = 20_000, repeat: int = 50) -> dict[st
     body = ", ".join(f"random() + {i % 5} * (i % 13) * 0.01 AS c{i}" for i in range(columns_n))
     con.execute(f"CREATE TABLE data AS SELECT {body} FROM range({rows}) t(i)")
     matrix = correlation_matrix(con)
+    # The first call pays one-off costs (importing scipy.stats for the p-values), which the
+    # app has paid in statistics() before the slider moves: reported apart.
+    start = time.perf_counter()
+    strong_correlations(matrix, 0.7)
+    first_ms = (time.perf_counter() - start) * 1000
     times = []
     for _ in range(repeat):
         for threshold in (round(0.5 + 0.05 * i, 2) for i in range(11)):
@@ -134,6 +139,7 @@ def slider(columns_n: int = 50, rows: int = 20_000, repeat: int = 50) -> dict[st
     every_pair_ms = (time.perf_counter() - start) * 1000
     return {
         "every_pair_ms": every_pair_ms,
+        "first_ms": first_ms,
         "median_ms": pystats.median(times),
         "max_ms": max(times),
         "pairs": len(low),
@@ -195,7 +201,8 @@ def main() -> None:
     print(
         f"\nslider: strong_correlations() on a cached 50-column matrix ({s['pairs']} pairs), "
         f"{s['runs']} recomputes: median {s['median_ms']:.2f} ms, max {s['max_ms']:.2f} ms "
-        f"(target < 50 ms); threshold 0, all pairs listed: {s['every_pair_ms']:.2f} ms"
+        f"(target < 50 ms); first call {s['first_ms']:.0f} ms; threshold 0, all pairs listed: "
+        f"{s['every_pair_ms']:.2f} ms"
     )
 
 

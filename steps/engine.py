@@ -7,13 +7,30 @@ pandas only ever sees a bounded, seeded sample (`sample_frame`).
 from __future__ import annotations
 
 import os
+import tempfile
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported by DuckDB's `.df()` when a sample is drawn, not here
+    import pandas as pd
 
 SAMPLE_ROWS = 100_000
 SAMPLE_SEED = 42
+MEMORY_ENV = "SIGNOFF_DUCKDB_MEMORY"
+# DuckDB's default limit is 80 % of the machine's memory, and it keeps what it takes: a
+# 200 MB CSV left its process at ~3-4.6x the file size. A limit that grows with the file
+# keeps it near 2x (tables and hash tables spill to a private temporary directory beyond
+# it). Exact quantiles cannot spill: they hold every value of every numeric column at once
+# (8 bytes each, in Step 1's single pass), so the limit also leaves room for those, with
+# slack, or a file of many short numbers would fail where it used to work.
+MEMORY_FLOOR_BYTES = 256 * 1024 * 1024
+MEMORY_PER_DATA_BYTE = 1.0
+QUANTILE_BYTES_PER_VALUE = 12
+QUANTILE_HEADROOM_BYTES = 64 * 1024 * 1024
 
 _NUMERIC_PREFIXES = (
     "TINYINT",
@@ -57,16 +74,33 @@ class Column:
         return self.dtype.upper() == "VARCHAR"
 
 
+def memory_limit_for(data_bytes: int, *, rows: int = 0, numeric_columns: int = 0) -> str:
+    """The DuckDB memory limit for a file of `data_bytes`: `SIGNOFF_DUCKDB_MEMORY` when set,
+    else the file's size, at least `MEMORY_FLOOR_BYTES` and at least what exact quantiles of
+    `numeric_columns` columns of `rows` rows need (known once the file is loaded)."""
+    configured = os.environ.get(MEMORY_ENV, "").strip()
+    if configured:
+        return configured
+    quantiles = QUANTILE_BYTES_PER_VALUE * rows * numeric_columns + QUANTILE_HEADROOM_BYTES
+    limit = max(MEMORY_FLOOR_BYTES, int(data_bytes * MEMORY_PER_DATA_BYTE), quantiles)
+    return f"{-(-limit // (1024 * 1024))}MiB"
+
+
 def connect(
     *, memory_limit: str | None = None, threads: int | None = None
 ) -> duckdb.DuckDBPyConnection:
     """Open a private in-memory database for one analysis session.
 
     A bounded `memory_limit` lets DuckDB spill to disk instead of growing with the file;
-    it comes from `SIGNOFF_DUCKDB_MEMORY` unless given.
+    it comes from `SIGNOFF_DUCKDB_MEMORY` unless given (`steps.load.load` gives one chosen by
+    `memory_limit_for` from the file's size). Spilled data goes to a directory of its own
+    under the system's temporary directory, which DuckDB creates only when it spills and
+    removes when the connection closes (its default, `.tmp` in the working directory, may
+    be shared or read-only).
     """
-    config: dict[str, str | int] = {}
-    limit = memory_limit or os.environ.get("SIGNOFF_DUCKDB_MEMORY")
+    spill = Path(tempfile.gettempdir()) / f"signoff-duckdb-{uuid.uuid4().hex}"
+    config: dict[str, str | int] = {"temp_directory": str(spill)}
+    limit = memory_limit or os.environ.get(MEMORY_ENV)
     if limit:
         config["memory_limit"] = limit
     if threads:

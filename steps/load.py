@@ -25,14 +25,23 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import charset_normalizer
 import duckdb
-import pyarrow as pa
-import python_calamine
 
-from steps.engine import connect, quote_ident, quote_literal, row_count
+from steps.engine import (
+    columns,
+    connect,
+    memory_limit_for,
+    quote_ident,
+    quote_literal,
+    row_count,
+)
 from steps.results import ToDict
+
+if TYPE_CHECKING:  # imported where used: only some files need them, and pyarrow is large
+    import pyarrow as pa
+    import python_calamine
 
 DEFAULT_MAX_MB = 200
 # pandas' default `na_values` (read_csv), so a file reads the same here as in pandas.
@@ -172,22 +181,44 @@ def load(
     """Load `source` (a path, or the bytes of an upload) into `table`, replacing it.
 
     `limit` is the size limit in bytes (default `max_bytes()`); `sheet` picks an Excel
-    sheet by name (default: the first sheet that holds data). Raises `LoadError`.
+    sheet by name (default: the first sheet that holds data). Without `con`, a new
+    connection is opened with a memory limit fitted to the file (`memory_limit_for`).
+    Raises `LoadError`.
     """
     limit = max_bytes() if limit is None else limit
-    con = connect() if con is None else con
     if isinstance(source, (bytes, bytearray, memoryview)):
         name = name or "upload"
         _check_size(len(source), limit, name)
         with tempfile.TemporaryDirectory(prefix="signoff-upload-") as tmp:
             path = Path(tmp) / ("upload" + _known_suffix(name))
             path.write_bytes(source)
-            return _load_path(path, name, con, table, limit, sheet)
+            return _load_fitted(path, name, con, table, limit, sheet)
     path = Path(source)
     name = name or path.name
     if not path.is_file():
         raise LoadError(f"There is no file called {_shown(name)}.")
-    return _load_path(path, name, con, table, limit, sheet)
+    return _load_fitted(path, name, con, table, limit, sheet)
+
+
+def _load_fitted(
+    path: Path,
+    name: str,
+    con: duckdb.DuckDBPyConnection | None,
+    table: str,
+    limit: int,
+    sheet: str | None,
+) -> Loaded:
+    """Load into `con`, or into a new connection whose memory limit fits the file: its size
+    while parsing, then raised if the exact quantiles of the loaded table need more."""
+    if con is not None:
+        return _load_path(path, name, con, table, limit, sheet)
+    size = path.stat().st_size
+    con = connect(memory_limit=memory_limit_for(size))
+    loaded = _load_path(path, name, con, table, limit, sheet)
+    numeric = sum(c.is_numeric for c in columns(con, table))
+    fitted = memory_limit_for(size, rows=loaded.report.n_rows, numeric_columns=numeric)
+    con.execute(f"SET memory_limit = {quote_literal(fitted)}")
+    return loaded
 
 
 # ---------------------------------------------------------------- checks before parsing
@@ -370,6 +401,8 @@ def _legacy_encoding(sample: bytes) -> str:
             best = (score, codec)
     if best is not None:
         return best[1]
+    import charset_normalizer
+
     match = charset_normalizer.from_bytes(sample).best()
     if match is None:
         return "latin-1"
@@ -1080,6 +1113,8 @@ def _arrow_column(values: list[object]) -> pa.Array:
 
     Excel keeps every number as a double; a column of whole numbers becomes integers.
     """
+    import pyarrow as pa
+
     present = [v for v in values if v is not None]
     kinds = {type(v) for v in present}
     if kinds == {bool}:
@@ -1104,6 +1139,8 @@ def _arrow_column(values: list[object]) -> pa.Array:
 
 
 def _open_workbook(path: Path, name: str) -> python_calamine.CalamineWorkbook:
+    import python_calamine
+
     try:
         with open(path, "rb") as f:
             return python_calamine.CalamineWorkbook.from_filelike(f)
@@ -1136,6 +1173,8 @@ def _sheet_rows(
 def _load_excel(
     con: duckdb.DuckDBPyConnection, path: Path, name: str, staging: str, sheet: str | None
 ) -> _Body:
+    import pyarrow as pa
+
     workbook = _open_workbook(path, name)
     chosen, rows = _sheet_rows(workbook, name, sheet)
     width = max(len(row) for row in rows)

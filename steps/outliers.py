@@ -14,7 +14,6 @@ from typing import Any, Literal
 import duckdb
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import IsolationForest
 
 from steps.engine import SAMPLE_ROWS, SAMPLE_SEED, Column, columns, quote_ident
 from steps.overview import (
@@ -212,6 +211,9 @@ def _isolation_forest(
     lies outside the range of the rows it kept (lower/upper), which says which columns
     made those rows unusual.
     """
+    # Imported here: scikit-learn costs ~1 s and ~70 MB, and Steps 1-2 never need it.
+    from sklearn.ensemble import IsolationForest
+
     cols = columns(con, table)
     numeric = [c.name for c in cols if c.is_numeric]
     frame = _sample(con, table, sample_rows, seed)

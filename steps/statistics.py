@@ -23,8 +23,6 @@ from typing import Literal
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import special
-from scipy import stats as sps
 
 from steps.engine import SAMPLE_ROWS, SAMPLE_SEED, Column, columns, quote_ident
 from steps.results import ToDict
@@ -489,6 +487,8 @@ def p_values(r: np.ndarray, n: np.ndarray) -> np.ndarray:
     perfect = usable & (np.abs(r) >= 1)
     regular = usable & ~perfect
     out[perfect] = 0.0
+    from scipy import stats as sps  # imported when used: scipy.stats costs ~1 s to import
+
     rr, df = r[regular], dof[regular]
     t = np.abs(rr) * np.sqrt(df / ((1 - rr) * (1 + rr)))
     out[regular] = 2 * sps.t.sf(t, df)
@@ -698,6 +698,8 @@ def _normality(moments: _Moments | None) -> Normality:
     if zk is None:
         return Normality(NORMALITY_TEST, None, None, n, False, None, "Not tested: degenerate.")
     k2 = _skew_z(n, g1) ** 2 + zk**2
+    from scipy import special
+
     p = float(special.chdtrc(2, k2))
     note = f"{NORMALITY_TEST} on all {n:,} values" + (
         "; with this many rows even slight departures reject normality." if n > 5000 else "."
