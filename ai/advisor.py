@@ -162,19 +162,23 @@ def choose_advisor(
     `on_call` receives a `CallRecord` for every remote attempt, to write to the trail.
     """
     # Imported here: the implementations import this module's types.
+    # Imported here, each only when chosen: the implementations import this module's types,
+    # and google-genai costs a second of start-up that the offline path does not need.
     from ai.cache import AICache
-    from ai.gemini import GeminiAdvisor
     from ai.offline import OfflineAdvisor
-    from ai.ollama import OllamaAdvisor
 
     cache = AICache(cache_path) if cache_path is not None else None
     timeout_s = timeout_from(env)
     for variable in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
         if env.get(variable, "").strip():
+            from ai.gemini import GeminiAdvisor
+
             return GeminiAdvisor.from_env(
                 env, key_variable=variable, timeout_s=timeout_s, cache=cache, on_call=on_call
             )
     if env.get("SIGNOFF_OLLAMA_URL", "").strip():
+        from ai.ollama import OllamaAdvisor
+
         return OllamaAdvisor.from_env(env, timeout_s=timeout_s, cache=cache, on_call=on_call)
     return OfflineAdvisor(
         description=(

@@ -746,9 +746,15 @@ def bundle(
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
             info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = _compression_for(name)
             archive.writestr(info, data)
     return buffer.getvalue()
+
+
+def _compression_for(name: str) -> int:
+    """Parquet is compressed already and HTML is mostly plotly.js: deflating them again
+    costs seconds on big data and saves little, so they are stored as they are."""
+    return zipfile.ZIP_STORED if name.endswith((".parquet", ".html")) else zipfile.ZIP_DEFLATED
 
 
 def _manifest(report: Mapping[str, Any], members: Mapping[str, bytes]) -> dict[str, Any]:
