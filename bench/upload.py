@@ -1,26 +1,41 @@
 """Time a file from the browser to "Step 1 · Overview", and the server's peak RSS meanwhile.
 
     uv run python bench/upload.py bench/data/messy_20mb.csv bench/data/messy_200mb.csv
-    uv run python bench/upload.py FILE --routes upload path
+    uv run python bench/upload.py FILE --routes upload path stream
 
-Each (file, route) gets a fresh `marimo run app.py --headless --no-token` with its own
-SQLite file and workspace (SIGNOFF_MAX_MB=250) and a fresh Debian chromium page driven by
-playwright. Routes:
+Each (file, route) gets a fresh server with its own SQLite file and workspace
+(SIGNOFF_MAX_MB=250) and a fresh page in Debian chromium. Routes:
 
-- `upload`: the Upload tab's `mo.ui.file` (the browser sends the file base64-encoded in one
-  websocket/HTTP message, which the server holds in memory);
-- `path`: the Local path tab, the same file read from disk by the server: the cost of
-  loading and Step 1 without any upload, so the difference is what the upload adds.
+- `upload`: `marimo run app.py`, the Upload tab's `mo.ui.file`: the browser reads the file,
+  base64-encodes it and sends it in one request that the server holds in memory;
+- `path`: `marimo run app.py`, the Local path tab: the server reads the same file from disk,
+  so this is the cost of loading and Step 1 alone, and the difference is what an upload adds;
+- `stream`: `python -m review.server` (marimo's ASGI app beside `POST /upload`): the page
+  `/upload` sends the file as a streamed request body, which the server writes to the
+  workspace as it arrives; the browser then opens `/?upload=<sha256>`, which the notebook
+  (`--notebook`, default app.py) must read with `mo.query_params()`.
 
 The clock runs from handing the file (or path) to the page until the Step 1 heading is
-visible. RSS is the sum over the server process and its children, polled every 50 ms;
-"idle" is the RSS after the page has opened and before the file is handed over.
+visible; for `stream` that includes opening the notebook page after the upload, and
+"sending" is the part until the upload is kept and the browser moves on. RSS is the
+sum over the server process and its children, polled every 50 ms; "idle" is the RSS once the
+page is open, before the file is handed over.
+
+The browser is driven over the DevTools protocol directly, not through playwright:
+playwright enables the Network domain, whose request event carries a POST body whole (as
+text and again as base64), and the 267 MB body of a 200 MB `mo.ui.file` upload overflows
+its driver's string limit (node ERR_STRING_TOO_LONG). Without that domain chromium sends no
+such event.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,18 +44,38 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from playwright.sync_api import sync_playwright
+from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("SIGNOFF_BROWSER", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
+CHROMIUM = os.environ.get("SIGNOFF_BROWSER") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--window-size=1280,1000",
+]
 POLL_SECONDS = 0.05
-TIMEOUT_MS = 900_000
+TIMEOUT_SECONDS = 900.0
+ROUTES = ("upload", "path", "stream")
+
+# Finds elements through marimo's shadow roots, as playwright's locators do.
+DEEP = """
+const deepAll = (selector, root = document) => {
+  const found = [...root.querySelectorAll(selector)];
+  for (const el of root.querySelectorAll("*"))
+    if (el.shadowRoot) found.push(...deepAll(selector, el.shadowRoot));
+  return found;
+};
+const visible = (el) => el.getClientRects().length > 0;
+"""
 
 
 @dataclass(frozen=True)
@@ -49,6 +84,7 @@ class Measured:
     megabytes: float
     route: str
     seconds: float
+    sending: float | None
     idle_rss: int
     peak_rss: int
 
@@ -84,6 +120,112 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class Page:
+    """One browser tab over the DevTools protocol: navigate, evaluate, click, set files."""
+
+    def __init__(self, ws_url: str) -> None:
+        self._ws = connect(ws_url, max_size=None, open_timeout=30).__enter__()
+        self._ids = itertools.count(1)
+
+    def send(self, method: str, **params: object) -> dict:
+        call_id = next(self._ids)
+        self._ws.send(json.dumps({"id": call_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self._ws.recv(timeout=120))
+            if message.get("id") == call_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message["result"]
+
+    def evaluate(self, expression: str, *, by_value: bool = True) -> object:
+        result = self.send(
+            "Runtime.evaluate",
+            expression=f"(() => {{ {DEEP}\nreturn ({expression}); }})()",
+            returnByValue=by_value,
+            awaitPromise=True,
+        )
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression[:80]}: {result['exceptionDetails']}")
+        return result["result"].get("value") if by_value else result["result"]
+
+    def wait_for(self, predicate: str, timeout: float = TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.evaluate(f"Boolean({predicate})"):
+                    return
+            except RuntimeError:
+                pass  # the page is navigating
+            time.sleep(0.1)
+        raise TimeoutError(f"not true within {timeout} s: {predicate}")
+
+    def goto(self, url: str) -> None:
+        self.send("Page.navigate", url=url)
+
+    def click(self, element: str) -> None:
+        """A real mouse click in the middle of the element (Radix tabs ignore el.click())."""
+        box = self.evaluate(
+            f"(() => {{ const el = {element}; el.scrollIntoView({{block: 'center'}});"
+            " const r = el.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2];"
+            " })()"
+        )
+        for kind in ("mousePressed", "mouseReleased"):
+            self.send(
+                "Input.dispatchMouseEvent",
+                type=kind,
+                x=box[0],
+                y=box[1],
+                button="left",
+                clickCount=1,
+            )
+
+    def type_into(self, element: str, text: str) -> None:
+        self.click(element)
+        self.send("Input.insertText", text=text)
+
+    def set_files(self, element: str, path: Path) -> None:
+        handle = self.evaluate(element, by_value=False)
+        self.send("DOM.setFileInputFiles", files=[str(path)], objectId=handle["objectId"])
+
+    def close(self) -> None:
+        self._ws.close()
+
+
+@contextmanager
+def chromium() -> Iterator[int]:
+    """A headless chromium with a DevTools port; yields the port."""
+    with tempfile.TemporaryDirectory(prefix="signoff-chromium-") as profile:
+        proc = subprocess.Popen(
+            [CHROMIUM, *CHROMIUM_ARGS, "--remote-debugging-port=0", f"--user-data-dir={profile}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            for line in proc.stderr:
+                found = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line)
+                if found:
+                    break
+            else:
+                raise RuntimeError("chromium did not open a DevTools port")
+            threading.Thread(target=proc.stderr.read, daemon=True).start()
+            yield int(found.group(1))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def new_page(devtools_port: int) -> Page:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{devtools_port}/json/new?about:blank", method="PUT"
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return Page(json.loads(answer.read())["webSocketDebuggerUrl"])
 
 
 def free_port() -> int:
@@ -130,79 +272,92 @@ def server(command: list[str], workdir: Path, port: int) -> Iterator[tuple[str, 
                 proc.kill()
 
 
-def marimo_command(port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "marimo",
-        "run",
-        "app.py",
-        "--headless",
-        "--no-token",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+def server_command(route: str, port: int, notebook: Path) -> list[str]:
+    where = ["--host", "127.0.0.1", "--port", str(port)]
+    if route == "stream":
+        return [sys.executable, "-m", "review.server", "--no-token", "--app", str(notebook), *where]
+    return [sys.executable, "-m", "marimo", "run", "app.py", "--headless", "--no-token", *where]
 
 
-def hand_over(page, route: str, file: Path) -> None:
+TAB = "deepAll('[role=tab]').find((t) => t.textContent.trim() === {name!r})"
+FILE_INPUT = "deepAll('input[type=file]').find(visible)"
+STEP1 = "deepAll('h1, h2, h3').find((h) => h.textContent.includes('Step 1 · Overview'))"
+
+
+def open_notebook(page: Page, url: str, route: str) -> None:
+    """The app's page, ready for a file: the right tab open, the kernel idle."""
+    page.goto(url)
+    page.wait_for(TAB.format(name="Upload"), timeout=120)
+    if route != "stream":
+        tab = "Upload" if route == "upload" else "Local path"
+        page.click(TAB.format(name=tab))
+        page.wait_for(FILE_INPUT if route == "upload" else "deepAll('input[type=text]')[0]")
+    time.sleep(1.0)
+
+
+def hand_over(page: Page, url: str, route: str, file: Path) -> None:
     """Gives the page the file by `route`; the clock is already running."""
     if route == "upload":
-        page.locator("input[type=file]").set_input_files(str(file))
+        page.set_files(FILE_INPUT, file)
+    elif route == "path":
+        page.type_into("deepAll('input[type=text]')[0]", str(file))
+        page.click("deepAll('button').find((b) => b.textContent.includes('Load file'))")
     else:
-        page.get_by_role("textbox", name="Path on this machine").fill(str(file))
-        page.get_by_role("button", name="Load file").click()
+        page.goto(f"{url}/upload")
+        page.wait_for("document.getElementById('file')", timeout=60)
+        page.set_files("document.getElementById('file')", file)
+        page.evaluate("document.querySelector('button[type=submit]').click()")
 
 
-def measure(browser, file: Path, route: str) -> Measured:
+def measure(devtools_port: int, file: Path, route: str, notebook: Path) -> Measured:
     port = free_port()
-    with (
-        tempfile.TemporaryDirectory(prefix="signoff-bench-") as tmp,
-        server(marimo_command(port), Path(tmp), port) as (url, pid),
-    ):
-        if True:
-            context = browser.new_context()
-            page = context.new_page()
-            page.goto(url)
-            tab = "Upload" if route == "upload" else "Local path"
-            page.get_by_role("tab", name=tab).click()
-            page.wait_for_timeout(1000)
-            with PeakRss(pid) as rss:
-                idle = rss.peak
-                start = time.perf_counter()
-                hand_over(page, route, file)
-                page.get_by_role("heading", name="Step 1 · Overview").wait_for(timeout=TIMEOUT_MS)
-                seconds = time.perf_counter() - start
-            context.close()
-    size = file.stat().st_size
-    return Measured(file.name, size / 1e6, route, seconds, idle, rss.peak)
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="signoff-bench-")))
+        url, pid = stack.enter_context(server(server_command(route, port, notebook), tmp, port))
+        page = new_page(devtools_port)
+        stack.callback(page.close)
+        open_notebook(page, url, route)
+        with PeakRss(pid) as rss:
+            idle = rss.peak
+            start = time.perf_counter()
+            hand_over(page, url, route, file)
+            sending = None
+            if route == "stream":
+                page.wait_for("location.search.includes('upload=')")
+                sending = time.perf_counter() - start
+            page.wait_for(f"(() => {{ const h = {STEP1}; return h && visible(h); }})()")
+            seconds = time.perf_counter() - start
+    size = file.stat().st_size / 1e6
+    return Measured(file.name, size, route, seconds, sending, idle, rss.peak)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", type=Path, nargs="+")
+    parser.add_argument("--routes", nargs="+", default=list(ROUTES), choices=ROUTES)
     parser.add_argument(
-        "--routes", nargs="+", default=["upload", "path"], choices=["upload", "path"]
+        "--notebook",
+        type=Path,
+        default=ROOT / "app.py",
+        help="the notebook `stream` serves (it must open /?upload=<sha256>)",
     )
     args = parser.parse_args()
-    print(f"{os.cpu_count()} cores; time = file handed over -> Step 1 heading visible")
+    print(f"{os.cpu_count()} cores; seconds = file handed over -> Step 1 heading visible")
     print(
-        f"{'file':<22} {'MB':>6} {'route':<7} {'seconds':>8} {'idle RSS MB':>12} "
+        f"{'file':<20} {'MB':>5} {'route':<7} {'seconds':>8} {'sending':>8} {'idle RSS MB':>12} "
         f"{'peak RSS MB':>12} {'(peak-idle)/file':>17}"
     )
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with chromium() as devtools_port:
         for file in args.files:
             for route in args.routes:
-                m = measure(browser, file.resolve(), route)
+                m = measure(devtools_port, file.resolve(), route, args.notebook.resolve())
                 growth = (m.peak_rss - m.idle_rss) / (m.megabytes * 1e6)
                 print(
-                    f"{m.file:<22} {m.megabytes:>6.0f} {m.route:<7} {m.seconds:>8.1f} "
+                    f"{m.file:<20} {m.megabytes:>5.0f} {m.route:<7} {m.seconds:>8.1f} "
+                    f"{'' if m.sending is None else f'{m.sending:.1f}':>8} "
                     f"{m.idle_rss / 1e6:>12.0f} {m.peak_rss / 1e6:>12.0f} {growth:>17.2f}",
                     flush=True,
                 )
-        browser.close()
 
 
 if __name__ == "__main__":

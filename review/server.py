@@ -46,6 +46,14 @@ _MARIMO_COOKIE = "session"
 _COOKIE_MAX_AGE = 14 * 24 * 60 * 60
 
 
+def streaming_upload_path() -> str | None:
+    """The upload page's address when this process serves it (`python -m review.server`).
+
+    Under plain `marimo run` there is no such page, so the notebook offers no link to one.
+    """
+    return os.environ.get(ROUTE_ENV) or None
+
+
 def presented_secrets(request: Request) -> list[str]:
     """Every token the request offers: `?access_token=`, a bearer token, a Basic password."""
     offered = [request.query_params.get("access_token", "")]

@@ -261,3 +261,21 @@ def test_the_app_refuses_an_upload_over_the_limit_with_a_sentence(
 
     _, defs = app.run(defs={"source": {"name": "ok.csv", "data": csv_bytes(limit)}})
     assert defs["loaded"].report.bytes == limit
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_upload_page_streams_a_file_from_chromium_and_opens_the_app(browser, route) -> None:
+    sample = ROOT / "samples" / "penguins.csv"
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{route['url']}/upload?access_token={TOKEN}")
+    page.locator("#file").set_input_files(str(sample))
+    page.get_by_role("button", name="Upload").click()
+    expected = hashlib.sha256(sample.read_bytes()).hexdigest()
+    page.wait_for_url(f"**/?upload={expected}*", timeout=60_000)
+    # The token rode along, so the notebook opens instead of its login page.
+    page.get_by_role("tab", name="Upload").wait_for(timeout=60_000)
+    context.close()
+    kept = source_path(expected, root=route["workspace"])
+    assert kept is not None and kept.read_bytes() == sample.read_bytes()
