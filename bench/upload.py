@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("SIGNOFF_BROWSER") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -125,8 +125,8 @@ class PeakRss:
 class Page:
     """One browser tab over the DevTools protocol: navigate, evaluate, click, set files."""
 
-    def __init__(self, ws_url: str) -> None:
-        self._ws = connect(ws_url, max_size=None, open_timeout=30).__enter__()
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
         self._ids = itertools.count(1)
 
     def send(self, method: str, **params: object) -> dict:
@@ -189,9 +189,6 @@ class Page:
         handle = self.evaluate(element, by_value=False)
         self.send("DOM.setFileInputFiles", files=[str(path)], objectId=handle["objectId"])
 
-    def close(self) -> None:
-        self._ws.close()
-
 
 @contextmanager
 def chromium() -> Iterator[int]:
@@ -220,12 +217,15 @@ def chromium() -> Iterator[int]:
                 proc.kill()
 
 
-def new_page(devtools_port: int) -> Page:
+@contextmanager
+def new_page(devtools_port: int) -> Iterator[Page]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{devtools_port}/json/new?about:blank", method="PUT"
     )
     with urllib.request.urlopen(request, timeout=30) as answer:
-        return Page(json.loads(answer.read())["webSocketDebuggerUrl"])
+        ws_url = json.loads(answer.read())["webSocketDebuggerUrl"]
+    with connect(ws_url, max_size=None, open_timeout=30) as ws:
+        yield Page(ws)
 
 
 def free_port() -> int:
@@ -314,8 +314,7 @@ def measure(devtools_port: int, file: Path, route: str, notebook: Path) -> Measu
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="signoff-bench-")))
         url, pid = stack.enter_context(server(server_command(route, port, notebook), tmp, port))
-        page = new_page(devtools_port)
-        stack.callback(page.close)
+        page = stack.enter_context(new_page(devtools_port))
         open_notebook(page, url, route)
         with PeakRss(pid) as rss:
             idle = rss.peak
