@@ -3,8 +3,9 @@
 Layout: `<workspace>/sources/<sha256>/<safe file name>`. The directory name is the content
 hash, so the same bytes are stored once whatever they are called; the file inside keeps a
 sanitised form of the first name it arrived with (the loader reads the extension). A copy
-appears atomically: it is written into a private temporary directory and renamed into place;
-if another session got there first, its copy is kept and ours discarded.
+appears atomically: it is written (whole, or streamed in pieces) into a private temporary
+directory and renamed into place; if another session got there first, its copy is kept and
+ours discarded.
 """
 
 from __future__ import annotations
@@ -73,42 +74,109 @@ def source_path(sha256: str, *, root: Path | None = None) -> Path | None:
     return files[0] if files else None
 
 
-def _copy_and_hash(data: bytes | Path, target: Path) -> str:
-    digest = hashlib.sha256()
-    with target.open("wb") as out:
-        if isinstance(data, (bytes, bytearray, memoryview)):
-            digest.update(data)
-            out.write(data)
-        else:
-            with Path(data).open("rb") as source:
-                while chunk := source.read(CHUNK_BYTES):
-                    digest.update(chunk)
-                    out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    return digest.hexdigest()
+class SourceTooLarge(WorkspaceError):
+    """A source refused while arriving because it passed the size limit."""
 
 
-def keep_source(data: bytes | Path, name: str, *, root: Path | None = None) -> Path:
-    """Store the source once under its SHA-256 and return the kept file's path."""
-    if not isinstance(data, (bytes, bytearray, memoryview, Path)):
-        raise WorkspaceError("A source to keep must be bytes or a path to a file.")
-    if isinstance(data, Path) and not data.is_file():
-        raise WorkspaceError(f"There is no file to keep at {safe_file_name(data.name)}.")
-    sources = _sources_dir(root)
-    sources.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=sources))
-    try:
-        sha = _copy_and_hash(data, staging / safe_file_name(name))
-        final = sources / sha
+class IncomingSource:
+    """A source arriving in pieces (a streamed upload, a file read in chunks), kept only whole.
+
+    The bytes go to a private staging directory while their SHA-256 is computed, so nothing
+    is held in memory and a file is never read twice. `keep()` renames the directory into
+    place under the hash; an error, the limit crossed or `discard()` leaves nothing behind,
+    so a half-arrived upload can never be mistaken for a source.
+    """
+
+    def __init__(self, name: str, *, limit: int | None = None, root: Path | None = None) -> None:
+        self.name = safe_file_name(name)
+        self.limit = limit
+        self.size = 0
+        self._root = root
+        self._sources = _sources_dir(root)
+        self._sources.mkdir(parents=True, exist_ok=True)
+        self._staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self._sources))
+        self._out = (self._staging / self.name).open("wb")
+        self._digest = hashlib.sha256()
+
+    def write(self, chunk: bytes) -> None:
+        """Append a piece; past the limit, everything received so far is deleted."""
+        self.size += len(chunk)
+        if self.limit is not None and self.size > self.limit:
+            self.discard()
+            raise SourceTooLarge(
+                f"{self.name} is over the limit of {self.limit / (1024 * 1024):,.1f} MB "
+                f"({self.limit:,} bytes), so nothing was kept."
+            )
+        self._digest.update(chunk)
+        self._out.write(chunk)
+
+    def keep(self) -> Path:
+        """Store the bytes received under their SHA-256 and return the kept file's path."""
+        self._out.flush()
+        os.fsync(self._out.fileno())
+        self._out.close()
+        sha = self._digest.hexdigest()
+        final = self._sources / sha
         if not final.is_dir():
             # Renaming a directory onto an existing non-empty one fails atomically: the
             # session that lost the race keeps the winner's copy.
             with contextlib.suppress(OSError):
-                os.rename(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    kept = source_path(sha, root=root)
-    if kept is None:
-        raise WorkspaceError("The source file could not be kept in the workspace folder.")
-    return kept
+                os.rename(self._staging, final)
+        self.discard()
+        kept = source_path(sha, root=self._root)
+        if kept is None:
+            raise WorkspaceError("The source file could not be kept in the workspace folder.")
+        return kept
+
+    def discard(self) -> None:
+        """Forget whatever arrived; harmless after `keep()` or a second time."""
+        self._out.close()
+        shutil.rmtree(self._staging, ignore_errors=True)
+
+    def __enter__(self) -> IncomingSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
+def _already_kept(path: Path, root: Path | None) -> bool:
+    """True for a file inside `sources/<sha256>/`: it is kept already, under its hash."""
+    resolved = path.resolve()
+    return resolved.parent.parent == _sources_dir(root).resolve() and bool(
+        _SHA256.fullmatch(resolved.parent.name)
+    )
+
+
+def keep_source(data: bytes | Path, name: str, *, root: Path | None = None) -> Path:
+    """Store the source once under its SHA-256 and return the kept file's path.
+
+    A path that is already a kept source (a streamed upload, a reopened analysis) is returned
+    as it is, so loading one does not copy hundreds of megabytes onto themselves.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview, Path)):
+        raise WorkspaceError("A source to keep must be bytes or a path to a file.")
+    if isinstance(data, Path) and not data.is_file():
+        raise WorkspaceError(f"There is no file to keep at {safe_file_name(data.name)}.")
+    if isinstance(data, Path) and _already_kept(data, root):
+        return data
+    with IncomingSource(name, root=root) as incoming:
+        if isinstance(data, Path):
+            with data.open("rb") as source:
+                while chunk := source.read(CHUNK_BYTES):
+                    incoming.write(chunk)
+        else:
+            incoming.write(bytes(data))
+        return incoming.keep()
+
+
+def streamed_source(sha256: str | None, *, root: Path | None = None) -> dict | None:
+    """The kept upload a page address names (`?upload=<sha256>`) as an app source, or None.
+
+    Anything that is not a kept source's hash gives None: the address is typed by a person.
+    """
+    try:
+        path = source_path(sha256 or "", root=root)
+    except WorkspaceError:
+        return None
+    return {"name": path.name, "data": path} if path is not None else None

@@ -1,0 +1,281 @@
+"""Uploads: the size limit held by the server, and the streaming route of `review.server`.
+
+The route is exercised over real HTTP against `python -m review.server` in its own process;
+every kept file is checked against `hashlib` and the bytes that were sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from review.workspace import (
+    IncomingSource,
+    SourceTooLarge,
+    keep_source,
+    source_path,
+    streamed_source,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "route-token-7f3a"
+LIMIT_MB = 0.25
+LIMIT = int(LIMIT_MB * 1024 * 1024)
+
+
+def csv_bytes(size: int) -> bytes:
+    """A CSV of exactly `size` bytes with varied content (so hashes differ by size)."""
+    rows = b"".join(f"{i},{i * 7 % 13},value {i}\n".encode() for i in range(size // 8 + 1))
+    return (b"id,group,label\n" + rows)[:size]
+
+
+def chunks(data: bytes, size: int = 40_000) -> Iterator[bytes]:
+    """A generator body: the client sends it chunked, with no Content-Length to trust."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def kept_files(workspace: Path) -> list[Path]:
+    sources = workspace / "sources"
+    return sorted(p for p in sources.rglob("*") if p.is_file()) if sources.exists() else []
+
+
+def leftovers(workspace: Path) -> list[Path]:
+    sources = workspace / "sources"
+    return sorted(sources.glob(".incoming-*")) if sources.exists() else []
+
+
+@pytest.fixture(scope="module")
+def route(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    from conftest import free_port, wait_for_health
+
+    tmp = tmp_path_factory.mktemp("route")
+    port = free_port()
+    env = {
+        **os.environ,
+        "SIGNOFF_DB": str(tmp / "signoff.db"),
+        "SIGNOFF_WORKSPACE": str(tmp / "workspace"),
+        "SIGNOFF_MAX_MB": str(LIMIT_MB),
+    }
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "review.server", "--port", str(port), "--token-password", TOKEN],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, proc)
+        yield {"url": url, "workspace": tmp / "workspace"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def post(route: dict, body, *, name: str = "data.csv", **kwargs) -> httpx2.Response:
+    kwargs.setdefault("headers", {"Authorization": f"Bearer {TOKEN}"})
+    return httpx2.post(f"{route['url']}/upload", params={"name": name}, content=body, **kwargs)
+
+
+@pytest.mark.slow
+def test_a_streamed_upload_is_kept_under_its_sha256(route: dict) -> None:
+    data = csv_bytes(LIMIT - 1000)
+    answer = post(route, chunks(data), name="../orders été.csv")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    expected = hashlib.sha256(data).hexdigest()
+    assert body["sha256"] == expected
+    assert body["bytes"] == len(data)
+    assert body["url"] == f"/?upload={expected}"
+    kept = source_path(expected, root=route["workspace"])
+    assert kept is not None and kept.name == "orders_ete.csv"
+    assert kept.read_bytes() == data
+    assert leftovers(route["workspace"]) == []
+
+
+@pytest.mark.slow
+def test_exactly_the_limit_is_accepted_one_byte_more_is_refused_mid_stream(route: dict) -> None:
+    at_limit = csv_bytes(LIMIT)
+    over = csv_bytes(LIMIT + 1)
+    before = kept_files(route["workspace"])
+
+    refused = post(route, chunks(over))
+    assert refused.status_code == 413
+    assert refused.json()["error"].endswith("so nothing was kept.")
+    assert f"{LIMIT:,} bytes" in refused.json()["error"]
+    assert kept_files(route["workspace"]) == before
+    assert leftovers(route["workspace"]) == []
+    assert source_path(hashlib.sha256(over).hexdigest(), root=route["workspace"]) is None
+
+    accepted = post(route, chunks(at_limit))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["sha256"] == hashlib.sha256(at_limit).hexdigest()
+
+
+@pytest.mark.slow
+def test_a_declared_length_over_the_limit_is_refused_before_reading(route: dict) -> None:
+    over = csv_bytes(LIMIT + 1)
+    answer = post(route, over)  # bytes: httpx sends Content-Length
+    assert answer.status_code == 413
+    assert f"{LIMIT + 1:,} bytes" in answer.json()["error"]
+    assert source_path(hashlib.sha256(over).hexdigest(), root=route["workspace"]) is None
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Bearer {TOKEN}x"},
+        {"Authorization": basic("ada", "wrong")},
+        {"Authorization": "Basic not-base64!"},
+    ],
+)
+def test_a_missing_or_wrong_token_is_refused_and_nothing_kept(route: dict, headers) -> None:
+    data = csv_bytes(5000) + b"# " + repr(headers).encode() + b"\n"
+    answer = post(route, data, headers=headers)
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"].startswith("Basic")
+    assert source_path(hashlib.sha256(data).hexdigest(), root=route["workspace"]) is None
+    page = httpx2.get(f"{route['url']}/upload", headers=headers)
+    assert page.status_code == 401
+
+
+@pytest.mark.slow
+def test_the_token_works_as_basic_password_and_query_param(route: dict) -> None:
+    data = csv_bytes(3000)
+    by_basic = post(route, data, headers={"Authorization": basic("ada", TOKEN)})
+    assert by_basic.status_code == 200
+    by_query = httpx2.post(
+        f"{route['url']}/upload",
+        params={"name": "q.csv", "access_token": TOKEN},
+        content=data + b"\n",
+    )
+    assert by_query.status_code == 200
+    assert by_query.json()["sha256"] == hashlib.sha256(data + b"\n").hexdigest()
+    wrong_query = httpx2.post(
+        f"{route['url']}/upload", params={"access_token": "nope"}, content=data + b"\n\n"
+    )
+    assert wrong_query.status_code == 401
+
+
+@pytest.mark.slow
+def test_signing_in_to_the_notebook_opens_the_upload_page(route: dict) -> None:
+    with httpx2.Client(base_url=route["url"]) as client:
+        assert client.get("/upload").status_code == 401
+        assert client.get("/", follow_redirects=False).status_code in (302, 303, 307)
+        login = client.post("/auth/login", data={"password": TOKEN}, follow_redirects=False)
+        assert login.status_code in (302, 303)
+        page = client.get("/upload")
+        assert page.status_code == 200
+        assert f"const limit = {LIMIT};" in page.text
+        assert client.get("/").status_code == 200
+    with httpx2.Client(base_url=route["url"]) as stranger:
+        stranger.cookies.set("session", client.cookies["session"][:-2] + "xx")
+        assert stranger.get("/upload").status_code == 401
+
+
+@pytest.mark.slow
+def test_an_upload_of_nothing_is_refused(route: dict) -> None:
+    answer = post(route, b"")
+    assert answer.status_code == 400
+    assert "empty" in answer.json()["error"]
+
+
+# ------------------------------------------------------------- workspace pieces
+
+
+def test_incoming_source_discards_everything_past_the_limit(tmp_path: Path) -> None:
+    incoming = IncomingSource("x.csv", limit=10, root=tmp_path)
+    incoming.write(b"12345")
+    with pytest.raises(SourceTooLarge, match="nothing was kept"):
+        incoming.write(b"678901")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    assert leftovers(tmp_path) == []
+
+
+def test_a_kept_path_is_not_copied_again(tmp_path: Path) -> None:
+    data = csv_bytes(2000)
+    kept = keep_source(data, "a.csv", root=tmp_path)
+    mtime = kept.stat().st_mtime_ns
+    assert keep_source(kept, "other.csv", root=tmp_path) == kept
+    assert kept.stat().st_mtime_ns == mtime
+    assert kept_files(tmp_path) == [kept]
+
+
+def test_streamed_source_names_a_kept_upload_or_nothing(tmp_path: Path) -> None:
+    data = csv_bytes(1000)
+    kept = keep_source(data, "orders.csv", root=tmp_path)
+    sha = hashlib.sha256(data).hexdigest()
+    assert streamed_source(sha, root=tmp_path) == {"name": "orders.csv", "data": kept}
+    assert streamed_source("0" * 64, root=tmp_path) is None
+    assert streamed_source("../../etc/passwd", root=tmp_path) is None
+    assert streamed_source(None, root=tmp_path) is None
+
+
+# ------------------------------------------------------------- the limit in the app
+
+
+@pytest.mark.slow
+def test_the_app_refuses_an_upload_over_the_limit_with_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mo.ui.file(max_size=…)` is checked in the browser only: the server must refuse too."""
+    monkeypatch.setenv("SIGNOFF_DB", str(tmp_path / "signoff.db"))
+    monkeypatch.setenv("SIGNOFF_WORKSPACE", str(tmp_path / "workspace"))
+    monkeypatch.setenv("SIGNOFF_MAX_MB", "0.01")
+    for key in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "SIGNOFF_OLLAMA_URL"):
+        monkeypatch.delenv(key, raising=False)
+    from app import app, load_source
+
+    limit = int(0.01 * 1024 * 1024)
+    over = {"name": "big.csv", "data": csv_bytes(limit + 1)}
+    _, defs = app.run(defs={"source": over})
+    assert defs["loaded"] is None  # load_cell stopped: nothing downstream ran
+    assert "ov" not in defs and "analysis_id" not in defs
+    loaded, sentence = load_source(over)
+    assert loaded is None
+    assert sentence == (
+        f"big.csv is 0.0 MB ({limit + 1:,} bytes), over the limit of 0.0 MB ({limit:,} bytes)."
+    )
+    assert kept_files(tmp_path / "workspace") == []
+
+    _, defs = app.run(defs={"source": {"name": "ok.csv", "data": csv_bytes(limit)}})
+    assert defs["loaded"].report.bytes == limit
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_upload_page_streams_a_file_from_chromium_and_opens_the_app(browser, route) -> None:
+    sample = ROOT / "samples" / "penguins.csv"
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{route['url']}/upload?access_token={TOKEN}")
+    page.locator("#file").set_input_files(str(sample))
+    page.get_by_role("button", name="Upload").click()
+    expected = hashlib.sha256(sample.read_bytes()).hexdigest()
+    page.wait_for_url(f"**/?upload={expected}*", timeout=60_000)
+    # The token rode along, so the notebook opens instead of its login page.
+    page.get_by_role("tab", name="Upload").wait_for(timeout=60_000)
+    context.close()
+    kept = source_path(expected, root=route["workspace"])
+    assert kept is not None and kept.read_bytes() == sample.read_bytes()
