@@ -32,7 +32,8 @@ with app.setup:
         record_stale,
     )
     from review.requests import open_requests, request_review
-    from review.workspace import WorkspaceError, keep_source
+    from review.server import streaming_upload_path
+    from review.workspace import WorkspaceError, keep_source, streamed_source
     from samples import SAMPLES, sample_path
     from steps.chart_builder import ChartProblem, ChartSpec
     from steps.chart_builder import build as build_chart
@@ -366,7 +367,18 @@ def source_picker(settings, trail):
         label="Open review requests, highest priority first (select one to open it)",
         show_download=False,
     )
-    _tabs = {"Sample": sample_form, "Upload": upload}
+    _upload = upload
+    if streaming_upload_path():
+        _upload = mo.vstack(
+            [
+                upload,
+                mo.md(
+                    f"Large file? [Stream it to the server]({streaming_upload_path()}): "
+                    "it is not held in memory on the way."
+                ),
+            ]
+        )
+    _tabs = {"Sample": sample_form, "Upload": _upload}
     if not settings.hosted:
         _tabs["Local path"] = path_form
     _tabs["Review queue"] = queue
@@ -395,7 +407,7 @@ def queue_rows(requests) -> list[dict]:
 
 
 @app.cell
-def source_choice(path_form, queue, sample_form, settings, source_tabs, trail, upload):
+def source_choice(path_form, queue, sample_form, settings, source_tabs, streamed, trail, upload):
     source = None
     if source_tabs.value == "Sample" and sample_form.value:
         _path = sample_path(sample_form.value)
@@ -407,7 +419,17 @@ def source_choice(path_form, queue, sample_form, settings, source_tabs, trail, u
         source = {"name": _path.name, "data": _path}
     elif source_tabs.value == "Review queue" and selected_request(queue.value):
         source = reopen(trail, selected_request(queue.value))
+    elif streamed is not None:
+        source = streamed
     return (source,)
+
+
+@app.cell
+def streamed_upload():
+    # A file streamed to the workspace by `python -m review.server` (POST /upload) opens
+    # from the address `/?upload=<sha256>`; anything else there is ignored.
+    streamed = streamed_source(mo.query_params().get("upload"))
+    return (streamed,)
 
 
 @app.function
