@@ -51,5 +51,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=4)"]
 
 # Never --show-tracebacks here: viewers would see server paths and code.
-CMD ["marimo", "run", "/app/app.py", "--host", "0.0.0.0", "--port", "8080", "--headless", \
-     "--token", "--token-password-file", "/run/secrets/signoff-token"]
+CMD ["python", "-m", "review.server", "--app", "/app/app.py", "--host", "0.0.0.0", "--port", "8080", \
+     "--token-password-file", "/run/secrets/signoff-token"]

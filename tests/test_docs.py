@@ -101,16 +101,22 @@ def headless_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return json.loads(out.read_text("utf-8"))
 
 
-@pytest.fixture(scope="module")
-def marimo_run_flags() -> set[str]:
+def flags_of(*module_args: str) -> set[str]:
+    """The long options a command's own --help lists."""
     help_text = subprocess.run(
-        [sys.executable, "-m", "marimo", "run", "--help"],
+        [sys.executable, "-m", *module_args, "--help"],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
     ).stdout
     return set(re.findall(r"--[a-z][a-z-]+", help_text))
+
+
+@pytest.fixture(scope="module")
+def server_flags() -> dict[str, set[str]]:
+    """Options of each way to serve the app: plain `marimo run`, and `review.server`."""
+    return {"marimo": flags_of("marimo", "run"), "review.server": flags_of("review.server")}
 
 
 def test_readme_shows_the_setup_commands() -> None:
@@ -135,16 +141,18 @@ def test_readme_links_resolve() -> None:
     assert [t for t in targets if not (ROOT / t).exists()] == []
 
 
-def test_hosted_commands_use_real_marimo_flags_and_never_show_tracebacks(
-    marimo_run_flags: set[str],
+def test_hosted_commands_use_real_flags_a_token_and_never_show_tracebacks(
+    server_flags: dict[str, set[str]],
 ) -> None:
     hosted = [c for c in command_lines(README.read_text("utf-8")) if "SIGNOFF_HOSTED=1" in c]
     assert hosted, "README has no hosted-mode command"
     cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile(), flags=re.MULTILINE)[1])
     for argv in [shlex.split(c) for c in hosted] + [cmd]:
+        server = "review.server" if "review.server" in argv else "marimo"
         flags = {a.split("=")[0] for a in argv if a.startswith("--")}
-        assert {"--token", "--token-password-file", "--host", "--port"} <= flags
-        assert flags <= marimo_run_flags, f"unknown marimo flags {flags - marimo_run_flags}"
+        assert {"--token-password-file", "--host", "--port"} <= flags
+        known = server_flags[server]
+        assert flags <= known, f"unknown {server} flags {flags - known}"
         assert "--show-tracebacks" not in flags
 
 
