@@ -214,7 +214,7 @@ class _Profile:
 
 def _clean_source(table_cols: Sequence[Column], table: str) -> str:
     """A subquery exposing the numeric columns as `v0..vk` (DOUBLE, NaN/inf as NULL)."""
-    body = ", ".join(f"{value_sql(c)} AS v{i}" for i, c in enumerate(table_cols))
+    body = ", ".join(f"{value_sql(c)} AS v{i}" for i, c in enumerate(table_cols)) or "NULL"
     return f"(SELECT {body} FROM {quote_ident(table)})"
 
 
