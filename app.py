@@ -4,7 +4,6 @@ __generated_with = "0.25.2"
 app = marimo.App(width="medium", app_title="signoff")
 
 with app.setup:
-    import html
     import json
     import logging
     import secrets
@@ -41,7 +40,7 @@ with app.setup:
     from steps.chart_builder import options as chart_options
     from steps.cleaning import CleaningPlan, apply_plan
     from steps.engine import columns, lock_down, quote_ident, sample_frame
-    from steps.exports import ExportsOnDemand, json_report, safe_filename
+    from steps.exports import ExportsOnDemand, json_report, markdown_text, safe_filename
     from steps.figures import (
         overview_figures,
         quality_figures,
@@ -66,8 +65,11 @@ with app.setup:
 
 @app.function
 def esc(value: object) -> str:
-    """Data-derived text for `mo.md`, which renders HTML as is: always escaped."""
-    return html.escape(str(value))
+    """Data-derived text for `mo.md`, which renders HTML and markdown as is: made inert.
+
+    Not for code spans (entities show literally there): wrap it in `<code>` instead.
+    """
+    return markdown_text(value)
 
 
 @app.function
@@ -116,7 +118,7 @@ def insights_view(insights, prompt) -> mo.Html:
     if insights.notice:
         parts.append(mo.callout(mo.md(esc(insights.notice)), kind="warn"))
     for finding in insights.findings:
-        evidence = "; ".join(f"`{esc(e)}`" for e in finding.evidence)
+        evidence = "; ".join(f"<code>{esc(e)}</code>" for e in finding.evidence)
         body = f"**{esc(finding.title)}**\n\n{esc(finding.detail)}"
         if evidence:
             body += f"\n\nEvidence: {evidence}"
@@ -478,11 +480,13 @@ def load_cell(settings, source, trail):
 def load_summary(loaded, source):
     _r = loaded.report
     _notes = [
-        f"Encoding **{esc(_r.encoding)}**, delimiter `{esc(_r.delimiter or '—')}`, "
+        f"Encoding **{esc(_r.encoding)}**, delimiter <code>{esc(_r.delimiter or '—')}</code>, "
         f"{_r.rows_skipped} row(s) skipped."
     ]
     if _r.missing_markers_seen:
-        _markers = ", ".join(f"`{esc(m) or '(empty)'}`" for m in _r.missing_markers_seen)
+        _markers = ", ".join(
+            f"<code>{esc(m)}</code>" if m else "(empty)" for m in _r.missing_markers_seen
+        )
         _notes.append(f"Read as missing: {_markers}.")
     for _w in _r.warnings:
         _notes.append(esc(_w))
@@ -606,7 +610,7 @@ def quality_view(ov, q, insights, prompt) -> mo.Html:
     )
     metrics = mo.vstack(
         [
-            mo.md(f"**Quality score formula:** `{esc(q.score_formula)}`"),
+            mo.md(f"**Quality score formula:** <code>{esc(q.score_formula)}</code>"),
             mo.ui.table(quality_rows(q), selection=None, show_download=False),
             mo.md("**Type consistency**"),
             mo.ui.table(
@@ -748,7 +752,7 @@ def step3_controls(table):
     z_threshold = mo.ui.number(1.0, 10.0, step=0.5, value=3.0, label="|z| threshold")
     mo.vstack(
         [
-            mo.md(f"## Step 3 · Statistics\n\nOn `{esc(table)}`."),
+            mo.md(f"## Step 3 · Statistics\n\nOn <code>{esc(table)}</code>."),
             mo.hstack([threshold, corr_method], justify="start", gap=2),
             mo.hstack([outlier_method, iqr_multiplier, z_threshold], justify="start", gap=2),
         ]
@@ -954,7 +958,7 @@ def sql_form_cell(table):
         [
             mo.md(
                 "## Custom analysis (SQL)\n\nOne read-only `SELECT` over the loaded table "
-                f"(`{esc(table)}`); at most 1 000 rows reach the browser."
+                f"(<code>{esc(table)}</code>); at most 1 000 rows reach the browser."
             ),
             sql_form,
         ]
@@ -991,7 +995,7 @@ def power_user_note(table):
             "For power users (marimo edit): query the same table with mo.sql": mo.md(
                 "In `uv run marimo edit app.py`, add a cell:\n\n"
                 "```python\n"
-                f'_df = mo.sql(f"SELECT count(*) FROM {esc(quote_ident(table))}", '
+                f'_df = mo.sql(f"SELECT count(*) FROM {quote_ident(table)}", '
                 "engine=loaded.con)\n"
                 "```\n\n"
                 "`loaded.con` is this session's DuckDB connection and the table is the one the "
@@ -1152,7 +1156,8 @@ def model_show(model_card, model_error):
                 f"Trained on {model_card.sample_rows_used:,} of {model_card.n_rows_total:,} rows"
                 f"{' (a seeded sample)' if model_card.sample_based else ''}; "
                 f"{model_card.folds}-fold cross-validation. "
-                f"**Recommended:** `{esc(model_card.selected)}` ({esc(model_card.selection_rule)})"
+                f"**Recommended:** <code>{esc(model_card.selected)}</code> "
+                f"({esc(model_card.selection_rule)})"
             ),
             *[mo.callout(mo.md(esc(w.sentence)), kind="warn") for w in model_card.warnings],
             mo.ui.table(candidate_rows(model_card), selection=None, show_download=False),

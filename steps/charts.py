@@ -31,6 +31,8 @@ HEATMAP_CELL_TEXT_MAX = 15
 SCATTER_MAX_POINTS = 5_000
 SCATTER_SEED = 42
 LABEL_MAX_CHARS = 40
+# Hover text names a column in full, up to this: a 100 000-character name stays out.
+HOVER_MAX_CHARS = 200
 TEMPLATE = "plotly_white"
 
 _GREEN, _AMBER, _RED, _GREY, _BLUE = "#2e7d32", "#f9a825", "#c62828", "#9e9e9e", "#1565c0"
@@ -172,7 +174,7 @@ def missing_bar(missing: Mapping[str, int], n_rows: int) -> go.Figure:
     ranked = sorted(missing.items(), key=lambda item: (-item[1], item[0]))
     shown, rest = ranked[:MISSING_BAR_TOP], ranked[MISSING_BAR_TOP:]
     labels = [short_label(name) for name, _ in shown]
-    names = [escape(name) for name, _ in shown]
+    names = [short_label(name, HOVER_MAX_CHARS) for name, _ in shown]
     counts = [int(n) for _, n in shown]
     cells = [n_rows] * len(shown)
     if rest:
@@ -589,7 +591,7 @@ def priority_matrix(items: Sequence[PriorityItem]) -> go.Figure:
                 textposition="top center",
                 customdata=[
                     [
-                        escape(items[k].title),
+                        short_label(items[k].title, HOVER_MAX_CHARS),
                         float(items[k].impact),
                         float(items[k].effort),
                         escape(priority),

@@ -15,6 +15,7 @@ import html
 import io
 import json
 import re
+import string
 import textwrap
 import unicodedata
 import zipfile
@@ -65,6 +66,12 @@ _ITEM_TEXT_KEYS = (
     "message",
     "description",
 )
+_MARKDOWN_SAFE = {
+    **{ch: f"&#{ord(ch)};" for ch in string.punctuation},
+    "\n": " ",
+    "\r": " ",
+    "\t": " ",
+}
 # No request may leave an opened report: scripts and styles are inline, images data: only.
 _CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
@@ -129,6 +136,18 @@ def csv_metrics(report: Mapping[str, Any]) -> bytes:
 def neutralise_cell(text: str) -> str:
     """Prefix `'` to text a spreadsheet would read as a formula (starts with = + - @ tab CR)."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def markdown_text(value: Any) -> str:
+    """Data-derived text made inert for a markdown renderer that passes HTML through.
+
+    marimo's `mo.md` renders raw HTML and markdown alike, and `marimo run` does not sanitise
+    it, so `html.escape` alone still lets `[a](javascript:...)`, `**x**` or a backtick
+    reshape the page. Every ASCII punctuation character becomes a numeric character
+    reference (shown as itself), and line breaks become spaces, so no markdown or HTML
+    construct can start inside the value. Not for code spans: put it in `<code>...</code>`.
+    """
+    return "".join(_MARKDOWN_SAFE.get(ch, ch) for ch in str(value))
 
 
 def csv_value(value: Any) -> str:

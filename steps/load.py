@@ -108,6 +108,7 @@ _ACCENT_RUN = re.compile(r"[^\x00-\x7f]{3}")
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 _PLAIN_INTEGER = re.compile(r"[-+]?\d+")
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+_QUOTED = re.compile(r'"[^"]*"')
 _COUNTS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
@@ -483,6 +484,7 @@ class _Dialect:
     first_record: tuple[str, ...]
     usual_width: int
     decimal_comma: bool
+    newline: str | None = None
 
 
 def _head_text(path: Path) -> tuple[str, bool]:
@@ -527,7 +529,25 @@ def _dialect(text: str, complete: bool, file_type: str) -> _Dialect:
     rows = parsed[delimiter]
     first = tuple(rows[0]) if rows else ()
     decimal_comma = delimiter != "," and _uses_decimal_comma(rows[1:])
-    return _Dialect(delimiter, first, _usual_width(rows), decimal_comma)
+    return _Dialect(delimiter, first, _usual_width(rows), decimal_comma, _newline(text))
+
+
+def _newline(text: str) -> str | None:
+    """The line ending used outside quotes, when the head uses exactly one kind.
+
+    DuckDB guesses line endings from raw bytes, quotes ignored: a CR inside a quoted header
+    makes it read the file as CR-terminated and return no rows at all. Named explicitly,
+    the ending is read right; a head that mixes endings is left to DuckDB's own handling.
+    """
+    unquoted = _QUOTED.sub("", text)
+    crlf = unquoted.count("\r\n")
+    counts = {
+        "\\r\\n": crlf,
+        "\\n": unquoted.count("\n") - crlf,
+        "\\r": unquoted.rstrip("\r").count("\r") - crlf,
+    }
+    used = [ending for ending, n in counts.items() if n]
+    return used[0] if len(used) == 1 else None
 
 
 def _uses_decimal_comma(rows: list[list[str]]) -> bool:
@@ -611,6 +631,8 @@ def _dialect_options(dialect: _Dialect) -> list[str]:
         "quote='\"'",
         "escape='\"'",
     ]
+    if dialect.newline:
+        options.append(f"new_line='{dialect.newline}'")
     if dialect.decimal_comma:
         options.append("decimal_separator=','")
     return options
@@ -1138,6 +1160,30 @@ def _arrow_column(values: list[object]) -> pa.Array:
     return pa.array([None if v is None else _cell_text(v) for v in values], pa.string())
 
 
+def _check_unpacked_size(path: Path, name: str, limit: int) -> None:
+    """Refuse a workbook whose parts unpack to more than `limit` bytes, before unpacking it.
+
+    python-calamine inflates a whole sheet into memory, so a tiny .xlsx whose sheet XML is
+    gigabytes of repeated bytes (a zip bomb) must be stopped at the zip directory. Each part
+    is then streamed once through `zipfile`, which stops at the declared size and checks the
+    CRC, so a directory that understates a part is refused too, in bounded memory.
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            unpacked = sum(info.file_size for info in z.infolist())
+            if unpacked > limit:
+                raise LoadError(
+                    f"{_shown(name)} unpacks to {_megabytes(unpacked)}, over the limit of "
+                    f"{_megabytes(limit)}; it cannot be loaded."
+                )
+            for info in z.infolist():
+                with z.open(info) as part:
+                    while part.read(_CHUNK):
+                        pass
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        raise LoadError(f"{_shown(name)} is damaged or is not an Excel workbook.") from None
+
+
 def _open_workbook(path: Path, name: str) -> python_calamine.CalamineWorkbook:
     import python_calamine
 
@@ -1171,10 +1217,17 @@ def _sheet_rows(
 
 
 def _load_excel(
-    con: duckdb.DuckDBPyConnection, path: Path, name: str, staging: str, sheet: str | None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    name: str,
+    staging: str,
+    sheet: str | None,
+    limit: int,
 ) -> _Body:
     import pyarrow as pa
 
+    if zipfile.is_zipfile(path):
+        _check_unpacked_size(path, name, limit)
     workbook = _open_workbook(path, name)
     chosen, rows = _sheet_rows(workbook, name, sheet)
     width = max(len(row) for row in rows)
@@ -1238,7 +1291,7 @@ def _load_path(
         with tempfile.TemporaryDirectory(prefix="signoff-load-") as workdir:
             try:
                 if file_type in ("xlsx", "xls"):
-                    body = _load_excel(con, path, name, staging, sheet)
+                    body = _load_excel(con, path, name, staging, sheet, limit)
                 else:
                     body = _load_text(con, path, name, file_type, head, staging, Path(workdir))
             except duckdb.Error as exc:

@@ -1,0 +1,511 @@
+"""Hostile inputs (issue 8, item 3): each gets a correct result or one clear sentence.
+
+Markup checks parse what a browser would parse: marimo's HTML, then the HTML inside
+`srcdoc` attributes and inside the JSON of marimo's `data-*` attributes that its front end
+renders as HTML (labels, callouts, tabs). Table cells, dropdown options and stat values are
+rendered as text by marimo's front end (checked once in chromium), so raw tags there are fine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import resource
+import struct
+import time
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ai.prompts import prompt_for
+from review.workspace import keep_source
+from steps.exports import csv_metrics, html_report, markdown_text
+from steps.figures import overview_figures, quality_figures, statistics_figures
+from steps.load import LoadError, load
+from steps.overview import overview
+from steps.quality import quality
+from steps.statistics import statistics
+
+IMG = "<img src=x onerror=alert(1)>"
+SCRIPT = "<script>alert(2)</script>"
+IFRAME = '<iframe srcdoc="<script>alert(3)</script>">'
+BOLD = "**bold**"
+LINK = "[a](javascript:alert(4))"
+TICKS = "`tick`"
+HOSTILE_NAMES = (IMG, SCRIPT, IFRAME, BOLD, LINK, TICKS)
+# What a payload turns into once a markdown renderer has taken it as markup.
+MARKDOWN_RENDERED = {("strong", "bold"), ("code", "tick"), ("a", "a")}
+# marimo attributes whose JSON its front end shows as text, never as HTML.
+TEXT_ATTRIBUTES = frozenset({"data-data", "data-options", "data-value", "data-initial-value"})
+FORMULAS = ('=HYPERLINK("http://x.example","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx")
+
+
+@pytest.fixture(autouse=True)
+def private_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SIGNOFF_DB", str(tmp_path / "signoff.db"))
+    monkeypatch.setenv("SIGNOFF_WORKSPACE", str(tmp_path / "workspace"))
+    monkeypatch.delenv("SIGNOFF_MAX_MB", raising=False)
+    for key in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "SIGNOFF_OLLAMA_URL"):
+        monkeypatch.delenv(key, raising=False)
+    return tmp_path
+
+
+# ---------------------------------------------------------------- what a browser would run
+
+
+class MarkupWalker(HTMLParser):
+    """Collects what would execute or turn into markup, descending into nested HTML."""
+
+    def __init__(self, where: str = "") -> None:
+        super().__init__(convert_charrefs=True)
+        self.where = where
+        self.open: list[str] = []
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.open.append(tag)
+        if tag == "img":
+            self.found.append(f"{self.where}: <img> element")
+        for key, value in attrs:
+            if value is None:
+                continue
+            if key.startswith("on") and "alert(" in value:
+                self.found.append(f"{self.where}: {tag} {key}={value[:60]}")
+            if key in ("href", "src") and value.strip().lower().startswith("javascript:"):
+                self.found.append(f"{self.where}: {tag} {key}={value[:60]}")
+            if key == "srcdoc":
+                self.descend(value, f"{tag}.srcdoc")
+            elif key.startswith("data-") and key not in TEXT_ATTRIBUTES:
+                for text in json_strings(value):
+                    if "<" in text:
+                        self.descend(text, f"{tag}.{key}")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.open:
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
+
+    def handle_data(self, data: str) -> None:
+        if not self.open:
+            return
+        if self.open[-1] == "script" and data.strip().startswith("alert("):
+            self.found.append(f"{self.where}: <script>{data.strip()[:40]}")
+        if (self.open[-1], data.strip()) in MARKDOWN_RENDERED:
+            self.found.append(f"{self.where}: markdown rendered as <{self.open[-1]}>{data}")
+
+    def descend(self, text: str, where: str) -> None:
+        inner = MarkupWalker(f"{self.where}/{where}")
+        inner.feed(text)
+        inner.close()
+        self.found += inner.found
+
+
+def json_strings(raw: str) -> list[str]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return []
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out
+
+
+def live_markup(html_text: str, where: str = "") -> list[str]:
+    walker = MarkupWalker(where)
+    walker.feed(html_text)
+    walker.close()
+    return walker.found
+
+
+def output_markup(outputs: list[Any]) -> list[str]:
+    found = []
+    for i, output in enumerate(outputs):
+        if output is not None:
+            found += live_markup(str(getattr(output, "text", output)), f"output {i}")
+    return found
+
+
+def figure_strings(value: Any) -> list[str]:
+    """Every string in a figure's JSON (labels, ticks, hover text, titles)."""
+    return json_strings(json.dumps(value))
+
+
+def raw_tags(texts: list[str]) -> list[str]:
+    return [
+        t[:80] for t in texts if any(tag in t.lower() for tag in ("<img", "<script", "<iframe"))
+    ]
+
+
+# ---------------------------------------------------------------- the notebook, headless
+
+
+def answer(verdict: str, **extra: Any) -> dict:
+    return {"verdict": verdict, "reviewer": "Ada", "notes": "checked", **extra}
+
+
+def all_gates(source: dict, **overrides: Any) -> dict:
+    return {
+        "source": source,
+        "gate1_answer": answer("approve"),
+        "gate2_answer": answer("approve"),
+        "gate4_answer": answer("approve", items={}, edits={}),
+        "gate5_answer": answer("approve"),
+        **overrides,
+    }
+
+
+def hostile_csv(path: Path) -> Path:
+    """Hostile column names and values; two numeric columns so Step 3 has a pair."""
+    rng = random.Random(7)
+    header = [*HOSTILE_NAMES, f"n {IMG}", f"m {LINK}", *FORMULAS]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for i in range(60):
+            x = rng.gauss(0, 1)
+            writer.writerow(
+                [
+                    IMG if i % 2 else SCRIPT,
+                    IFRAME,
+                    BOLD,
+                    LINK,
+                    TICKS,
+                    "constant",
+                    round(x, 6),
+                    round(2 * x + rng.gauss(0, 0.1), 6),
+                    *(FORMULAS[(i + j) % len(FORMULAS)] for j in range(len(FORMULAS))),
+                ]
+            )
+    return path
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The whole notebook, every gate approved, on the hostile file (run once)."""
+    from app import app
+
+    tmp = tmp_path_factory.mktemp("hostile-app")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SIGNOFF_DB", str(tmp / "signoff.db"))
+        mp.setenv("SIGNOFF_WORKSPACE", str(tmp / "workspace"))
+        source = {"name": "x.csv", "data": hostile_csv(tmp / "x.csv")}
+        outputs, defs = app.run(defs=all_gates(source))
+        patched, _ = app.run(defs=all_gates(source, esc=markdown_text))
+    return {"outputs": outputs, "defs": defs, "patched_outputs": patched}
+
+
+def test_hostile_names_and_values_run_through_every_gate(hostile_run: dict) -> None:
+    defs = hostile_run["defs"]
+    names = [c.name for c in defs["ov"].columns]
+    assert names[: len(HOSTILE_NAMES)] == list(HOSTILE_NAMES)
+    assert defs["report"]["status"] == "final"
+    assert defs["report"]["audit"]["verified"] is True
+
+
+def test_no_output_carries_a_live_tag_or_script(hostile_run: dict) -> None:
+    found = [
+        f
+        for f in output_markup(hostile_run["outputs"])
+        if "markdown rendered" not in f and "javascript:" not in f
+    ]
+    assert found == []
+
+
+def test_no_output_renders_data_as_markdown(hostile_run: dict) -> None:
+    assert output_markup(hostile_run["outputs"]) == []
+
+
+def test_markdown_text_as_the_apps_esc_renders_every_payload_as_text(hostile_run: dict) -> None:
+    assert output_markup(hostile_run["patched_outputs"]) == []
+
+
+def test_step_figures_carry_no_raw_tags(hostile_run: dict) -> None:
+    defs = hostile_run["defs"]
+    figures = {
+        **overview_figures(defs["ov"]),
+        **quality_figures(defs["ov"], defs["q"]),
+        **statistics_figures(defs["stats"], defs["scatters"]),
+    }
+    assert any(IMG in name for name in figures)  # the scatter of the hostile pair is there
+    strings = [s for fig in figures.values() for s in figure_strings(fig.to_plotly_json())]
+    assert any("&lt;img" in s for s in strings)
+    assert raw_tags(strings) == []
+
+
+def test_html_report_escapes_every_data_string(hostile_run: dict) -> None:
+    defs = hostile_run["defs"]
+    figures = {**overview_figures(defs["ov"]), **statistics_figures(defs["stats"])}
+    page = html_report(defs["report"], figures)
+    assert live_markup(page, "report") == []
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    script = page.split('<script type="application/json" id="signoff-report">')[1]
+    report = json.loads(script.split("</script>")[0])
+    assert report["overview"]["columns"][0]["name"] == IMG
+
+
+def test_csv_export_neutralises_formula_payloads(hostile_run: dict) -> None:
+    rows = list(csv.reader(io.StringIO(csv_metrics(hostile_run["defs"]["report"]).decode())))
+    cells = [cell for row in rows for cell in row]
+    for formula in FORMULAS:
+        assert "'" + formula in cells
+    for cell in cells:
+        if cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            float(cell)  # only a number may start like a formula
+
+
+def test_prompts_quote_hostile_names_as_data(hostile_run: dict) -> None:
+    defs = hostile_run["defs"]
+    for step, result in (("overview", defs["ov"]), ("quality", defs["q"])):
+        text = prompt_for(step, result.to_dict()).text
+        assert IMG in text
+
+
+# ---------------------------------------------------------------- long strings
+
+
+def test_hundred_thousand_character_name_and_value(tmp_path: Path) -> None:
+    from app import app
+
+    name, value = "N" * 100_000, "<b>" + "v" * 100_000
+    path = tmp_path / "long.csv"
+    path.write_text(f"{name},x\n{value},1\n{value},2\n", encoding="utf-8")
+    started = time.perf_counter()
+    outputs, defs = app.run(defs=all_gates({"name": "long.csv", "data": path}))
+    assert time.perf_counter() - started < 30
+    assert defs["ov"].columns[0].name == name
+    assert defs["report"]["status"] == "final"
+    for fig in overview_figures(defs["ov"]).values():
+        assert all(len(s) < 1000 for s in figure_strings(fig.to_plotly_json()) if "N" * 50 in s)
+    assert output_markup(outputs) == []
+
+
+# ---------------------------------------------------------------- bytes and sizes
+
+
+def refusal(data: bytes, name: str = "x.csv", **kw: Any) -> str:
+    with pytest.raises(LoadError) as caught:
+        load(data, name=name, **kw)
+    message = str(caught.value)
+    assert "\n" not in message and "Traceback" not in message
+    assert message.endswith(".") and message.count(". ") == 0
+    return message
+
+
+def test_one_byte_over_the_limit_is_refused_naming_both_sizes() -> None:
+    data = b"a,b\n" + b"1,2\n" * 1000
+    message = refusal(data, limit=len(data) - 1)
+    assert f"{len(data):,} bytes" in message and f"{len(data) - 1:,} bytes" in message
+    assert load(data, name="x.csv", limit=len(data)).report.n_rows == 1000
+
+
+def test_limit_from_the_environment_applies_to_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a\n" + b"1\n" * (1024 * 1024 // 2 - 1))
+    monkeypatch.setenv("SIGNOFF_MAX_MB", "1")
+    assert load(path).report.bytes == 1024 * 1024
+    path.write_bytes(path.read_bytes() + b"1")
+    assert "over the limit of 1.0 MB (1,048,576 bytes)" in refusal(path.read_bytes())
+
+
+def test_invalid_utf8_is_replaced_and_said() -> None:
+    text = "name,city\n" + "".join(f"{i},Zürich\n" for i in range(2000))
+    data = text.encode() + b"9,bad \xff\xfe byte\n"
+    report = load(data, name="x.csv").report
+    assert report.n_rows == 2001
+    assert any("\ufffd" in w and "not valid UTF-8" in w for w in report.warnings)
+
+
+def test_invalid_bytes_in_a_short_file_are_read_as_a_named_legacy_encoding() -> None:
+    loaded = load(b"a,b\n1,\xff\xfe\n2,ok\n", name="x.csv")
+    assert loaded.report.encoding not in ("utf-8", "utf-8-sig")
+    assert loaded.con.execute("SELECT b FROM data ORDER BY a").fetchall()[1] == ("ok",)
+
+
+def test_nul_bytes_are_removed_and_counted() -> None:
+    filler = b"".join(b"%d,plain text\n" % i for i in range(3, 60))
+    loaded = load(b"a,b\n1,x\x00y\n2,z\x00\n" + filler, name="x.csv")
+    rows = loaded.con.execute("SELECT b FROM data ORDER BY a LIMIT 2").fetchall()
+    assert rows == [("xy",), ("z",)]
+    assert "2 NUL bytes were removed from the text." in loaded.report.warnings
+
+
+def test_mostly_nul_bytes_are_refused_as_binary() -> None:
+    assert "binary data" in refusal(b"a,b\n" + b"\x00" * 4000 + b"\n")
+
+
+def bomb_xlsx(path: Path, sheet_bytes: int) -> Path:
+    """A valid-looking workbook whose one sheet inflates to `sheet_bytes` of XML."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    row = b"<row><c><v>1</v></c></row>"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+            '2006/content-types"><Default Extension="rels" ContentType="application/'
+            'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+            f'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+            f'ContentType="{ct}.sheet.main+xml"/><Override PartName="/xl/worksheets/'
+            f'sheet1.xml" ContentType="{ct}.worksheet+xml"/></Types>',
+        )
+        z.writestr(
+            "_rels/.rels",
+            f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/'
+            'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        z.writestr(
+            "xl/workbook.xml",
+            f'<workbook {ns} xmlns:r="{rel}"><sheets><sheet name="S" sheetId="1" '
+            'r:id="rId1"/></sheets></workbook>',
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/worksheet" '
+            'Target="worksheets/sheet1.xml"/></Relationships>',
+        )
+        block = row * (1024 * 1024 // len(row))
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(f"<worksheet {ns}><sheetData>".encode())
+            for _ in range(sheet_bytes // len(block)):
+                sheet.write(block)
+            sheet.write(b"</sheetData></worksheet>")
+    return path
+
+
+def test_xlsx_that_unpacks_past_the_limit_is_refused_before_unpacking(tmp_path: Path) -> None:
+    path = bomb_xlsx(tmp_path / "bomb.xlsx", 8 * 1024 * 1024)
+    small = path.stat().st_size
+    assert small < 100_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    message = refusal(path.read_bytes(), name="bomb.xlsx", limit=4 * 1024 * 1024)
+    assert "unpacks to" in message and "over the limit of 4.0 MB" in message
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024
+    # Under a limit it fits, the same construction is a workbook the loader reads.
+    loaded = load(bomb_xlsx(tmp_path / "ok.xlsx", 1024 * 1024), limit=4 * 1024 * 1024)
+    assert loaded.report.n_columns == 1 and loaded.report.n_rows > 30_000
+
+
+@pytest.mark.slow
+def test_gigabyte_zip_bomb_is_refused_in_bounded_time_and_memory(tmp_path: Path) -> None:
+    path = bomb_xlsx(tmp_path / "bomb.xlsx", 1024 * 1024 * 1024)
+    assert path.stat().st_size < 5 * 1024 * 1024
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    message = refusal(path.read_bytes(), name="bomb.xlsx")
+    assert time.perf_counter() - started < 2
+    assert "unpacks to 1,024.0 MB" in message
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024
+
+
+def test_zip_directory_that_understates_a_part_is_refused(tmp_path: Path) -> None:
+    path = bomb_xlsx(tmp_path / "liar.xlsx", 2 * 1024 * 1024)
+    with zipfile.ZipFile(path) as z:
+        entry = z.start_dir
+    data = bytearray(path.read_bytes())
+    while data[entry : entry + 4] == b"PK\x01\x02":  # central directory: claim 1 000 bytes
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, entry + 28)
+        name = bytes(data[entry + 46 : entry + 46 + name_len])
+        if name == b"xl/worksheets/sheet1.xml":
+            struct.pack_into("<I", data, entry + 24, 1000)
+            if extra_len:  # the zip64 field holds the sizes instead
+                struct.pack_into("<Q", data, entry + 46 + name_len + 4, 1000)
+        entry += 46 + name_len + extra_len + comment_len
+    message = refusal(bytes(data), name="liar.xlsx", limit=1024 * 1024)
+    assert "damaged" in message
+
+
+# ---------------------------------------------------------------- odd shapes
+
+
+def test_duplicate_hostile_headers_get_distinct_names() -> None:
+    loaded = load((f"{IMG},{IMG},{IMG}\n1,2,3\n4,5,6\n").encode(), name="x.csv")
+    names = [n for n, *_ in loaded.con.execute("DESCRIBE data").fetchall()]
+    assert len(set(names)) == 3 and names[0] == IMG
+    assert len(loaded.report.renamed_columns) == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "rows", "cols"),
+    [
+        (b" , ,  \n1,2,3\n4,5,6\n", 2, 3),  # header of blanks
+        (b",,\n1,2,3\n4,5,6\n", 2, 3),
+        (b",,,\n,,,\n,,,\n", None, 4),  # nothing but delimiters
+        (b"a,b\n1,2\n", 1, 2),  # one row
+    ],
+)
+def test_odd_shapes_load_and_steps_one_to_three_run(data: bytes, rows: int | None, cols: int):
+    loaded = load(data, name="x.csv")
+    assert loaded.report.n_columns == cols
+    if rows is not None:
+        assert loaded.report.n_rows == rows
+    ov = overview(loaded.con, loaded.table)
+    q = quality(loaded.con, loaded.table, overview=ov)
+    stats = statistics(loaded.con, loaded.table)
+    assert ov.n_columns == cols and q.n_rows == ov.n_rows
+    assert all(name.strip() for name in (c.name for c in ov.columns))
+    json.dumps([ov.to_dict(), q.to_dict(), stats.to_dict()], allow_nan=False)
+
+
+def test_bom_and_hostile_first_column_name() -> None:
+    loaded = load(b"\xef\xbb\xbf" + SCRIPT.encode() + b",b\n1,2\n3,4\n", name="x.csv")
+    names = [n for n, *_ in loaded.con.execute("DESCRIBE data").fetchall()]
+    assert names == [SCRIPT, "b"]
+    assert loaded.report.encoding == "utf-8-sig"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../../escape.csv", "..\\..\\escape.csv", "CON", "nul.csv", "aux.txt", "/etc/passwd",
+     "a/../../b.csv", "x\x00.csv", "", ".hidden", "COM1.csv", "<script>.csv"],
+)  # fmt: skip
+def test_workspace_keeps_any_upload_name_inside_itself(tmp_path: Path, name: str) -> None:
+    root = tmp_path / "ws"
+    kept = keep_source(b"a,b\n1,2\n", name, root=root)
+    assert kept.resolve().parent.parent == (root / "sources").resolve()
+    assert kept.name not in ("", ".", "..") and not kept.name.startswith(".")
+    assert kept.name.split(".")[0].upper() not in ("CON", "NUL", "AUX", "COM1")
+    assert all(ch.isalnum() or ch in "._-" for ch in kept.name)
+    assert kept.read_bytes() == b"a,b\n1,2\n"
+
+
+def test_app_keeps_an_upload_named_with_dot_dots_inside_the_workspace(tmp_path: Path) -> None:
+    from app import app
+
+    _, defs = app.run(defs={"source": {"name": "../../../evil.csv", "data": b"a,b\n1,2\n3,4\n"}})
+    assert defs["ov"].n_rows == 2
+    assert [p.name for p in (tmp_path / "workspace" / "sources").rglob("*.csv")] == ["evil.csv"]
+
+
+@pytest.mark.parametrize("ending", [b"\r\n", b"\n"])
+def test_carriage_return_inside_a_quoted_header_keeps_every_row(ending: bytes) -> None:
+    data = ending.join([b'a,"\rb",c', b"1,x,2", b"3,y,4", b""])
+    loaded = load(data, name="x.csv")
+    assert loaded.report.n_rows == 2
+    assert loaded.con.execute("SELECT * FROM data ORDER BY a").fetchall() == [
+        (1, "x", 2),
+        (3, "y", 4),
+    ]
+
+
+def test_header_only_file_runs_through_the_app() -> None:
+    from app import app
+
+    _, defs = app.run(defs={"source": {"name": "h.csv", "data": b"a,b\n"}})
+    assert defs["q"].quality_score is None
+    assert defs["gate1"].status == "pending"
