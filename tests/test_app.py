@@ -242,3 +242,34 @@ def test_waiting_gates_put_typed_requests_in_the_shared_queue(private_files: Pat
     app.run(defs=all_gates(gate4_answer=None, gate5_answer=None))
     queue = {(r.gate, r.type) for r in open_requests(private_files / "signoff.db")}
     assert queue == {("result_verification", "validation")}
+
+
+SENSORS = {"name": "sensor_readings.csv", "data": sample_path("sensor_readings")}
+
+
+def test_a_target_trains_baselines_and_gate_three_binds_the_model() -> None:
+    target = SimpleNamespace(value={"target": "output_units", "exclude": []})
+    _, defs = app.run(
+        defs=all_gates(source=SENSORS, model_form=target, gate3_answer=answer("approve"))
+    )
+    card = defs["model_card"]
+    assert card.task == "regression"
+    assert card.selected != "dummy"
+    assert defs["gate3"].status == "approved"
+    model = defs["report"]["model"]
+    assert model["target"] == "output_units" and model["selected"] == card.selected
+    assert defs["report"]["gates"]["model_approval"]["status"] == "approved"
+
+
+def test_choosing_another_candidate_at_gate_three_is_what_step_four_receives() -> None:
+    target = SimpleNamespace(value={"target": "output_units", "exclude": []})
+    _, first = app.run(defs=all_gates(source=SENSORS, model_form=target, gate3_answer=None))
+    assert first["gate3"].status == "pending"
+    assert "recs" not in first
+    other = next(
+        c.name for c in first["model_card"].candidates if c.name != first["model_card"].selected
+    )
+    modify = answer("modify", candidate=other, exclude=[])
+    _, defs = app.run(defs=all_gates(source=SENSORS, model_form=target, gate3_answer=modify))
+    assert defs["gate3"].status == "modified"
+    assert defs["report"]["model"]["selected"] == other
