@@ -26,6 +26,10 @@ from steps.results import json_safe
 _COLUMN_COUNTS = ("name", "kind", "n_missing", "n_distinct")
 _NUMERIC_SUMMARY = ("mean", "std", "min", "q1", "median", "q3", "max")
 _VALUE_KEYS = frozenset({"examples", "example", "top_values", "values", "rows", "sample"})
+# A prompt stays bounded whatever the table: per-column figures for at most this many
+# columns (in table order; the prompt says how many were left out), names cut to this length.
+PROMPT_MAX_COLUMNS = 50
+NAME_MAX_CHARS = 200
 
 _STEP_TASKS = {
     "overview": (
@@ -67,8 +71,25 @@ def _make(text: str) -> Prompt:
     return Prompt(text, hashlib.sha256(text.encode()).hexdigest())
 
 
+def _name(name: Any) -> str:
+    text = str(name)
+    return text if len(text) <= NAME_MAX_CHARS else text[: NAME_MAX_CHARS - 1] + "…"
+
+
+def _first(items: Sequence[Any]) -> list[Any]:
+    return list(items[:PROMPT_MAX_COLUMNS])
+
+
+def _left_out(*collections: Sequence[Any] | Mapping[str, Any]) -> dict[str, int]:
+    """How many columns a capped list left out, said in the prompt (nothing when none)."""
+    extra = max((len(c) - PROMPT_MAX_COLUMNS for c in collections), default=0)
+    return {"columns_left_out": extra} if extra > 0 else {}
+
+
 def _column(col: Mapping[str, Any]) -> dict[str, Any]:
     kept = {k: col.get(k) for k in _COLUMN_COUNTS if k in col}
+    if "name" in kept:
+        kept["name"] = _name(kept["name"])
     if col.get("kind") in NUMERIC_KINDS:
         kept.update({k: number(col.get(k)) for k in _NUMERIC_SUMMARY if k in col})
     return kept
@@ -79,46 +100,64 @@ def _overview(ov: Mapping[str, Any]) -> dict[str, Any]:
         "n_rows": count(ov.get("n_rows")),
         "n_columns": count(ov.get("n_columns")),
         "memory_bytes": count(ov.get("memory_bytes")),
-        "columns": [_column(c) for c in columns_of(ov)],
+        "columns": [_column(c) for c in _first(columns_of(ov))],
+        **_left_out(columns_of(ov)),
     }
 
 
 def _quality(q: Mapping[str, Any]) -> dict[str, Any]:
     outliers = q.get("outliers") or {}
+    missing = q.get("missing_by_column") or {}
+    issues = q.get("type_issues") or []
     return {
         "n_rows": count(q.get("n_rows")),
         "duplicate_rows": count(q.get("duplicate_rows")),
         "missing_cells": count(q.get("missing_cells")),
-        "missing_by_column": {
-            str(k): count(v) for k, v in (q.get("missing_by_column") or {}).items()
-        },
+        "missing_by_column": {_name(k): count(v) for k, v in _first(list(missing.items()))},
         "quality_score": number(q.get("quality_score")),
         "outliers": {
-            str(k): {m: count(v.get(m)) for m in ("iqr", "zscore")}
-            for k, v in outliers.items()
+            _name(k): {m: count(v.get(m)) for m in ("iqr", "zscore")}
+            for k, v in _first(list(outliers.items()))
             if isinstance(v, Mapping)
         },
         "type_issues": [
-            {"column": t.get("column"), "issue": t.get("issue"), "count": count(t.get("count"))}
-            for t in q.get("type_issues") or []
+            {
+                "column": _name(t.get("column")),
+                "issue": t.get("issue"),
+                "count": count(t.get("count")),
+            }
+            for t in _first(issues)
         ],
+        **_left_out(missing, outliers, issues),
     }
 
 
 def _statistics(s: Mapping[str, Any]) -> dict[str, Any]:
     corr = s.get("correlation") or {}
+    names = list(corr.get("columns") or [])
+    kept = len(_first(names))
+    distributions = s.get("distributions") or {}
+    strong = s.get("strong_correlations") or []
     return {
-        "correlation": {k: corr.get(k) for k in ("method", "columns", "matrix") if k in corr},
+        "correlation": {
+            **({"method": corr["method"]} if "method" in corr else {}),
+            "columns": [_name(n) for n in names[:kept]],
+            "matrix": [list(row[:kept]) for row in (corr.get("matrix") or [])[:kept]],
+        },
         "strong_correlations": [
-            {k: p.get(k) for k in ("a", "b", "r", "n", "p_value")}
-            for p in s.get("strong_correlations") or []
+            {
+                k: _name(p.get(k)) if k in ("a", "b") else p.get(k)
+                for k in ("a", "b", "r", "n", "p_value")
+            }
+            for p in _first(strong)
         ],
         "threshold": number(s.get("threshold")),
         "distributions": {
-            str(k): {m: number(v.get(m)) for m in ("skewness", "kurtosis")}
-            for k, v in (s.get("distributions") or {}).items()
+            _name(k): {m: number(v.get(m)) for m in ("skewness", "kurtosis")}
+            for k, v in _first(list(distributions.items()))
             if isinstance(v, Mapping)
         },
+        **_left_out(names, distributions),
     }
 
 

@@ -32,6 +32,10 @@ METHODS: tuple[str, ...] = ("pearson", "spearman")
 NORMALITY_TEST = "D'Agostino-Pearson K²"
 NORMALITY_MIN_ROWS = 20
 SCATTER_PAIRS = 4
+# Step 3 covers at most this many numeric (and categorical) columns, in table order: the
+# correlation matrix grows as k², and a 10 000-column table would otherwise mean 50 million
+# co-moments, a heatmap no browser can draw and one histogram per column. The result says so.
+MAX_COLUMNS = 100
 _EPS = float(np.finfo(float).eps)
 
 
@@ -158,6 +162,7 @@ class Statistics(ToDict):
     threshold: float
     distributions: Distributions
     scatter_pairs: tuple[StrongPair, ...]
+    notes: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- SQL helpers
@@ -761,6 +766,18 @@ class _Scan:
     profile: _Profile
     distributions: Distributions
     pearson: CorrelationMatrix | None
+    notes: tuple[str, ...]
+
+
+def _capped(cols: Sequence[Column], kind: str, what: str) -> tuple[tuple[Column, ...], list[str]]:
+    """The first `MAX_COLUMNS` of `cols`, and a sentence saying so when some are left out."""
+    if len(cols) <= MAX_COLUMNS:
+        return tuple(cols), []
+    note = (
+        f"{what} cover the first {MAX_COLUMNS} of {len(cols):,} {kind} columns "
+        "(in table order); the rest are left out of Step 3."
+    )
+    return tuple(cols[:MAX_COLUMNS]), [note]
 
 
 def _scan(
@@ -769,19 +786,23 @@ def _scan(
     """Profile scan, then one moment scan serving distributions (and Pearson, if asked)."""
     _check_bins(bins, top_k)
     all_cols = columns(con, table)
-    cols = tuple(c for c in all_cols if c.is_numeric)
+    cols, notes = _capped(
+        [c for c in all_cols if c.is_numeric], "numeric", "Correlations and distributions"
+    )
+    texts, text_notes = _capped(_categorical_columns(all_cols), "categorical", "Top values")
     clean = _clean_source(cols, table)
     profile = _profile(con, clean, [c.name for c in cols])
     aggs = _Aggregates()
     moments = _plan_moments(aggs, profile, bins)
     correlation = _plan_correlation(aggs, profile) if pearson else None
     values = aggs.run(con, clean)
-    categorical = _categorical(con, table, _categorical_columns(all_cols), profile.n_rows, top_k)
+    categorical = _categorical(con, table, texts, profile.n_rows, top_k)
     return _Scan(
         numeric_columns=cols,
         profile=profile,
         distributions=Distributions(profile.n_rows, moments(values), categorical),
         pearson=_pearson_result(profile, *correlation(values)) if correlation else None,
+        notes=tuple(notes + text_notes),
     )
 
 
@@ -876,6 +897,7 @@ def statistics(
         threshold=float(threshold),
         distributions=scan.distributions,
         scatter_pairs=strong[:SCATTER_PAIRS],
+        notes=scan.notes,
     )
 
 

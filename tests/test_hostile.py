@@ -509,3 +509,139 @@ def test_header_only_file_runs_through_the_app() -> None:
     _, defs = app.run(defs={"source": {"name": "h.csv", "data": b"a,b\n"}})
     assert defs["q"].quality_score is None
     assert defs["gate1"].status == "pending"
+
+
+# ---------------------------------------------------------------- wide and tall
+
+
+def wide_table(con: Any, n_numeric: int, n_text: int, rows: int) -> dict[str, Any]:
+    """A seeded table of many columns (floats with NaN, integers, text); numpy's copy."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(11)
+    data: dict[str, Any] = {}
+    for j in range(n_numeric):
+        if j % 3 == 0:
+            values = rng.integers(-50, 50, rows).astype(float) + 1e7
+            data[f"n{j}"] = values
+        else:
+            values = rng.normal(j, 1 + j % 5, rows)
+            values[rng.random(rows) < 0.1] = np.nan
+            data[f"n{j}"] = values
+    for j in range(n_text):
+        data[f"t{j}"] = [f"v{v}" for v in rng.integers(0, 4, rows)]
+    arrow = pa.table(
+        {
+            k: pa.array(v, from_pandas=True) if k.startswith("n") else pa.array(v)
+            for k, v in data.items()
+        }
+    )
+    con.register("wide_arrow", arrow)
+    con.execute("CREATE TABLE data AS SELECT * FROM wide_arrow")
+    con.unregister("wide_arrow")
+    return data
+
+
+def test_wide_table_overview_matches_numpy_and_steps_two_three_say_they_capped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The caps, lowered so that a 50-column table crosses each of them quickly."""
+    import numpy as np
+
+    from steps import overview as overview_module
+    from steps import quality as quality_module
+    from steps import statistics as statistics_module
+    from steps.engine import connect
+
+    monkeypatch.setattr(overview_module, "WIDE_TABLE_COLUMNS", 30)
+    monkeypatch.setattr(quality_module, "OUTLIER_MAX_COLUMNS", 25)
+    monkeypatch.setattr(statistics_module, "MAX_COLUMNS", 12)
+    OUTLIER_MAX_COLUMNS, MAX_COLUMNS = 25, 12
+    con = connect()
+    n_numeric = OUTLIER_MAX_COLUMNS + 20
+    data = wide_table(con, n_numeric, 15, rows=40)
+    assert len(data) > 30  # the unpivoted path
+    ov = overview(con, "data")
+    for name in ("n0", "n1", "n2", f"n{n_numeric - 1}"):
+        values = data[name][~np.isnan(data[name])]
+        column = ov.column(name)
+        assert column.count == len(values) and column.n_missing == 40 - len(values)
+        assert column.mean == pytest.approx(np.mean(values), rel=1e-14)
+        assert column.std == pytest.approx(np.std(values, ddof=1), rel=1e-12)
+        quartiles = np.quantile(values, [0.25, 0.5, 0.75])
+        assert (column.q1, column.median, column.q3) == pytest.approx(tuple(quartiles), rel=1e-14)
+        assert (column.min, column.max) == (values.min(), values.max())
+    text = ov.column("t3")
+    expected = sorted(
+        ((v, data["t3"].count(v)) for v in set(data["t3"])), key=lambda p: (-p[1], p[0])
+    )
+    assert text.top_values == tuple(expected) and text.n_distinct == len(expected)
+
+    q = quality(con, "data", overview=ov)
+    assert len(q.outliers) == OUTLIER_MAX_COLUMNS
+    assert any(f"first {OUTLIER_MAX_COLUMNS} of {n_numeric}" in n for n in q.notes)
+
+    stats = statistics(con, "data")
+    assert stats.correlation.columns == tuple(f"n{j}" for j in range(MAX_COLUMNS))
+    assert any(f"first {MAX_COLUMNS} of {n_numeric} numeric" in n for n in stats.notes)
+    both = ~np.isnan(data["n1"]) & ~np.isnan(data["n2"])
+    r = np.corrcoef(data["n1"][both], data["n2"][both])[0, 1]
+    assert stats.correlation.matrix[1][2] == pytest.approx(r, rel=1e-12)
+
+    prompt = prompt_for("overview", ov.to_dict()).text
+    assert '"columns_left_out": 10' in prompt  # 60 columns, 50 in the prompt
+
+
+@pytest.mark.slow
+def test_ten_thousand_columns_steps_one_to_three_are_bounded(tmp_path: Path) -> None:
+    import numpy as np
+
+    k, rows = 10_000, 20
+    values = np.random.default_rng(3).normal(size=(rows, k)).round(4)
+    path = tmp_path / "wide.csv"
+    with path.open("w") as f:
+        f.write(",".join(f"c{i}" for i in range(k)) + "\n")
+        for row in values:
+            f.write(",".join(map(str, row)) + "\n")
+    started = time.perf_counter()
+    loaded = load(path)
+    ov = overview(loaded.con, loaded.table)
+    q = quality(loaded.con, loaded.table, overview=ov)
+    stats = statistics(loaded.con, loaded.table)
+    seconds = time.perf_counter() - started
+    assert seconds < 60, f"Steps 1-3 on 10 000 columns took {seconds:.1f} s"
+    assert ov.n_columns == k and ov.column("c9999").mean == pytest.approx(values[:, -1].mean())
+    assert len(stats.correlation.columns) < k and stats.notes
+    for figures in (
+        overview_figures(ov),
+        quality_figures(ov, q),
+        statistics_figures(stats),
+    ):
+        assert sum(len(f.to_json()) for f in figures.values()) < 2_000_000
+    for step, result in (("overview", ov), ("quality", q), ("statistics", stats)):
+        assert len(prompt_for(step, result.to_dict()).text) < 100_000
+
+
+@pytest.mark.slow
+def test_five_million_rows_in_one_column(tmp_path: Path) -> None:
+    import numpy as np
+
+    values = np.random.default_rng(5).normal(100, 15, 5_000_000).round(3)
+    path = tmp_path / "tall.csv"
+    with path.open("w") as f:
+        f.write("x\n")
+        np.savetxt(f, values, fmt="%.3f")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    loaded = load(path)
+    ov = overview(loaded.con, loaded.table)
+    q = quality(loaded.con, loaded.table, overview=ov)
+    stats = statistics(loaded.con, loaded.table)
+    seconds = time.perf_counter() - started
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert seconds < 60 and grown_mb < 2 * path.stat().st_size / 1e6 + 200
+    x = ov.column("x")
+    assert x.count == 5_000_000 and x.mean == pytest.approx(values.mean(), rel=1e-12)
+    assert x.std == pytest.approx(values.std(ddof=1), rel=1e-10)
+    assert q.n_rows == 5_000_000 and stats.n_rows == 5_000_000
