@@ -844,6 +844,10 @@ def step3_show(outlier_report, scatters, stats, stats_insights, stats_prompt):
                 ],
                 justify="start",
             ),
+            *[
+                mo.callout(mo.md(esc(n)), kind="info")
+                for n in (*stats.notes, *outlier_report.notes)
+            ],
             step_tabs(
                 statistics_figures(stats, scatters),
                 insights_view(stats_insights, stats_prompt),

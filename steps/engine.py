@@ -31,6 +31,7 @@ MEMORY_FLOOR_BYTES = 256 * 1024 * 1024
 MEMORY_PER_DATA_BYTE = 1.0
 QUANTILE_BYTES_PER_VALUE = 12
 QUANTILE_HEADROOM_BYTES = 64 * 1024 * 1024
+WIDTH_BYTES_PER_COLUMN = 1024 * 1024
 
 _NUMERIC_PREFIXES = (
     "TINYINT",
@@ -74,15 +75,22 @@ class Column:
         return self.dtype.upper() == "VARCHAR"
 
 
-def memory_limit_for(data_bytes: int, *, rows: int = 0, numeric_columns: int = 0) -> str:
+def memory_limit_for(
+    data_bytes: int, *, rows: int = 0, numeric_columns: int = 0, width: int = 0
+) -> str:
     """The DuckDB memory limit for a file of `data_bytes`: `SIGNOFF_DUCKDB_MEMORY` when set,
     else the file's size, at least `MEMORY_FLOOR_BYTES` and at least what exact quantiles of
-    `numeric_columns` columns of `rows` rows need (known once the file is loaded)."""
+    `numeric_columns` columns of `rows` rows need (known once the file is loaded).
+
+    A wide table gets room for per-column working buffers on top (`width` columns): parsing
+    and whole-row grouping of 10 000 columns need gigabytes however small the file is.
+    """
     configured = os.environ.get(MEMORY_ENV, "").strip()
     if configured:
         return configured
     quantiles = QUANTILE_BYTES_PER_VALUE * rows * numeric_columns + QUANTILE_HEADROOM_BYTES
-    limit = max(MEMORY_FLOOR_BYTES, int(data_bytes * MEMORY_PER_DATA_BYTE), quantiles)
+    base = max(MEMORY_FLOOR_BYTES, int(data_bytes * MEMORY_PER_DATA_BYTE), quantiles)
+    limit = base + width * WIDTH_BYTES_PER_COLUMN
     return f"{-(-limit // (1024 * 1024))}MiB"
 
 

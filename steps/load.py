@@ -214,10 +214,13 @@ def _load_fitted(
     if con is not None:
         return _load_path(path, name, con, table, limit, sheet)
     size = path.stat().st_size
-    con = connect(memory_limit=memory_limit_for(size))
+    width = _header_width(path)
+    con = connect(memory_limit=memory_limit_for(size, width=width))
     loaded = _load_path(path, name, con, table, limit, sheet)
     numeric = sum(c.is_numeric for c in columns(con, table))
-    fitted = memory_limit_for(size, rows=loaded.report.n_rows, numeric_columns=numeric)
+    fitted = memory_limit_for(
+        size, rows=loaded.report.n_rows, numeric_columns=numeric, width=loaded.report.n_columns
+    )
     con.execute(f"SET memory_limit = {quote_literal(fitted)}")
     return loaded
 
@@ -245,6 +248,13 @@ def _check_size(size: int, limit: int, name: str) -> None:
         raise LoadError(
             f"{_shown(name)} is {_megabytes(size)}, over the limit of {_megabytes(limit)}."
         )
+
+
+def _header_width(path: Path) -> int:
+    """A cheap upper guess of the column count (the most frequent delimiter in the first
+    line, plus one), made before parsing so the memory limit can allow for a wide file."""
+    first = _read_head(path).split(b"\n", 1)[0]
+    return 1 + max(first.count(d) for d in (b",", b";", b"\t", b"|"))
 
 
 def _read_head(path: Path, n: int = _HEAD) -> bytes:

@@ -8,7 +8,8 @@ so it runs in scikit-learn on a seeded, bounded sample and says so.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import duckdb
@@ -25,6 +26,9 @@ from steps.overview import (
     value_expr,
 )
 from steps.results import ToDict
+
+# Outliers are counted in at most this many numeric columns (see `_narrowed`).
+MAX_COLUMNS = 200
 
 Method = Literal["iqr", "zscore", "isolation_forest"]
 METHODS: tuple[str, ...] = ("iqr", "zscore", "isolation_forest")
@@ -276,6 +280,59 @@ def outliers(
     has them already; Step 2 passes its overview's figures.
     """
     _check(method, iqr_multiplier, z_threshold, contamination, sample_rows)
+    source, capped = _narrowed(con, table)
+    try:
+        report = _outliers_in(
+            con,
+            source,
+            method=method,
+            iqr_multiplier=iqr_multiplier,
+            z_threshold=z_threshold,
+            contamination=contamination,
+            seed=seed,
+            sample_rows=sample_rows,
+            examples=examples,
+            stats=stats,
+        )
+    finally:
+        if source != table:
+            con.execute(f"DROP VIEW IF EXISTS {quote_ident(source)}")
+    return replace(report, notes=report.notes + capped) if capped else report
+
+
+def _narrowed(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, tuple[str, ...]]:
+    """Where outliers are counted: the table, or a view of its first numeric columns.
+
+    The methods write one predicate per numeric column into a single query, and DuckDB's
+    planning time grows faster than linearly with that (10 000 columns: minutes). A wider
+    table gets its first `MAX_COLUMNS` numeric columns counted, and a note saying so.
+    """
+    numeric = [c for c in columns(con, table) if c.is_numeric]
+    if len(numeric) <= MAX_COLUMNS:
+        return table, ()
+    view = f"_signoff_outliers_{uuid.uuid4().hex}"
+    kept = ", ".join(quote_ident(c.name) for c in numeric[:MAX_COLUMNS])
+    con.execute(f"CREATE TEMP VIEW {quote_ident(view)} AS SELECT {kept} FROM {quote_ident(table)}")
+    note = (
+        f"Outliers are counted in the first {MAX_COLUMNS} of {len(numeric):,} numeric "
+        "columns (in table order), and their example rows show only those columns."
+    )
+    return view, (note,)
+
+
+def _outliers_in(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    method: Method,
+    iqr_multiplier: float,
+    z_threshold: float,
+    contamination: float | str,
+    seed: int,
+    sample_rows: int,
+    examples: int,
+    stats: dict[str, NumericStats] | None,
+) -> OutlierReport:
     n_rows = count_rows(con, table)
     notes = (NO_DATA_ROWS,) if n_rows == 0 else ()
     if method == "isolation_forest":

@@ -7,7 +7,6 @@ small example look-ups; the per-column figures come from Step 1's overview.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,15 +14,13 @@ import duckdb
 
 from steps.engine import Column, columns, quote_ident
 from steps.outliers import OutlierReport, outliers
-from steps.overview import NO_DATA_ROWS, NumericStats, Overview, fresh_name, value_expr
+from steps.overview import NumericStats, Overview, fresh_name, value_expr
 from steps.overview import overview as compute_overview
 from steps.results import ToDict
 
 # A text column is "mostly numeric" when at least this share of its values look like numbers,
 # and "date-like" when at least this share look like dates.
 MOSTLY = 0.5
-# Outliers are counted in at most this many numeric columns (see `_outlier_source`).
-OUTLIER_MAX_COLUMNS = 200
 _NUMBER = r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?"
 _NUMBER_LOOKING = (
     r"\s*[-+(]?\s*[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d*)?|\.\d+)"
@@ -315,19 +312,13 @@ def quality(
     stats = stats_from(ov)
     dup_count, dup_rows = duplicates(con, table, cols, examples)
     issues = type_issues(con, table, cols, examples)
-    source, notes = _outlier_source(con, table, cols)
-    try:
-        iqr = outliers(
-            con, source, method="iqr", iqr_multiplier=iqr_multiplier, stats=stats, examples=examples
-        )
-        zscore = outliers(
-            con, source, method="zscore", z_threshold=z_threshold, stats=stats, examples=examples
-        )
-    finally:
-        if source != table:
-            con.execute(f"DROP VIEW IF EXISTS {quote_ident(source)}")
-    if ov.n_rows == 0:
-        notes.insert(0, NO_DATA_ROWS)
+    iqr = outliers(
+        con, table, method="iqr", iqr_multiplier=iqr_multiplier, stats=stats, examples=examples
+    )
+    zscore = outliers(
+        con, table, method="zscore", z_threshold=z_threshold, stats=stats, examples=examples
+    )
+    notes = iqr.notes
     quality_score, components = score(ov, dup_count, issues, iqr)
     return Quality(
         n_rows=ov.n_rows,
@@ -344,25 +335,3 @@ def quality(
         score_components=components,
         notes=tuple(notes),
     )
-
-
-def _outlier_source(
-    con: duckdb.DuckDBPyConnection, table: str, cols: list[Column]
-) -> tuple[str, list[str]]:
-    """Where outliers are counted: the table, or a view of its first numeric columns.
-
-    The outlier methods write one predicate per numeric column into a single query, and
-    DuckDB's planning time grows faster than linearly with that (10 000 columns: minutes).
-    A wider table gets its first `OUTLIER_MAX_COLUMNS` numeric columns counted, and a note.
-    """
-    numeric = [c for c in cols if c.is_numeric]
-    if len(numeric) <= OUTLIER_MAX_COLUMNS:
-        return table, []
-    view = f"_signoff_outliers_{uuid.uuid4().hex}"
-    kept = ", ".join(quote_ident(c.name) for c in numeric[:OUTLIER_MAX_COLUMNS])
-    con.execute(f"CREATE TEMP VIEW {quote_ident(view)} AS SELECT {kept} FROM {quote_ident(table)}")
-    note = (
-        f"Outliers are counted in the first {OUTLIER_MAX_COLUMNS} of {len(numeric):,} numeric "
-        "columns (in table order), and their example rows show only those columns."
-    )
-    return view, [note]

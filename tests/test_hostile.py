@@ -549,13 +549,13 @@ def test_wide_table_overview_matches_numpy_and_steps_two_three_say_they_capped(
     """The caps, lowered so that a 50-column table crosses each of them quickly."""
     import numpy as np
 
+    from steps import outliers as outliers_module
     from steps import overview as overview_module
-    from steps import quality as quality_module
     from steps import statistics as statistics_module
     from steps.engine import connect
 
     monkeypatch.setattr(overview_module, "WIDE_TABLE_COLUMNS", 30)
-    monkeypatch.setattr(quality_module, "OUTLIER_MAX_COLUMNS", 25)
+    monkeypatch.setattr(outliers_module, "MAX_COLUMNS", 25)
     monkeypatch.setattr(statistics_module, "MAX_COLUMNS", 12)
     OUTLIER_MAX_COLUMNS, MAX_COLUMNS = 25, 12
     con = connect()

@@ -11,6 +11,7 @@ from steps.engine import (
     MEMORY_FLOOR_BYTES,
     QUANTILE_BYTES_PER_VALUE,
     QUANTILE_HEADROOM_BYTES,
+    WIDTH_BYTES_PER_COLUMN,
     columns,
     connect,
     memory_limit_for,
@@ -58,7 +59,8 @@ def test_load_opens_a_connection_with_the_fitted_limit(no_env, tmp_path):
     path = tmp_path / "numbers.csv"
     path.write_text("a,b\n" + "".join(f"{i},{i * 0.5}\n" for i in range(1000)))
     loaded = load(path)
-    assert limit_bytes(loaded.con) == pytest.approx(MEMORY_FLOOR_BYTES)
+    expected = MEMORY_FLOOR_BYTES + 2 * WIDTH_BYTES_PER_COLUMN
+    assert limit_bytes(loaded.con) == pytest.approx(expected)
     [(spill,)] = loaded.con.execute("SELECT current_setting('temp_directory')").fetchall()
     assert "signoff-duckdb-" in spill
 
@@ -95,3 +97,13 @@ def test_duplicates_treat_signed_zero_nan_and_missing_as_pandas_does():
     assert count == int(base.duplicated().sum())
     sizes = base.groupby(list(base.columns), dropna=False).size()
     assert [e.copies for e in examples] == sorted(sizes[sizes > 1].to_numpy(), reverse=True)[:3]
+
+
+def test_a_wide_table_gets_room_per_column(no_env):
+    narrow = memory_limit_for(1000, width=2)
+    wide = memory_limit_for(1000, width=10_000)
+    mib = 1024 * 1024
+    assert (
+        int(wide.removesuffix("MiB")) * mib >= MEMORY_FLOOR_BYTES + 10_000 * WIDTH_BYTES_PER_COLUMN
+    )
+    assert int(narrow.removesuffix("MiB")) < int(wide.removesuffix("MiB"))
