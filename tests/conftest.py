@@ -69,8 +69,9 @@ def wait_for_health(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> 
     raise TimeoutError(f"marimo did not answer on {url}/health within {timeout} s")
 
 
-def serve_app(tmp_path: Path, **extra_env: str) -> Iterator[dict]:
-    """`marimo run app.py` on 127.0.0.1 with its own SQLite file and workspace."""
+def serve(tmp_path: Path, command: list[str], **extra_env: str) -> Iterator[dict]:
+    """Run a server (`{port}` in `command` is filled in) on 127.0.0.1 with its own SQLite
+    file and workspace under `tmp_path`, until the test is done with it."""
     port = free_port()
     env = {
         **os.environ,
@@ -80,44 +81,41 @@ def serve_app(tmp_path: Path, **extra_env: str) -> Iterator[dict]:
     }
     env.pop("GEMINI_API_KEY", None)
     env.pop("GOOGLE_API_KEY", None)
-    log = (tmp_path / "marimo.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "marimo",
-            "run",
-            "app.py",
-            "--headless",
-            "--no-token",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, proc)
-        yield {"url": url, "db": Path(env["SIGNOFF_DB"]), "log": tmp_path / "marimo.log"}
-    finally:
-        proc.terminate()
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, *(arg.replace("{port}", str(port)) for arg in command)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            wait_for_health(url, proc)
+            yield {
+                "url": url,
+                "db": Path(env["SIGNOFF_DB"]),
+                "workspace": Path(env["SIGNOFF_WORKSPACE"]),
+                "log": log_path,
+            }
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+MARIMO_RUN = ["-m", "marimo", "run", "app.py", "--headless", "--no-token"]
+MARIMO_RUN += ["--host", "127.0.0.1", "--port", "{port}"]
 
 
 @pytest.fixture
 def app_server(tmp_path: Path) -> Iterator[dict]:
-    yield from serve_app(tmp_path)
+    yield from serve(tmp_path, MARIMO_RUN)
 
 
 @pytest.fixture
 def hosted_server(tmp_path: Path) -> Iterator[dict]:
-    yield from serve_app(tmp_path, SIGNOFF_HOSTED="1")
+    yield from serve(tmp_path, MARIMO_RUN, SIGNOFF_HOSTED="1")

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,35 +52,11 @@ def leftovers(workspace: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def route(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    from conftest import free_port, wait_for_health
+    from conftest import serve
 
+    command = ["-m", "review.server", "--port", "{port}", "--token-password", TOKEN]
     tmp = tmp_path_factory.mktemp("route")
-    port = free_port()
-    env = {
-        **os.environ,
-        "SIGNOFF_DB": str(tmp / "signoff.db"),
-        "SIGNOFF_WORKSPACE": str(tmp / "workspace"),
-        "SIGNOFF_MAX_MB": str(LIMIT_MB),
-    }
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "review.server", "--port", str(port), "--token-password", TOKEN],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, proc)
-        yield {"url": url, "workspace": tmp / "workspace"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    yield from serve(tmp, command, SIGNOFF_MAX_MB=str(LIMIT_MB))
 
 
 def post(route: dict, body, *, name: str = "data.csv", **kwargs) -> httpx2.Response:
