@@ -437,7 +437,7 @@ def streamed_upload():
 @app.function
 def selected_request(selection) -> dict | None:
     """The queue row the reviewer picked, if any."""
-    rows = selection.to_dict("records") if hasattr(selection, "to_dict") else list(selection or [])
+    rows = list(selection or [])
     return rows[0] if rows and rows[0].get("analysis") else None
 
 

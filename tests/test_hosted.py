@@ -53,6 +53,10 @@ def test_two_sessions_see_only_their_own_data_and_share_the_queue(browser, hoste
     c.get_by_role("tab", name="Review queue").click()
     c.get_by_text("penguins.csv").first.wait_for(timeout=30_000)
     c.screenshot(path=ARTIFACTS / "hosted-queue.png")
+    c.get_by_role("row").filter(has_text="penguins.csv").get_by_role("checkbox").click()
+    c.get_by_text("Opened from the review queue").wait_for(timeout=60_000)
+    c.get_by_text("Loaded penguins.csv").wait_for()
+    c.get_by_role("heading", name="Step 1 · Overview").wait_for(timeout=60_000)
     for ctx in (ctx_a, ctx_b, ctx_c):
         ctx.close()
 
