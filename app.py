@@ -30,7 +30,7 @@ with app.setup:
         next_subject,
         record_stale,
     )
-    from review.requests import open_requests, request_review
+    from review.requests import RequestError, open_requests, request_review, route_request
     from review.server import streaming_upload_path
     from review.workspace import WorkspaceError, keep_source, streamed_source
     from samples import SAMPLES, sample_path
@@ -383,10 +383,19 @@ def source_picker(settings, trail):
     _tabs = {"Sample": sample_form, "Upload": _upload}
     if not settings.hosted:
         _tabs["Local path"] = path_form
-    _tabs["Review queue"] = queue
+    route_form = (
+        mo.md("**Route the selected request:** {assignee} {deadline} {priority}")
+        .batch(
+            assignee=mo.ui.text(label="Reviewer"),
+            deadline=mo.ui.date(label="Deadline"),
+            priority=mo.ui.slider(1, 5, value=3, label="Priority (1 = highest)", show_value=True),
+        )
+        .form(submit_button_label="Route")
+    )
+    _tabs["Review queue"] = mo.vstack([queue, route_form])
     source_tabs = mo.ui.tabs(_tabs)
     mo.vstack([mo.md("## Data"), source_tabs])
-    return path_form, queue, sample_form, source_tabs, upload
+    return path_form, queue, route_form, sample_form, source_tabs, upload
 
 
 @app.function
@@ -403,6 +412,7 @@ def queue_rows(requests) -> list[dict]:
             "assignee": r.assignee or "",
             "analysis": r.analysis_id,
             "opened": r.created_at,
+            "request": r.id,
         }
         for r in requests
     ]
@@ -432,6 +442,33 @@ def streamed_upload():
     # from the address `/?upload=<sha256>`; anything else there is ignored.
     streamed = streamed_source(mo.query_params().get("upload"))
     return (streamed,)
+
+
+@app.cell
+def route_cell(queue, route_form, trail):
+    _chosen = selected_request(queue.value)
+    mo.stop(route_form.value is None or _chosen is None)
+    try:
+        _routed = route_request(
+            trail,
+            _chosen["request"],
+            assignee=route_form.value["assignee"],
+            deadline=route_form.value["deadline"],
+            priority=route_form.value["priority"],
+        )
+    except RequestError as _error:
+        _shown = mo.callout(mo.md(esc(_error)), kind="danger")
+    else:
+        _shown = mo.callout(
+            mo.md(
+                f"Request {_routed.id} ({esc(gate_by_id(_routed.gate).title)}) goes to "
+                f"**{esc(_routed.assignee or 'anyone')}**, priority {_routed.priority}"
+                f"{', due ' + esc(_routed.deadline) if _routed.deadline else ''}."
+            ),
+            kind="success",
+        )
+    _shown
+    return
 
 
 @app.function

@@ -306,6 +306,41 @@ def get_request(target: AuditTrail | Path | str, request_id: int) -> ReviewReque
     return found[0] if found else None
 
 
+def route_request(
+    target: AuditTrail | Path | str,
+    request_id: int,
+    *,
+    assignee: str | None,
+    deadline: str | date | datetime | None,
+    priority: int,
+    actor: str | None = None,
+) -> ReviewRequest:
+    """Give an open request its reviewer, deadline and priority; recorded as a `request`
+    event with what changed, so the trail shows who routed the review and when."""
+    fields = {
+        "assignee": (assignee or "").strip() or None,
+        "deadline": normalise_deadline(deadline),
+        "priority": _checked_priority(priority),
+    }
+    trail = trail_of(target)
+    now = datetime.now(UTC)
+    with trail.connect() as db, trail.write_transaction(db):
+        _ensure_tables(db)
+        found = _select(db, "r.id = ?", [request_id], now)
+        if not found:
+            raise RequestError(f"There is no review request {request_id} in this review file.")
+        if found[0].status != "open":
+            raise RequestError(f"Review request {request_id} is closed; it cannot be routed.")
+        db.execute(
+            "UPDATE review_requests SET assignee = :assignee, deadline = :deadline, "
+            "priority = :priority WHERE id = :id",
+            {**fields, "id": request_id},
+        )
+        payload = {"action": "routed", "request_id": request_id, "gate": found[0].gate, **fields}
+        trail.append_in(db, "request", payload, analysis_id=found[0].analysis_id, actor=actor)
+        return _select(db, "r.id = ?", [request_id], now)[0]
+
+
 def close_request(
     target: AuditTrail | Path | str,
     request_id: int,

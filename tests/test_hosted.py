@@ -57,6 +57,10 @@ def test_two_sessions_see_only_their_own_data_and_share_the_queue(browser, hoste
     c.get_by_text("Opened from the review queue").wait_for(timeout=60_000)
     c.get_by_text("Loaded penguins.csv").wait_for()
     c.get_by_role("heading", name="Step 1 · Overview").wait_for(timeout=60_000)
+    route = c.locator("form").filter(has_text="Route the selected request")
+    route.get_by_role("textbox").first.fill("Grace")
+    route.get_by_role("button", name="Route").click()
+    c.get_by_text("goes to Grace, priority 3").wait_for(timeout=30_000)
     for ctx in (ctx_a, ctx_b, ctx_c):
         ctx.close()
 
@@ -65,3 +69,5 @@ def test_two_sessions_see_only_their_own_data_and_share_the_queue(browser, hoste
     loads = {e.payload["name"] for e in trail.events(kind="load")}
     assert loads == {"messy_orders.csv", "penguins.csv"}
     assert [e.actor for e in trail.events(kind="decision")] == ["Ada"]
+    routed = [e.payload for e in trail.events(kind="request") if e.payload["action"] == "routed"]
+    assert [(p["gate"], p["assignee"]) for p in routed] == [("data_quality", "Grace")]

@@ -26,6 +26,7 @@ from review.requests import (
     normalise_deadline,
     open_requests,
     request_review,
+    route_request,
 )
 from review.workspace import keep_source
 
@@ -304,3 +305,30 @@ def test_an_analysis_reopens_from_its_kept_source(trail: AuditTrail, tmp_path: P
     assert (found, path, path.read_bytes()) == (analysis, kept, data)
     with pytest.raises(AnalysisError, match="no longer in the workspace"):
         analysis_source(trail, "an1", root=tmp_path / "ws")
+
+
+def test_routing_a_request_sets_reviewer_deadline_priority_and_is_recorded(
+    trail: AuditTrail,
+) -> None:
+    first = ask(trail, priority=3)
+    other = ask(trail, analysis_id="an2", priority=2)
+    routed = route_request(
+        trail, first.id, assignee=" Grace ", deadline="2025-06-10", priority=1, actor="Ada"
+    )
+    assert (routed.assignee, routed.priority) == ("Grace", 1)
+    assert routed.deadline == normalise_deadline("2025-06-10")
+    queue = open_requests(trail, now=NOW)
+    assert [r.id for r in queue] == [first.id, other.id]
+    assert queue[0].overdue
+    assert [r.id for r in open_requests(trail, assignee="Grace")] == [first.id]
+    [event] = [e for e in trail.events(kind="request") if e.payload["action"] == "routed"]
+    assert (event.actor, event.payload["assignee"], event.payload["priority"]) == (
+        "Ada",
+        "Grace",
+        1,
+    )
+    with pytest.raises(RequestError, match="from 1 \\(highest\\) to 5"):
+        route_request(trail, first.id, assignee=None, deadline=None, priority=9)
+    close_request(trail, first.id)
+    with pytest.raises(RequestError, match="is closed"):
+        route_request(trail, first.id, assignee=None, deadline=None, priority=2)
