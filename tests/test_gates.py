@@ -49,6 +49,17 @@ def approve(trail: AuditTrail, subject: str, gate: str = "data_quality", analysi
     )
 
 
+def reject(trail: AuditTrail, subject: str, gate: str = "data_quality", analysis: str = "an1"):
+    return decide(
+        trail,
+        analysis_id=analysis,
+        gate=gate,
+        subject_sha256=subject,
+        verdict="reject",
+        reviewer="Bo",
+    )
+
+
 def test_five_gates_in_order() -> None:
     assert GATE_IDS == (
         "data_quality",
@@ -116,28 +127,14 @@ def test_reject_blocks(trail: AuditTrail) -> None:
 
 def test_latest_decision_for_the_subject_wins(trail: AuditTrail) -> None:
     approve(trail, A)
-    decide(
-        trail,
-        analysis_id="an1",
-        gate="data_quality",
-        subject_sha256=A,
-        verdict="reject",
-        reviewer="Bo",
-    )
+    reject(trail, A)
     state = gate_state(trail, analysis_id="an1", gate="data_quality", subject_sha256=A)
     assert (state.status, state.open, state.decision.reviewer) == ("rejected", False, "Bo")
 
 
 def test_returning_to_an_approved_subject_reopens_with_its_own_approval(trail: AuditTrail) -> None:
     approve(trail, A)
-    decide(
-        trail,
-        analysis_id="an1",
-        gate="data_quality",
-        subject_sha256=B,
-        verdict="reject",
-        reviewer="Bo",
-    )
+    reject(trail, B)
     back = gate_state(trail, analysis_id="an1", gate="data_quality", subject_sha256=A)
     assert (back.status, back.open, back.decision.reviewer) == ("approved", True, "Ada")
 
