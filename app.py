@@ -226,11 +226,7 @@ def plan_from_answer(answer: dict | None) -> CleaningPlan:
     """The cleaning plan a gate-1 form asks for (empty unless the verdict is modify)."""
     if not answer or answer.get("verdict") != "modify":
         return CleaningPlan()
-    return CleaningPlan(
-        drop_duplicates=bool(answer.get("drop_duplicates")),
-        drop_columns=tuple(answer.get("drop_columns") or ()),
-        drop_rows_missing=tuple(answer.get("drop_rows_missing") or ()),
-    )
+    return CleaningPlan.from_mapping(answer)
 
 
 @app.function
@@ -307,12 +303,7 @@ def plan_of(decision) -> CleaningPlan:
     """The cleaning plan a gate-1 decision put in force (empty unless it was a modify)."""
     if decision is None or decision.verdict != "modify":
         return CleaningPlan()
-    plan = decision.modifications.get("cleaning_plan", {})
-    return CleaningPlan(
-        drop_duplicates=bool(plan.get("drop_duplicates")),
-        drop_columns=tuple(plan.get("drop_columns", ())),
-        drop_rows_missing=tuple(plan.get("drop_rows_missing", ())),
-    )
+    return CleaningPlan.from_mapping(decision.modifications.get("cleaning_plan", {}))
 
 
 @app.function

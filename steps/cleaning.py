@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -46,6 +47,15 @@ class CleaningPlan(ToDict):
                 raise CleaningError(f"The plan's {field} must be a list of column names.")
             object.__setattr__(self, field, _canonical(value))
         object.__setattr__(self, "drop_duplicates", bool(self.drop_duplicates))
+
+    @classmethod
+    def from_mapping(cls, fields: Mapping[str, Any]) -> CleaningPlan:
+        """A plan from its JSON form or a form's answer; absent or empty fields mean none."""
+        return cls(
+            drop_duplicates=bool(fields.get("drop_duplicates")),
+            drop_columns=tuple(fields.get("drop_columns") or ()),
+            drop_rows_missing=tuple(fields.get("drop_rows_missing") or ()),
+        )
 
     def is_empty(self) -> bool:
         return not (self.drop_duplicates or self.drop_columns or self.drop_rows_missing)

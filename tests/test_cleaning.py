@@ -158,3 +158,11 @@ def test_hostile_column_names():
     apply_plan(con, plan, target='clean "ed" <b>')
     expected = df.dropna(subset=[HOSTILE[1]]).drop(columns=[HOSTILE[0]]).drop_duplicates()
     same(fetch(con, 'clean "ed" <b>'), expected)
+
+
+def test_a_plan_round_trips_through_its_json_form_and_reads_a_forms_answer() -> None:
+    plan = CleaningPlan(drop_duplicates=True, drop_columns=("b", "a"), drop_rows_missing=("c",))
+    assert CleaningPlan.from_mapping(plan.to_dict()) == plan
+    assert CleaningPlan.from_mapping(plan.to_dict()).digest() == plan.digest()
+    answer = {"verdict": "modify", "drop_duplicates": False, "drop_columns": None}
+    assert CleaningPlan.from_mapping(answer).is_empty()
