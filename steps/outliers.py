@@ -16,11 +16,18 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from steps.engine import SAMPLE_ROWS, SAMPLE_SEED, Column, columns, quote_ident
+from steps.engine import (
+    SAMPLE_ROWS,
+    SAMPLE_SEED,
+    Column,
+    columns,
+    quote_ident,
+    row_count,
+    sample_frame,
+)
 from steps.overview import (
     NO_DATA_ROWS,
     NumericStats,
-    count_rows,
     double_literal,
     numeric_stats,
     value_expr,
@@ -187,19 +194,6 @@ def _feature_matrix(frame: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, 
     return raw[:, used], used
 
 
-def _sample(con: duckdb.DuckDBPyConnection, table: str, rows: int, seed: int) -> pd.DataFrame:
-    """The sample `steps.engine.sample_frame` draws (whole table up to `rows`, else a seeded
-    reservoir), fetched with `execute`: on DuckDB 2.0 `sample_frame` fails because its
-    `row_count` leaves a result open before its `con.sql(...)`. Replace with `sample_frame`
-    once that is fixed.
-    """
-    source = quote_ident(table)
-    if count_rows(con, table) <= rows:
-        return con.execute(f"SELECT * FROM {source}").df()
-    reservoir = f"reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
-    return con.execute(f"SELECT * FROM {source} USING SAMPLE {reservoir}").df()
-
-
 def _isolation_forest(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -220,7 +214,7 @@ def _isolation_forest(
 
     cols = columns(con, table)
     numeric = [c.name for c in cols if c.is_numeric]
-    frame = _sample(con, table, sample_rows, seed)
+    frame = sample_frame(con, table, rows=sample_rows, seed=seed)
     matrix, used = _feature_matrix(frame, numeric)
     if matrix.shape[1] == 0 or len(frame) < 2:
         return (), 0, (), len(frame)
@@ -333,7 +327,7 @@ def _outliers_in(
     examples: int,
     stats: dict[str, NumericStats] | None,
 ) -> OutlierReport:
-    n_rows = count_rows(con, table)
+    n_rows = row_count(con, table)
     notes = (NO_DATA_ROWS,) if n_rows == 0 else ()
     if method == "isolation_forest":
         per_column, flagged, row_examples, seen = _isolation_forest(

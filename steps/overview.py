@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from steps.engine import Column, columns, quote_ident
+from steps.engine import Column, columns, quote_ident, row_count
 from steps.results import ToDict
 
 Kind = Literal["numeric", "categorical", "datetime", "boolean", "text", "identifier"]
@@ -98,17 +98,6 @@ class Overview(ToDict):
 
     def column(self, name: str) -> ColumnSummary:
         return next(c for c in self.columns if c.name == name)
-
-
-def count_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    """Rows in `table`, fetched to the end.
-
-    `steps.engine.row_count` stops at `fetchone()`, which on DuckDB 2.0 leaves the result
-    open and makes the connection's next `con.sql(...)` fail, so the steps here count rows
-    themselves and never leave a result unfinished.
-    """
-    ((n,),) = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()
-    return int(n)
 
 
 def fresh_name(taken: list[str], base: str) -> str:
@@ -479,7 +468,7 @@ def _long_value_counts_query(table: str, group: list[Column]) -> str:
 def overview(con: duckdb.DuckDBPyConnection, table: str = "data") -> Overview:
     """Step 1: rows, columns, kinds, memory and per-column summaries of `table`."""
     cols = columns(con, table)
-    n_rows = count_rows(con, table)
+    n_rows = row_count(con, table)
     wide = len(cols) > WIDE_TABLE_COLUMNS
     rows = (_long_aggregates if wide else _wide_aggregates)(con, table, cols)
     distinct, tops = value_counts(con, table, cols)

@@ -380,8 +380,8 @@ def _spearman_on_sample(
 ) -> CorrelationMatrix:
     """Spearman with ranks recomputed per pair (pandas) on a bounded, seeded sample.
 
-    The sample comes from `sample_rows`, not `engine.sample_frame`: that one leaves a
-    `fetchone()` result open and DuckDB 2 then refuses its `con.sql(...)`.
+    The sample comes from `sample_rows`, not `engine.sample_frame`: it needs the columns as
+    cleaned numbers (`value_sql`: NaN and infinities as NULL), not as stored.
     """
     rows, _ = sample_rows(
         con,
