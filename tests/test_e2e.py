@@ -38,13 +38,18 @@ class Received:
         return self.total - mark
 
 
-def decide(page, title: str, verdict: str, reviewer: str, notes: str = "") -> object:
+def decide(
+    page, title: str, verdict: str, reviewer: str, notes: str = "", tick: str | None = None
+) -> None:
+    """Fill in a gate's form as a reviewer would (ticking `tick`, if given) and submit it."""
     form = page.locator("form").filter(has_text=title)
     form.get_by_role("radio", name=verdict).check()
     form.get_by_role("textbox").first.fill(reviewer)
     if notes:
         form.locator("textarea").first.fill(notes)
-    return form
+    if tick:
+        form.get_by_role("checkbox", name=tick).check()
+    form.get_by_role("button", name="Record decision").click()
 
 
 def wait_heading(page, name: str) -> None:
@@ -76,9 +81,14 @@ def test_a_reviewer_walks_every_step_and_gate(browser, app_server, tmp_path: Pat
     shot(page, "Step 2 · Quality", "e2e-step2.png")
 
     mark = received.total
-    gate1 = decide(page, "Gate 1 · Data quality", "modify", "Ada", "drop the duplicates")
-    gate1.get_by_role("checkbox", name="Drop duplicate rows").check()
-    gate1.get_by_role("button", name="Record decision").click()
+    decide(
+        page,
+        "Gate 1 · Data quality",
+        "modify",
+        "Ada",
+        "drop the duplicates",
+        tick="Drop duplicate rows",
+    )
     page.get_by_text("Data quality: modified by Ada.").wait_for(timeout=60_000)
     wait_heading(page, "Step 2 · Quality after the cleaning plan")
     wait_heading(page, "Step 3 · Statistics")
@@ -86,29 +96,24 @@ def test_a_reviewer_walks_every_step_and_gate(browser, app_server, tmp_path: Pat
     sizes["step 3"] = received.since(mark)
     shot(page, "Step 3 · Statistics", "e2e-step3.png")
 
-    gate2 = decide(page, "Gate 2 · Analysis validation", "reject", "Grace", "threshold too low")
-    gate2.get_by_role("button", name="Record decision").click()
+    decide(page, "Gate 2 · Analysis validation", "reject", "Grace", "threshold too low")
     page.get_by_text("Analysis validation: rejected by Grace.").wait_for(timeout=60_000)
     assert page.get_by_role("heading", name="Step 4 · Recommendations").count() == 0
 
     mark = received.total
-    gate2 = decide(page, "Gate 2 · Analysis validation", "approve", "Grace")
-    gate2.get_by_role("button", name="Record decision").click()
+    decide(page, "Gate 2 · Analysis validation", "approve", "Grace")
     page.get_by_text("Analysis validation: approved by Grace.").wait_for(timeout=60_000)
     wait_heading(page, "Step 4 · Recommendations")
     page.wait_for_timeout(1500)
     sizes["step 4"] = received.since(mark)
     shot(page, "Step 4 · Recommendations", "e2e-step4.png")
 
-    gate4 = decide(page, "Gate 4 · Result verification", "modify", "Grace", "Start with revenue.")
-    gate4.get_by_role("button", name="Record decision").click()
+    decide(page, "Gate 4 · Result verification", "modify", "Grace", "Start with revenue.")
     page.get_by_text("Compared with version 1:").wait_for(timeout=60_000)
     page.get_by_text("Version 2, from the offline advisor.").wait_for(timeout=60_000)
-    gate4 = decide(page, "Gate 4 · Result verification", "approve", "Grace")
-    gate4.get_by_role("button", name="Record decision").click()
+    decide(page, "Gate 4 · Result verification", "approve", "Grace")
     wait_heading(page, "Export")
-    gate5 = decide(page, "Gate 5 · Export authorization", "approve", "Linus")
-    gate5.get_by_role("button", name="Record decision").click()
+    decide(page, "Gate 5 · Export authorization", "approve", "Linus")
     bundle_button = page.get_by_text("messy_orders-bundle.zip", exact=True)
     bundle_button.wait_for(timeout=60_000)
     with page.expect_download() as download_info:

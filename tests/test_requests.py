@@ -49,6 +49,17 @@ def trail(tmp_path: Path) -> AuditTrail:
     return trail
 
 
+def approve(trail: AuditTrail, subject: str) -> None:
+    decide(
+        trail,
+        analysis_id="an1",
+        gate="data_quality",
+        subject_sha256=subject,
+        verdict="approve",
+        reviewer="Bo",
+    )
+
+
 def ask(trail: AuditTrail, **changes):
     arguments = {"analysis_id": "an1", "gate": "data_quality", "subject_sha256": S1, **changes}
     return request_review(trail, **arguments)
@@ -137,14 +148,7 @@ def test_queue_filters(trail: AuditTrail) -> None:
 def test_a_decision_closes_its_request(trail: AuditTrail) -> None:
     request = ask(trail)
     other = ask(trail, analysis_id="an2")
-    decide(
-        trail,
-        analysis_id="an1",
-        gate="data_quality",
-        subject_sha256=S1,
-        verdict="approve",
-        reviewer="Bo",
-    )
+    approve(trail, S1)
     closed = get_request(trail, request.id)
     assert (closed.status, closed.resolution, closed.closed_by) == ("closed", "approve", "Bo")
     assert [r.id for r in open_requests(trail)] == [other.id]
@@ -155,28 +159,14 @@ def test_a_decision_closes_its_request(trail: AuditTrail) -> None:
 
 def test_a_decision_on_another_subject_leaves_the_request_open(trail: AuditTrail) -> None:
     request = ask(trail)
-    decide(
-        trail,
-        analysis_id="an1",
-        gate="data_quality",
-        subject_sha256=S2,
-        verdict="approve",
-        reviewer="Bo",
-    )
+    approve(trail, S2)
     assert [r.id for r in open_requests(trail)] == [request.id]
 
 
 def test_nothing_to_request_once_approved_but_a_reject_can_be_rerequested(
     trail: AuditTrail,
 ) -> None:
-    decide(
-        trail,
-        analysis_id="an1",
-        gate="data_quality",
-        subject_sha256=S1,
-        verdict="approve",
-        reviewer="Bo",
-    )
+    approve(trail, S1)
     assert ask(trail) is None
     decide(
         trail,
