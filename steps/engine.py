@@ -23,12 +23,15 @@ SAMPLE_SEED = 42
 MEMORY_ENV = "SIGNOFF_DUCKDB_MEMORY"
 # DuckDB's default limit is 80 % of the machine's memory, and it keeps what it takes: a
 # 200 MB CSV left its process at ~3-4.6x the file size. A limit that grows with the file
-# keeps it near 2x (tables and hash tables spill to a private temporary directory beyond
-# it). Exact quantiles cannot spill: they hold every value of every numeric column at once
+# bounds each analysis (tables and hash tables spill to a private temporary directory beyond
+# it). Twice the file: a parsed table takes ~1.35x its CSV in memory (messy 200 MB bench
+# file: 270 MB), so it loads without spilling; at 1x the load and every later scan read back
+# spilled blocks, 1.7 s slower on that file for 100 MB less peak RSS (bench/README.md).
+# Exact quantiles cannot spill: they hold every value of every numeric column at once
 # (8 bytes each, in Step 1's single pass), so the limit also leaves room for those, with
 # slack, or a file of many short numbers would fail where it used to work.
 MEMORY_FLOOR_BYTES = 256 * 1024 * 1024
-MEMORY_PER_DATA_BYTE = 1.0
+MEMORY_PER_DATA_BYTE = 2.0
 QUANTILE_BYTES_PER_VALUE = 12
 QUANTILE_HEADROOM_BYTES = 64 * 1024 * 1024
 WIDTH_BYTES_PER_COLUMN = 1024 * 1024
@@ -79,7 +82,7 @@ def memory_limit_for(
     data_bytes: int, *, rows: int = 0, numeric_columns: int = 0, width: int = 0
 ) -> str:
     """The DuckDB memory limit for a file of `data_bytes`: `SIGNOFF_DUCKDB_MEMORY` when set,
-    else the file's size, at least `MEMORY_FLOOR_BYTES` and at least what exact quantiles of
+    else twice the file's size, at least `MEMORY_FLOOR_BYTES` and at least what exact quantiles of
     `numeric_columns` columns of `rows` rows need (known once the file is loaded).
 
     A wide table gets room for per-column working buffers on top (`width` columns): parsing

@@ -33,26 +33,20 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
-from sklearn.compose import ColumnTransformer
-from sklearn.dummy import DummyClassifier, DummyRegressor
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.impute import SimpleImputer
-from sklearn.inspection import permutation_importance
-from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, roc_auc_score
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from steps.engine import Column, columns, quote_ident
 from steps.results import ToDict
+
+if TYPE_CHECKING:  # scikit-learn is imported where a model is built: ~1 s off every start-up
+    from sklearn.base import BaseEstimator
+    from sklearn.compose import ColumnTransformer
+    from sklearn.model_selection import KFold, StratifiedKFold
 
 Task = Literal["regression", "binary", "multiclass"]
 Progress = Callable[[str, float], None]
@@ -457,6 +451,8 @@ def _encode_target(
     y_raw: pd.Series, task: Task
 ) -> tuple[np.ndarray, tuple[str, ...], np.ndarray, list[ModelWarning]]:
     """Encoded target, class names, a mask of rows kept, and warnings about dropped classes."""
+    from sklearn.preprocessing import LabelEncoder
+
     if task == "regression":
         return _as_float(y_raw).to_numpy(), (), np.ones(len(y_raw), dtype=bool), []
     labels = _class_labels(y_raw)
@@ -626,6 +622,11 @@ def _preprocessor(
 ) -> ColumnTransformer:
     """Trees take numbers and category codes as they are (missing values natively); the
     linear model gets imputed, scaled numbers and one-hot categories."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     num: Any = "passthrough"
     cat: Any = "passthrough"
     if not for_trees:
@@ -655,6 +656,11 @@ def _candidates(
     task: Task, numeric: Sequence[str], categorical: Sequence[str], n_classes: int, seed: int
 ) -> list[tuple[str, str, BaseEstimator]]:
     """(name, description, unfitted estimator) in order of increasing complexity."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.pipeline import Pipeline
+
     regression = task == "regression"
     is_cat = [False] * len(numeric) + [True] * len(categorical)
     rounds = _boosting_rounds(task, n_classes)
@@ -698,6 +704,8 @@ def _candidates(
 
 
 def _splitter(task: Task, folds: int, seed: int) -> KFold | StratifiedKFold:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
     if task == "regression":
         return KFold(n_splits=folds, shuffle=True, random_state=seed)
     return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -706,6 +714,14 @@ def _splitter(task: Task, folds: int, seed: int) -> KFold | StratifiedKFold:
 def _fold_metrics(
     task: Task, estimator: BaseEstimator, X: pd.DataFrame, y: np.ndarray, n_classes: int
 ) -> dict[str, float]:
+    from sklearn.metrics import (
+        accuracy_score,
+        f1_score,
+        mean_absolute_error,
+        r2_score,
+        roc_auc_score,
+    )
+
     predicted = estimator.predict(X)
     if task == "regression":
         return {"r2": r2_score(y, predicted), "mae": mean_absolute_error(y, predicted)}
@@ -739,6 +755,8 @@ def _cross_validate(
     seed: int,
     progress: Progress,
 ) -> tuple[list[Candidate], dict[str, BaseEstimator]]:
+    from sklearn.base import clone
+
     candidates = _candidates(task, design.numeric, design.categorical, len(design.classes), seed)
     splits = list(_splitter(task, folds, seed).split(design.X, design.y))
     total = len(candidates) * len(splits) + 1
@@ -794,6 +812,10 @@ def _dummy_warning(
 def _importances(
     estimator: BaseEstimator, design: _Design, task: Task, primary: str, seed: int
 ) -> tuple[Importance, ...]:
+    from sklearn.base import clone
+    from sklearn.inspection import permutation_importance
+    from sklearn.model_selection import train_test_split
+
     stratify = None if task == "regression" else design.y
     X_train, X_test, y_train, y_test = train_test_split(
         design.X, design.y, test_size=HOLDOUT_FRACTION, random_state=seed, stratify=stratify

@@ -57,3 +57,18 @@ def test_a_bad_file_exits_2_with_one_sentence(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == "error: The file is empty.\n"
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_run_without_a_target_never_imports_scikit_learn(tmp_path: Path) -> None:
+    """scikit-learn costs about a second of start-up; only models (and Isolation Forest,
+    when chosen) need it."""
+    script = (
+        "import sys\n"
+        "from steps.__main__ import main\n"
+        f"code = main([{str(sample_path('penguins'))!r}, '--out', {str(tmp_path)!r}])\n"
+        "print(code, 'sklearn' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.stdout.split() == ["0", "False"], result.stderr

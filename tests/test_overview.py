@@ -227,3 +227,16 @@ def test_hostile_column_names():
     for name in HOSTILE:
         assert ov.column(name).mean == pytest.approx(df[name].mean(), rel=1e-13)
     assert ov.column("text " + HOSTILE[1]).kind == "categorical"
+
+
+@pytest.mark.parametrize(
+    ("odd_one", "kind"),
+    [("k-0007", "identifier"), ("k\t0007", "text"), ("k 0007", "text"), ("k\n0007", "text")],
+)
+def test_unique_short_text_is_an_identifier_unless_a_value_holds_whitespace(odd_one, kind):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE data (code VARCHAR)")
+    values = [f"k-{i:04d}" for i in range(40)]
+    values[7] = odd_one
+    con.executemany("INSERT INTO data VALUES (?)", [[v] for v in values])
+    assert overview(con).column("code").kind == kind
