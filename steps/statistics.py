@@ -492,11 +492,12 @@ def p_values(r: np.ndarray, n: np.ndarray) -> np.ndarray:
     perfect = usable & (np.abs(r) >= 1)
     regular = usable & ~perfect
     out[perfect] = 0.0
-    from scipy import stats as sps  # imported when used: scipy.stats costs ~1 s to import
+    # scipy.special, not scipy.stats (whose t.sf is this same stdtr): 0.2 s to import, not 0.6.
+    from scipy import special
 
     rr, df = r[regular], dof[regular]
     t = np.abs(rr) * np.sqrt(df / ((1 - rr) * (1 + rr)))
-    out[regular] = 2 * sps.t.sf(t, df)
+    out[regular] = 2 * special.stdtr(df, -t)
     return out
 
 
