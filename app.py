@@ -19,6 +19,19 @@ with app.setup:
         register_analysis,
         update_parameters,
     )
+    from review.answers import (
+        approved_model,
+        data_quality_subject,
+        feedback_lines,
+        item_reviews,
+        mark_rejected,
+        model_modifications,
+        plan_from_answer,
+        plan_of,
+        rejected_findings_from,
+        request_type,
+        validate_answer,
+    )
     from review.audit import EVENT_KINDS, AuditTrail, default_db_path
     from review.gates import (
         GATE_IDS,
@@ -38,7 +51,7 @@ with app.setup:
     from steps.chart_builder import build as build_chart
     from steps.chart_builder import figure as chart_figure
     from steps.chart_builder import options as chart_options
-    from steps.cleaning import CleaningPlan, apply_plan
+    from steps.cleaning import apply_plan
     from steps.engine import columns, lock_down, quote_ident, sample_frame
     from steps.exports import ExportsOnDemand, json_report, markdown_text, safe_filename
     from steps.figures import (
@@ -177,18 +190,6 @@ def record_step(trail: AuditTrail, analysis_id: str, step: str, result) -> None:
 
 
 @app.function
-def validate_answer(value: dict | None) -> str | None:
-    """The form's own check: a verdict and a reviewer's name are required."""
-    if not value:
-        return "Fill in the form."
-    if not value.get("verdict"):
-        return "Choose approve, reject or modify."
-    if not (value.get("reviewer") or "").strip():
-        return "A decision needs the reviewer's name."
-    return None
-
-
-@app.function
 def gate_form(gate_id: str, extra: dict | None = None, extra_md: str = "") -> mo.ui.form:
     """A gate as a form: verdict, reviewer, notes, plus the gate's own modifications."""
     gate = gate_by_id(gate_id)
@@ -219,14 +220,6 @@ def gate_callout(state) -> mo.Html:
         "stale": "warn",
     }.get(state.status, "info")
     return mo.callout(mo.md(esc(state.message)), kind=kind)
-
-
-@app.function
-def plan_from_answer(answer: dict | None) -> CleaningPlan:
-    """The cleaning plan a gate-1 form asks for (empty unless the verdict is modify)."""
-    if not answer or answer.get("verdict") != "modify":
-        return CleaningPlan()
-    return CleaningPlan.from_mapping(answer)
 
 
 @app.function
@@ -285,33 +278,6 @@ def settle_gate(
     if refusal:
         shown.insert(0, mo.callout(mo.md(esc(refusal)), kind="danger"))
     return state, mo.vstack(shown)
-
-
-@app.function
-def request_type(gate_id: str, status: str) -> str:
-    """What the queue asks for: a correction after a reject, a validation of analysis and
-    results, an approval otherwise."""
-    if status == "rejected":
-        return "correction"
-    if gate_id in ("analysis_validation", "result_verification"):
-        return "validation"
-    return "approval"
-
-
-@app.function
-def plan_of(decision) -> CleaningPlan:
-    """The cleaning plan a gate-1 decision put in force (empty unless it was a modify)."""
-    if decision is None or decision.verdict != "modify":
-        return CleaningPlan()
-    return CleaningPlan.from_mapping(decision.modifications.get("cleaning_plan", {}))
-
-
-@app.function
-def data_quality_subject(sha256: str, plan: CleaningPlan) -> str:
-    """Gate 1 approves these bytes with this cleaning plan, nothing else."""
-    return next_subject(
-        None, "data_quality", {"data_sha256": sha256, "cleaning_plan": plan.digest()}
-    )
 
 
 @app.cell(hide_code=True)
@@ -1101,21 +1067,6 @@ def gate2_decide(analysis_id, gate2_answer, stats_insights, subject2, trail):
     return gate2, gate2_refusal, rejected_findings
 
 
-@app.function
-def rejected_findings_from(answer: dict | None, insights) -> dict | None:
-    """Gate 2's *modify*: the findings the reviewer rejected, each with the reason given."""
-    if not answer or not answer.get("reject_findings"):
-        return None
-    titles = {f.id: f.title for f in insights.findings}
-    reason = (answer.get("reason") or "").strip() or answer.get("notes") or ""
-    return {
-        "rejected_findings": [
-            {"id": fid, "title": titles.get(fid, fid), "reason": reason}
-            for fid in answer["reject_findings"]
-        ]
-    }
-
-
 @app.cell(hide_code=True)
 def model_form_cell(gate2, ov_clean):
     mo.stop(
@@ -1265,34 +1216,6 @@ def gate3_decide(analysis_id, gate3_answer, model_card, set_model_exclusions, su
         set_model_exclusions(tuple(_mods["exclude_features"]))
     _view
     return gate3, gate3_refusal
-
-
-@app.function
-def model_modifications(answer: dict | None, card) -> dict | None:
-    """Gate 3's *modify*: another candidate, and/or features to leave out of a re-run."""
-    if not answer or answer.get("verdict") != "modify":
-        return None
-    mods = {}
-    if answer.get("candidate") and answer["candidate"] != card.selected:
-        mods["selected"] = answer["candidate"]
-    if answer.get("exclude"):
-        mods["exclude_features"] = sorted(answer["exclude"])
-    return mods or None
-
-
-@app.function
-def approved_model(card, state) -> dict | None:
-    """The model card Step 4 and the report receive: the approved (or chosen) candidate."""
-    if card is None or state is None or not state.open:
-        return None
-    chosen = dict(card.to_dict())
-    selected = (state.decision.modifications or {}).get("selected") if state.decision else None
-    if selected:
-        chosen["selected"] = selected
-        chosen["metrics"] = next(
-            c.to_dict()["metrics"] for c in card.candidates if c.name == selected
-        )
-    return chosen
 
 
 @app.cell
@@ -1451,7 +1374,7 @@ def gate4_answer_cell(gate4_form):
 
 @app.cell
 def gate4_decide(analysis_id, gate4_answer, recs, set_step4_feedback, subject4, trail):
-    _feedback = feedback_lines(gate4_answer, recs) if gate4_answer else ()
+    _feedback = feedback_lines(gate4_answer, recs.action_plan) if gate4_answer else ()
     gate4_refusal = decide_answer(
         trail,
         analysis_id,
@@ -1466,29 +1389,6 @@ def gate4_decide(analysis_id, gate4_answer, recs, set_step4_feedback, subject4, 
         set_step4_feedback({"feedback": _feedback, "previous": recs})
     _view
     return gate4, gate4_refusal
-
-
-@app.function
-def item_reviews(answer: dict | None, recs) -> dict | None:
-    """Per-recommendation verdicts and edits, recorded with whatever the overall verdict is."""
-    if not answer:
-        return None
-    items = dict(answer.get("items") or {})
-    edits = {k: v for k, v in (answer.get("edits") or {}).items() if items.get(k) == "edit" and v}
-    return {"items": items, "edits": edits} if recs.action_plan else None
-
-
-@app.function
-def feedback_lines(answer: dict, recs) -> tuple[str, ...]:
-    """What a *modify* at gate 4 tells the next generation of Step 4."""
-    titles = {i.id: i.title for i in recs.action_plan}
-    lines = [answer.get("notes") or ""]
-    for item_id, verdict in (answer.get("items") or {}).items():
-        if verdict == "reject":
-            lines.append(f"Drop the recommendation '{titles.get(item_id, item_id)}'.")
-        elif verdict == "edit" and (answer.get("edits") or {}).get(item_id):
-            lines.append(f"Reword '{titles.get(item_id, item_id)}' as: {answer['edits'][item_id]}")
-    return tuple(line.strip() for line in lines if line.strip())
 
 
 @app.cell
@@ -1542,17 +1442,6 @@ def report_cell(
         gate4.subject_sha256, "export_authorization", {"report": draft["content_sha256"]}
     )
     return draft, report_parts, subject5
-
-
-@app.function
-def mark_rejected(insights: dict, rejected: tuple) -> dict:
-    """Findings rejected at gate 2 stay in the report, marked, with the reason."""
-    reasons = {r["id"]: r.get("reason", "") for r in rejected}
-    for finding in insights["findings"]:
-        if finding["id"] in reasons:
-            finding["rejected"] = True
-            finding["rejection_reason"] = reasons[finding["id"]]
-    return insights
 
 
 @app.function
