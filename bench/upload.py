@@ -87,6 +87,7 @@ class Measured:
     sending: float | None
     idle_rss: int
     peak_rss: int
+    websocket_bytes: dict[str, int]
 
 
 class PeakRss:
@@ -128,12 +129,20 @@ class Page:
     def __init__(self, ws: ClientConnection) -> None:
         self._ws = ws
         self._ids = itertools.count(1)
+        self.websocket_bytes = 0
+
+    def count_websocket_frames(self) -> None:
+        """From now on, add up what the page receives over websockets (marimo's kernel
+        messages), read from the DevTools events that arrive between replies."""
+        self.send("Network.enable")
 
     def send(self, method: str, **params: object) -> dict:
         call_id = next(self._ids)
         self._ws.send(json.dumps({"id": call_id, "method": method, "params": params}))
         while True:
             message = json.loads(self._ws.recv(timeout=120))
+            if message.get("method") == "Network.webSocketFrameReceived":
+                self.websocket_bytes += len(message["params"]["response"]["payloadData"])
             if message.get("id") == call_id:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
@@ -193,7 +202,10 @@ class Page:
 @contextmanager
 def chromium() -> Iterator[int]:
     """A headless chromium with a DevTools port; yields the port."""
-    with tempfile.TemporaryDirectory(prefix="signoff-chromium-") as profile:
+    # chromium's helper processes may still write to the profile as the browser exits.
+    with tempfile.TemporaryDirectory(
+        prefix="signoff-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         proc = subprocess.Popen(
             [CHROMIUM, *CHROMIUM_ARGS, "--remote-debugging-port=0", f"--user-data-dir={profile}"],
             stdout=subprocess.DEVNULL,
@@ -282,6 +294,7 @@ def server_command(route: str, port: int, notebook: Path) -> list[str]:
 TAB = "deepAll('[role=tab]').find((t) => t.textContent.trim() === {name!r})"
 FILE_INPUT = "deepAll('input[type=file]').find(visible)"
 STEP1 = "deepAll('h1, h2, h3').find((h) => h.textContent.includes('Step 1 · Overview'))"
+STEP2 = "deepAll('h1, h2, h3').find((h) => h.textContent.includes('Step 2 · Quality'))"
 
 
 def open_notebook(page: Page, url: str, route: str) -> None:
@@ -316,6 +329,9 @@ def measure(devtools_port: int, file: Path, route: str, notebook: Path) -> Measu
         url, pid = stack.enter_context(server(server_command(route, port, notebook), tmp, port))
         page = stack.enter_context(new_page(devtools_port))
         open_notebook(page, url, route)
+        counted = route != "upload"  # DevTools' Network events would carry the whole upload
+        if counted:
+            page.count_websocket_frames()
         with PeakRss(pid) as rss:
             idle = rss.peak
             start = time.perf_counter()
@@ -326,8 +342,15 @@ def measure(devtools_port: int, file: Path, route: str, notebook: Path) -> Measu
                 sending = time.perf_counter() - start
             page.wait_for(f"(() => {{ const h = {STEP1}; return h && visible(h); }})()")
             seconds = time.perf_counter() - start
+            received = {"to Step 1": page.websocket_bytes}
+            page.wait_for(f"(() => {{ const h = {STEP2}; return h && visible(h); }})()")
+            time.sleep(2.0)  # let the last outputs of Step 2 arrive
+            page.evaluate("true")
+            received["to Step 2"] = page.websocket_bytes
+            if not counted:
+                received = {}
     size = file.stat().st_size / 1e6
-    return Measured(file.name, size, route, seconds, sending, idle, rss.peak)
+    return Measured(file.name, size, route, seconds, sending, idle, rss.peak, received)
 
 
 def main() -> None:
@@ -344,7 +367,7 @@ def main() -> None:
     print(f"{os.cpu_count()} cores; seconds = file handed over -> Step 1 heading visible")
     print(
         f"{'file':<20} {'MB':>5} {'route':<7} {'seconds':>8} {'sending':>8} {'idle RSS MB':>12} "
-        f"{'peak RSS MB':>12} {'(peak-idle)/file':>17}"
+        f"{'peak RSS MB':>12} {'(peak-idle)/file':>17}  websocket KB received"
     )
     with chromium() as devtools_port:
         for file in args.files:
@@ -354,7 +377,11 @@ def main() -> None:
                 print(
                     f"{m.file:<20} {m.megabytes:>5.0f} {m.route:<7} {m.seconds:>8.1f} "
                     f"{'' if m.sending is None else f'{m.sending:.1f}':>8} "
-                    f"{m.idle_rss / 1e6:>12.0f} {m.peak_rss / 1e6:>12.0f} {growth:>17.2f}",
+                    f"{m.idle_rss / 1e6:>12.0f} {m.peak_rss / 1e6:>12.0f} {growth:>17.2f}  "
+                    + (
+                        ", ".join(f"{k} {v / 1e3:,.0f}" for k, v in m.websocket_bytes.items())
+                        or "—"
+                    ),
                     flush=True,
                 )
 
