@@ -90,12 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     except (LoadError, TargetError, StatisticsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
-    if args.json:
-        args.json.write_bytes(json_report(report))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
             (args.out / name).write_bytes(data)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_bytes(json_report(report))
     pending = [gate for gate, state in report["gates"].items() if state["status"] == "pending"]
     print(
         f"{report['source']['name']}: {report['overview']['n_rows']:,} rows, "

@@ -72,3 +72,12 @@ def test_a_run_without_a_target_never_imports_scikit_learn(tmp_path: Path) -> No
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert result.stdout.split() == ["0", "False"], result.stderr
+
+
+def test_the_json_report_may_go_into_folders_that_do_not_exist_yet(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "exports"
+    report = out / "deeper" / "report.json"
+    result = run_steps(str(sample_path("penguins")), "--out", str(out), "--json", str(report))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(report.read_text())["status"] == "draft"
+    assert any(p.suffix == ".parquet" for p in out.iterdir())
