@@ -26,7 +26,8 @@ MEMORY_ENV = "SIGNOFF_DUCKDB_MEMORY"
 # bounds each analysis (tables and hash tables spill to a private temporary directory beyond
 # it). Twice the file: a parsed table takes ~1.35x its CSV in memory (messy 200 MB bench
 # file: 270 MB), so it loads without spilling; at 1x the load and every later scan read back
-# spilled blocks, 1.7 s slower on that file for 100 MB less peak RSS (bench/README.md).
+# spilled blocks: load + Steps 1-2 took 1.8 s longer there for 70 MB less peak RSS
+# (bench/README.md).
 # Exact quantiles cannot spill: they hold every value of every numeric column at once
 # (8 bytes each, in Step 1's single pass), so the limit also leaves room for those, with
 # slack, or a file of many short numbers would fail where it used to work.
@@ -82,8 +83,8 @@ def memory_limit_for(
     data_bytes: int, *, rows: int = 0, numeric_columns: int = 0, width: int = 0
 ) -> str:
     """The DuckDB memory limit for a file of `data_bytes`: `SIGNOFF_DUCKDB_MEMORY` when set,
-    else twice the file's size, at least `MEMORY_FLOOR_BYTES` and at least what exact quantiles of
-    `numeric_columns` columns of `rows` rows need (known once the file is loaded).
+    else twice the file's size, at least `MEMORY_FLOOR_BYTES` and at least what exact
+    quantiles of `numeric_columns` columns of `rows` rows need (known once it is loaded).
 
     A wide table gets room for per-column working buffers on top (`width` columns): parsing
     and whole-row grouping of 10 000 columns need gigabytes however small the file is.

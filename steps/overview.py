@@ -344,17 +344,21 @@ def _may_be_text_identifier(
     )
 
 
+_WHITESPACE = "count_if(regexp_matches({v}, '\\s'))"
+
+
 def _with_whitespace(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> set[str]:
     """Which of these text columns hold whitespace in some value.
 
     Asked only of identifier candidates: a regular expression over every string of every
-    text column was 40 % of Step 1's main scan on the 200 MB bench file.
+    text column was 40 % of Step 1's main scan on the 200 MB bench file. (A table too wide
+    for one SELECT counts it in its unpivoted scan instead, where it costs nothing extra.)
     """
     if not names:
         return set()
-    checks = ", ".join(f"bool_or(regexp_matches({quote_ident(n)}, '\\s'))" for n in names)
+    checks = ", ".join(_WHITESPACE.format(v=quote_ident(n)) for n in names)
     [found] = con.execute(f"SELECT {checks} FROM {quote_ident(table)}").fetchall()
-    return {n for n, spaced in zip(names, found, strict=True) if spaced}
+    return {n for n, count in zip(names, found, strict=True) if count}
 
 
 def _summary(
@@ -438,8 +442,9 @@ def _long_source(table: str, group: list[Column]) -> str:
 
 def _long_group(
     con: duckdb.DuckDBPyConnection, table: str, group: list[Column]
-) -> dict[str, tuple[Any, ...]]:
-    """The aggregates of `_general_select` for same-typed columns, one row per column.
+) -> tuple[dict[str, tuple[Any, ...]], set[str]]:
+    """The aggregates of `_general_select` for same-typed columns, one row per column, and
+    which of them (if text) hold whitespace.
 
     Each column's pilot comes from a join, so the exact shifted sums work as in the wide
     query. A column without a value has no row in the unpivoted data; it gets none here.
@@ -454,16 +459,20 @@ def _long_group(
             f"WITH long AS (SELECT * FROM {source}), p AS ({pilot}) "
             f"SELECT col, {', '.join(exprs)} FROM long JOIN p USING (col) GROUP BY col, pilot"
         )
-    else:
-        exprs = _general_select(v, None)
-        sql = f"SELECT col, {', '.join(exprs)} FROM {source} GROUP BY col"
-    return {row[0]: tuple(row[1:]) for row in con.execute(sql).fetchall()}
+        return {row[0]: tuple(row[1:]) for row in con.execute(sql).fetchall()}, set()
+    # Whitespace (for the identifier rule) is counted in this same scan at no extra cost.
+    spaces = _WHITESPACE.format(v="v") if v.is_text else "0"
+    exprs = _general_select(v, None)
+    sql = f"SELECT col, {spaces}, {', '.join(exprs)} FROM {source} GROUP BY col"
+    rows = con.execute(sql).fetchall()
+    return {r[0]: tuple(r[2:]) for r in rows}, {r[0] for r in rows if r[1]}
 
 
 def _long_aggregates(
     con: duckdb.DuckDBPyConnection, table: str, cols: list[Column]
-) -> list[tuple[Any, ...]]:
-    """The same figures as `_wide_aggregates`, for tables too wide for one SELECT.
+) -> tuple[list[tuple[Any, ...]], set[str]]:
+    """The same figures as `_wide_aggregates`, for tables too wide for one SELECT, and the
+    text columns that hold whitespace.
 
     DuckDB's planning time grows faster than linearly with the number of expressions
     (measured: 1 000 columns, 6 000 aggregates, 21 s on 20 rows), so past
@@ -474,10 +483,14 @@ def _long_aggregates(
     for column in cols:
         by_type.setdefault(column.dtype, []).append(column)
     found: dict[str, tuple[Any, ...]] = {}
+    spaced: set[str] = set()
     for group in by_type.values():
-        found.update(_long_group(con, table, group))
+        figures, with_space = _long_group(con, table, group)
+        found.update(figures)
+        spaced |= with_space
     # A column with no value at all: count 0, every other figure missing.
-    return [found.get(c.name, (0,) + (None,) * (len(_general_select(c, 0)) - 1)) for c in cols]
+    missing = [(0,) + (None,) * (len(_general_select(c, 0)) - 1) for c in cols]
+    return [found.get(c.name, empty) for c, empty in zip(cols, missing, strict=True)], spaced
 
 
 def _long_value_counts_query(table: str, group: list[Column]) -> str:
@@ -494,15 +507,18 @@ def overview(con: duckdb.DuckDBPyConnection, table: str = "data") -> Overview:
     """Step 1: rows, columns, kinds, memory and per-column summaries of `table`."""
     cols = columns(con, table)
     n_rows = row_count(con, table)
-    wide = len(cols) > WIDE_TABLE_COLUMNS
-    rows = (_long_aggregates if wide else _wide_aggregates)(con, table, cols)
+    if len(cols) > WIDE_TABLE_COLUMNS:
+        rows, spaced = _long_aggregates(con, table, cols)
+    else:
+        rows, spaced = _wide_aggregates(con, table, cols), None
     distinct, tops = value_counts(con, table, cols)
-    candidates = [
-        c.name
-        for c, values, nd in zip(cols, rows, distinct, strict=True)
-        if _may_be_text_identifier(c, values, n_rows=n_rows, n_distinct=nd)
-    ]
-    spaced = _with_whitespace(con, table, candidates)
+    if spaced is None:
+        candidates = [
+            c.name
+            for c, values, nd in zip(cols, rows, distinct, strict=True)
+            if _may_be_text_identifier(c, values, n_rows=n_rows, n_distinct=nd)
+        ]
+        spaced = _with_whitespace(con, table, candidates)
     summaries, memory = [], 0
     for i, (column, values) in enumerate(zip(cols, rows, strict=True)):
         summary, size = _summary(

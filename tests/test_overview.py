@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from helpers import duckdb_table as table
 
-from steps.overview import overview
+from steps.overview import WIDE_TABLE_COLUMNS, overview
 
 HOSTILE = [
     'quote"d',
@@ -240,3 +240,16 @@ def test_unique_short_text_is_an_identifier_unless_a_value_holds_whitespace(odd_
     values[7] = odd_one
     con.executemany("INSERT INTO data VALUES (?)", [[v] for v in values])
     assert overview(con).column("code").kind == kind
+
+
+def test_a_table_too_wide_for_one_select_tells_identifiers_from_text_the_same_way():
+    con = duckdb.connect()
+    names = [f"c{i}" for i in range(WIDE_TABLE_COLUMNS + 1)]
+    spaced = names[3]
+    cols = ", ".join(
+        f"'r' || i || ' x' AS {n}" if n == spaced else f"'r' || i || '-{n}' AS {n}" for n in names
+    )
+    con.execute(f"CREATE TABLE data AS SELECT {cols} FROM range(25) t(i)")
+    kinds = {c.name: c.kind for c in overview(con).columns}
+    assert kinds[spaced] == "text"
+    assert {k for n, k in kinds.items() if n != spaced} == {"identifier"}
