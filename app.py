@@ -337,9 +337,12 @@ def source_picker(settings, trail):
                 ),
             ]
         )
-    _tabs = {"Sample": sample_form, "Upload": _upload}
-    if not settings.hosted:
-        _tabs["Local path"] = path_form
+    # Hosted: uploads only; neither the bundled samples nor any other file of the server.
+    _tabs = (
+        {"Upload": _upload}
+        if settings.hosted
+        else {"Sample": sample_form, "Upload": _upload, "Local path": path_form}
+    )
     route_form = (
         mo.md("**Route the selected request:** {assignee} {deadline} {priority}")
         .batch(
@@ -378,7 +381,7 @@ def queue_rows(requests) -> list[dict]:
 @app.cell
 def source_choice(path_form, queue, sample_form, settings, source_tabs, streamed, trail, upload):
     source = None
-    if source_tabs.value == "Sample" and sample_form.value:
+    if source_tabs.value == "Sample" and sample_form.value and not settings.hosted:
         _path = sample_path(sample_form.value)
         source = {"name": _path.name, "data": _path}
     elif source_tabs.value == "Upload" and upload.value:

@@ -1,5 +1,5 @@
 """Hosted mode in a real browser: two sessions at once, each with its own data, one shared
-review queue and audit trail; no server paths offered."""
+review queue and audit trail; uploads only, no file of the server offered."""
 
 from __future__ import annotations
 
@@ -27,9 +27,12 @@ def test_two_sessions_see_only_their_own_data_and_share_the_queue(browser, hoste
     ARTIFACTS.mkdir(exist_ok=True)
     ctx_a, a = open_page(browser, hosted_server["url"])
     ctx_b, b = open_page(browser, hosted_server["url"])
-    assert a.get_by_role("tab", name="Local path").count() == 0
+    for page in (a, b):
+        assert page.get_by_role("tab", name="Local path").count() == 0
+        assert page.get_by_role("tab", name="Sample").count() == 0
 
-    a.get_by_role("button", name="Load sample").click()
+    a.get_by_role("tab", name="Upload").click()
+    a.locator("input[type=file]").set_input_files(str(sample_path("messy_orders")))
     b.get_by_role("tab", name="Upload").click()
     b.locator("input[type=file]").set_input_files(str(sample_path("penguins")))
     a.get_by_role("heading", name="Step 1 · Overview").wait_for(timeout=120_000)
