@@ -539,7 +539,11 @@ def step1_show(ov, ov_insights, ov_prompt):
         [
             mo.stat(f"{ov.n_rows:,}", label="Rows"),
             mo.stat(f"{ov.n_columns:,}", label="Columns"),
-            mo.stat(f"{ov.memory_bytes / 1e6:,.1f} MB", label="Memory", caption="in DuckDB"),
+            mo.stat(
+                f"{ov.memory_bytes / 1e6:,.1f} MB",
+                label="Memory",
+                caption="estimated, uncompressed",
+            ),
         ],
         justify="start",
     )
