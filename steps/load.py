@@ -3,14 +3,14 @@
 Everything that can be checked before parsing is checked first (size, type by extension
 and content, encoding), so a bad file gets one clear sentence instead of a half-parsed
 table. The parse itself is DuckDB's: Python only looks at the first megabyte (dialect,
-header) and streams the bytes once for the fingerprint and the UTF-8 check, so a 200 MB
-file costs one DuckDB parse plus a few cheap passes. Rows DuckDB cannot read are counted
-and listed with their line numbers; the report says so, never a silent partial table.
+header) and streams the bytes once for the fingerprint and the UTF-8 check
+(`steps.encoding`, which also transcodes the files that need it), so a 200 MB file costs
+one DuckDB parse plus a few cheap passes. Rows DuckDB cannot read are counted and listed
+with their line numbers; the report says so, never a silent partial table.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import dataclasses
 import datetime as dt
@@ -29,6 +29,17 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from steps.encoding import (
+    CHUNK_BYTES,
+    Encoding,
+    Scan,
+    TranscodeError,
+    bom_encoding,
+    choose_encoding,
+    decoded_head,
+    scan,
+    transcode,
+)
 from steps.engine import (
     columns,
     connect,
@@ -71,7 +82,6 @@ TEXT_TYPES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt"}
 EXCEL_TYPES = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls"}
 SKIPPED_LISTED = 20
 
-_CHUNK = 1 << 20
 _HEAD = 1 << 20
 _HEAD_RECORDS = 2000
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -94,17 +104,6 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"SQLite format 3\x00", "an SQLite database"),
     (b"\x7fELF", "a program"),
 )
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-# Most common first: Western, Central European, Cyrillic, Japanese, Chinese, Korean, ...
-_LEGACY_CODECS = ("cp1252", "cp1250", "cp1251", "cp932", "gb18030", "big5", "cp949", "cp1254")
-_EAST_ASIAN = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC")
-_ACCENT_RUN = re.compile(r"[^\x00-\x7f]{3}")
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 _PLAIN_INTEGER = re.compile(r"[-+]?\d+")
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
@@ -167,7 +166,7 @@ def sha256_of(source: Path | str | bytes) -> str:
     """The dataset fingerprint: SHA-256 of the file's bytes, read in chunks."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return hashlib.sha256(source).hexdigest()
-    return _scan(Path(source), skip_utf8_check=True).sha256
+    return scan(Path(source), skip_utf8_check=True).sha256
 
 
 def load(
@@ -302,187 +301,6 @@ def _file_type(path: Path, name: str, head: bytes) -> str:
         return "xls"
     described = f"a {suffix} file" if suffix else "a text file"
     raise LoadError(f"{shown} is {kind}, not {described}; it cannot be loaded as a table.")
-
-
-# ---------------------------------------------------------------- encoding
-
-
-@dataclass(frozen=True)
-class _Scan:
-    """What one streaming pass over the bytes found."""
-
-    sha256: str
-    first_invalid_utf8: int | None
-    nul_bytes: int
-
-
-def _scan(path: Path, skip_utf8_check: bool) -> _Scan:
-    """Fingerprint, UTF-8 validity and NUL count in a single read of the file."""
-    digest = hashlib.sha256()
-    decoder = None if skip_utf8_check else codecs.getincrementaldecoder("utf-8")()
-    offset = 0
-    first_invalid: int | None = None
-    nuls = 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-            if b"\x00" in chunk:
-                nuls += chunk.count(b"\x00")
-            if decoder is not None:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError as exc:
-                    first_invalid = offset + exc.start
-                    decoder = None
-            offset += len(chunk)
-    if decoder is not None:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            first_invalid = offset - 1
-    return _Scan(digest.hexdigest(), first_invalid, nuls)
-
-
-def _bom_encoding(head: bytes) -> str | None:
-    for bom, encoding in _BOMS:
-        if head.startswith(bom):
-            return encoding
-    return None
-
-
-def _looks_utf16(head: bytes) -> str | None:
-    """UTF-16 without a BOM: mostly-ASCII text has a NUL in every other byte."""
-    sample = head[:4096]
-    if len(sample) < 4:
-        return None
-    even = sample[0::2].count(0) / len(sample[0::2])
-    odd = sample[1::2].count(0) / len(sample[1::2])
-    if odd > 0.4 and even < 0.05:
-        return "utf-16-le"
-    if even > 0.4 and odd < 0.05:
-        return "utf-16-be"
-    return None
-
-
-def _script(ch: str) -> str:
-    first = unicodedata.name(ch, "?").split(" ")[0]
-    return "CJK" if first in _EAST_ASIAN else first
-
-
-def _plausibility(text: str) -> int:
-    """How much a decoding reads like real words; wrong code pages score low.
-
-    A word of two letters or more scores +1 when its letters share one script (and, in
-    Latin script, its accented letters come one or two at a time, as in "Málaga", not
-    "Ìîñêâà"), -1 otherwise; a symbol glued to a letter ("£ód") costs 1 and a control
-    character 2.
-    """
-    score = 0
-    for word in re.findall(r"[^\W\d_]+", text):
-        if word.isascii() or len(word) == 1:
-            continue
-        scripts = {_script(ch) for ch in word}
-        garbled = len(scripts) > 1 or ("LATIN" in scripts and _ACCENT_RUN.search(word))
-        score += -1 if garbled else 1
-    for match in re.finditer(r"[^\x00-\x7f]", text):
-        ch, start, end = match.group(), match.start(), match.end()
-        if ch.isalpha():
-            continue
-        if unicodedata.category(ch).startswith("C"):
-            score -= 2
-        elif (start and text[start - 1].isalpha()) or (end < len(text) and text[end].isalpha()):
-            score -= 1
-    return score
-
-
-def _legacy_encoding(sample: bytes) -> str:
-    """The encoding of text that is not UTF-8, among the code pages files really come in.
-
-    charset-normalizer is unreliable on the few non-ASCII bytes of a typical CSV (it reads
-    cp1252 as cp775), so common code pages are tried first, in order of how common they
-    are, and the decoding that reads most like words wins; ties go to the commoner one.
-    """
-    best: tuple[int, str] | None = None
-    for codec in _LEGACY_CODECS:
-        try:
-            score = _plausibility(sample.decode(codec))
-        except UnicodeDecodeError:
-            continue
-        if best is None or score > best[0]:
-            best = (score, codec)
-    if best is not None:
-        return best[1]
-    import charset_normalizer
-
-    match = charset_normalizer.from_bytes(sample).best()
-    if match is None:
-        return "latin-1"
-    return codecs.lookup(match.encoding).name
-
-
-def _sample_around(path: Path, offset: int, width: int = 16384) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(max(0, offset - width))
-        return f.read(2 * width)
-
-
-@dataclass(frozen=True)
-class _Encoding:
-    name: str  # what the report says
-    codec: str | None  # what to transcode from; None when the bytes are usable as they are
-    errors: str = "strict"
-
-
-def _choose_encoding(path: Path, head: bytes, scan: _Scan) -> _Encoding:
-    bom = _bom_encoding(head)
-    if bom is not None and bom != "utf-8-sig":
-        return _Encoding(bom, bom)
-    if bom is None and scan.nul_bytes:
-        utf16 = _looks_utf16(head)
-        if utf16 is not None:
-            return _Encoding(utf16, utf16)
-    if scan.first_invalid_utf8 is None:
-        name = bom or "utf-8"
-        return _Encoding(name, "utf-8" if scan.nul_bytes else None)
-    window = _sample_around(path, scan.first_invalid_utf8)
-    if bom is not None or _mostly_utf8(window):
-        return _Encoding(f"{bom or 'utf-8'} (invalid bytes replaced)", "utf-8", "replace")
-    codec = _legacy_encoding(head[:65536] + b"\n" + window)
-    return _Encoding(codec, codec)
-
-
-def _mostly_utf8(sample: bytes) -> bool:
-    """Most non-ASCII text around the invalid byte is valid UTF-8: a UTF-8 file with a few
-    bad bytes, rather than a legacy code page (whose bytes rarely form UTF-8 by chance)."""
-    text = sample.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd")
-    good = sum(1 for ch in text if ord(ch) > 127) - bad
-    return good >= bad
-
-
-def _transcode(src: Path, dst: Path, encoding: _Encoding, name: str) -> int:
-    """Stream `src` into UTF-8 at `dst`, dropping NUL characters; returns how many."""
-    decoder = codecs.getincrementaldecoder(encoding.codec or "utf-8")(errors=encoding.errors)
-    removed = 0
-    line = 1
-    first = True
-    with open(src, "rb") as fin, open(dst, "w", encoding="utf-8", newline="") as fout:
-        for chunk in itertools.chain(iter(lambda: fin.read(_CHUNK), b""), [None]):
-            try:
-                text = decoder.decode(b"", final=True) if chunk is None else decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                bad_line = line + exc.object[: exc.start].count(b"\n")
-                raise LoadError(
-                    f"{_shown(name)} is not valid {encoding.name} text: line {bad_line} "
-                    f"holds the byte 0x{exc.object[exc.start]:02X}, which cannot be decoded."
-                ) from None
-            if first and text:
-                text = text.removeprefix("\ufeff")
-                first = False
-            line += text.count("\n")
-            removed += text.count("\x00")
-            fout.write(text.replace("\x00", ""))
-    return removed
 
 
 # ---------------------------------------------------------------- dialect and header
@@ -840,7 +658,7 @@ def _physical_lines(path: Path, offsets: list[int]) -> dict[int, int]:
     seen_newlines = 0
     position = 0
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
+        for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
             end = position + len(chunk)
             while wanted and wanted[0] < end:
                 offset = wanted.pop(0)
@@ -940,11 +758,6 @@ def _were(n: int) -> str:
     return "was" if n == 1 else "were"
 
 
-def _decoded_head(head: bytes, encoding: _Encoding) -> str:
-    decoder = codecs.getincrementaldecoder(encoding.codec or "utf-8")(errors="replace")
-    return decoder.decode(head[:65536])
-
-
 def _refuse_binary(name: str, text: str) -> None:
     """Refuse content that decodes but is largely control characters: a binary file.
 
@@ -961,22 +774,25 @@ def _refuse_binary(name: str, text: str) -> None:
 
 def _as_utf8(
     path: Path, name: str, head: bytes, workdir: Path
-) -> tuple[Path, _Scan, _Encoding, list[str]]:
+) -> tuple[Path, Scan, Encoding, list[str]]:
     """The file as clean UTF-8 for DuckDB: as it is when it already is, else transcoded."""
-    bom = _bom_encoding(head)
-    scan = _scan(path, skip_utf8_check=bom is not None and bom.startswith("utf-16"))
-    encoding = _choose_encoding(path, head, scan)
-    _refuse_binary(name, _decoded_head(head, encoding))
+    bom = bom_encoding(head)
+    scanned = scan(path, skip_utf8_check=bom is not None and bom.startswith("utf-16"))
+    encoding = choose_encoding(path, head, scanned)
+    _refuse_binary(name, decoded_head(head, encoding))
     if encoding.codec is None:
-        return path, scan, encoding, []
+        return path, scanned, encoding, []
     warnings = []
     utf8 = workdir / "utf8.csv"
-    removed = _transcode(path, utf8, encoding, name)
+    try:
+        removed = transcode(path, utf8, encoding)
+    except TranscodeError as error:
+        raise LoadError(f"{_shown(name)} is not valid {encoding.name} text: {error}.") from None
     if removed:
         warnings.append(f"{_plural(removed, 'NUL byte')} {_were(removed)} removed from the text.")
     if encoding.errors == "replace":
         warnings.append("Bytes that are not valid UTF-8 were replaced with \ufffd.")
-    return utf8, scan, encoding, warnings
+    return utf8, scanned, encoding, warnings
 
 
 def _columns(
@@ -1024,7 +840,7 @@ def _rewrite_newlines(src: Path, dst: Path) -> None:
     """Copy `src` with every CRLF turned into LF, streaming (a CR may end one chunk)."""
     carry = b""
     with open(src, "rb") as fin, open(dst, "wb") as fout:
-        for chunk in iter(lambda: fin.read(_CHUNK), b""):
+        for chunk in iter(lambda: fin.read(CHUNK_BYTES), b""):
             chunk = carry + chunk
             carry = b"\r" if chunk.endswith(b"\r") else b""
             fout.write(chunk[: len(chunk) - len(carry)].replace(b"\r\n", b"\n"))
@@ -1070,7 +886,7 @@ def _load_text(
     staging: str,
     workdir: Path,
 ) -> _Body:
-    path, scan, encoding, warnings = _as_utf8(path, name, head, workdir)
+    path, scanned, encoding, warnings = _as_utf8(path, name, head, workdir)
     try:
         read = _read_table(con, path, name, file_type, staging)
     except duckdb.Error as exc:
@@ -1092,7 +908,7 @@ def _load_text(
     warnings += _row_warnings(skipped, shown, padded, first_pad)
     warnings += _type_warnings(names, read.sampled_types, parsed.types)
     return _Body(
-        sha256=scan.sha256,
+        sha256=scanned.sha256,
         encoding=encoding.name,
         delimiter=plan.dialect.delimiter,
         quote='"',
@@ -1188,7 +1004,7 @@ def _check_unpacked_size(path: Path, name: str, limit: int) -> None:
                 )
             for info in z.infolist():
                 with z.open(info) as part:
-                    while part.read(_CHUNK):
+                    while part.read(CHUNK_BYTES):
                         pass
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
         raise LoadError(f"{_shown(name)} is damaged or is not an Excel workbook.") from None

@@ -237,6 +237,19 @@ def test_cp1252_euro_sign_and_typographic_quotes(tmp_path):
     assert rows_as_text(loaded) == [("coffee", "3 €"), ("“tea”", "2 €")]
 
 
+def test_a_byte_the_chosen_code_page_cannot_decode_is_named_with_its_line(tmp_path):
+    head = "name,city\nJosé,Málaga\n".encode("cp1252")
+    filler = b"".join(b"row%d,plain\n" % i for i in range(20_000))  # past the sampled bytes
+    lines = 2 + 20_000 + 1
+    data = head + filler + b"Bad,\x81\n"  # 0x81 is undefined in cp1252
+    with pytest.raises(LoadError) as caught:
+        load(write(tmp_path, "mixed.csv", data))
+    assert str(caught.value) == (
+        f"mixed.csv is not valid cp1252 text: line {lines} holds the byte 0x81, "
+        "which cannot be decoded."
+    )
+
+
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
 def test_utf16_with_bom(tmp_path, codec):
     text = "ville,habitants\nMontréal,1762949\nQuébec,549459\n"
