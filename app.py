@@ -453,7 +453,11 @@ def load_cell(settings, source, trail):
     mo.stop(
         source is None,
         mo.callout(
-            mo.md("Pick a sample and press **Load sample**, or upload a CSV or Excel file."),
+            mo.md(
+                "Upload a CSV or Excel file, or open one from the review queue."
+                if settings.hosted
+                else "Pick a sample and press **Load sample**, or upload a CSV or Excel file."
+            ),
             kind="info",
         ),
     )

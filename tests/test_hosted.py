@@ -30,6 +30,9 @@ def test_two_sessions_see_only_their_own_data_and_share_the_queue(browser, hoste
     for page in (a, b):
         assert page.get_by_role("tab", name="Local path").count() == 0
         assert page.get_by_role("tab", name="Sample").count() == 0
+        page.get_by_text(
+            "Upload a CSV or Excel file, or open one from the review queue."
+        ).wait_for()
 
     a.get_by_role("tab", name="Upload").click()
     a.locator("input[type=file]").set_input_files(str(sample_path("messy_orders")))
