@@ -190,7 +190,9 @@ def missing_bar(missing: Mapping[str, int], n_rows: int) -> go.Figure:
             y=positions,
             orientation="h",
             text=[f"{c:,} ({p:.1f}%)" for c, p in zip(counts, percents, strict=True)],
-            textposition="auto",
+            # Outside, at full size: inside a long bar plotly shrinks the label to fit.
+            textposition="outside",
+            cliponaxis=False,
             customdata=[[name, c] for name, c in zip(names, counts, strict=True)],
             hovertemplate="%{customdata[0]}: %{customdata[1]:,} missing (%{x:.2f}%)<extra></extra>",
             marker_color=_AMBER,
@@ -199,7 +201,12 @@ def missing_bar(missing: Mapping[str, int], n_rows: int) -> go.Figure:
     fig.update_layout(
         template=TEMPLATE,
         title=f"{title} ({len(missing)} columns, {n_rows:,} rows)",
-        xaxis={"title": "% of rows missing", "range": [0, 100]},
+        # Room past 100 for the label of a column missing every value; ticks stop at 100.
+        xaxis={
+            "title": "% of rows missing",
+            "range": [0, 118],
+            "tickvals": list(range(0, 101, 20)),
+        },
         yaxis={
             "tickmode": "array",
             "tickvals": positions,

@@ -376,3 +376,13 @@ def test_empty_inputs_give_a_valid_figure_saying_no_data(fig: go.Figure) -> None
     (note,) = annotation_texts(fig)
     assert note.lower().startswith(("no ", "nothing"))
     assert json.loads(fig.to_json())["layout"]["annotations"][0]["text"] == note
+
+
+def test_missing_labels_sit_outside_the_bars_with_room_past_100_percent():
+    """Inside a long bar plotly shrinks a label until it cannot be read; outside, a column
+    missing every value needs room past the end of the axis."""
+    fig = missing_bar({"all_gone": 50, "some": 5}, 50)
+    bar = fig.data[0]
+    assert bar.textposition == "outside" and bar.cliponaxis is False
+    assert list(bar.text) == ["50 (100.0%)", "5 (10.0%)"]
+    assert fig.layout.xaxis.range[1] > 100 and max(fig.layout.xaxis.tickvals) == 100
