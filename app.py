@@ -769,8 +769,8 @@ def step3_controls(table):
 def parameters_cell(
     analysis_id, corr_method, iqr_multiplier, outlier_method, plan, threshold, trail, z_threshold
 ):
-    # A real change lands in the trail as a `parameter` event (from → to).
-    update_parameters(
+    # A real change lands in the trail as a `parameter` event (from → to); nothing to show.
+    _recorded = update_parameters(
         trail,
         analysis_id,
         {

@@ -158,6 +158,12 @@ def kind_pie(kind_counts: Mapping[str, int]) -> go.Figure:
     return fig
 
 
+def _zero_to_hundred(title: str, *, label_room: float) -> dict:
+    """A 0–100 axis with room past 100 for the label outside a full bar (it was cut off
+    there); the ticks stop at 100."""
+    return {"title": title, "range": [0, 100 + label_room], "tickvals": list(range(0, 101, 20))}
+
+
 def missing_bar(missing: Mapping[str, int], n_rows: int) -> go.Figure:
     """Missing values per column, worst first; past the top N the rest share one bar.
 
@@ -201,12 +207,7 @@ def missing_bar(missing: Mapping[str, int], n_rows: int) -> go.Figure:
     fig.update_layout(
         template=TEMPLATE,
         title=f"{title} ({len(missing)} columns, {n_rows:,} rows)",
-        # Room past 100 for the label of a column missing every value; ticks stop at 100.
-        xaxis={
-            "title": "% of rows missing",
-            "range": [0, 118],
-            "tickvals": list(range(0, 101, 20)),
-        },
+        xaxis=_zero_to_hundred("% of rows missing", label_room=18),
         yaxis={
             "tickmode": "array",
             "tickvals": positions,
@@ -327,12 +328,13 @@ def quality_bar(metrics: Mapping[str, float]) -> go.Figure:
             y=values,
             text=["n/a" if v is None else f"{v:.1f}" for v in values],
             textposition="outside",
+            cliponaxis=False,
             marker_color=[_score_colour(v) for v in values],
             hovertemplate="%{x}: %{y:.2f}<extra></extra>",
         )
     )
     fig.update_layout(
-        template=TEMPLATE, title=title, yaxis={"range": [0, 105], "title": "score"}, height=380
+        template=TEMPLATE, title=title, yaxis=_zero_to_hundred("score", label_room=12), height=380
     )
     return fig
 

@@ -273,3 +273,11 @@ def test_choosing_another_candidate_at_gate_three_is_what_step_four_receives() -
     _, defs = app.run(defs=all_gates(source=SENSORS, model_form=target, gate3_answer=modify))
     assert defs["gate3"].status == "modified"
     assert defs["report"]["model"]["selected"] == other
+
+
+def test_every_cell_shows_marimo_output_or_nothing_never_a_raw_value() -> None:
+    """A cell's last expression is what the page shows: a bookkeeping call left there put
+    a list of Python objects on the page under Step 3."""
+    outputs, _ = app.run(defs=all_gates())
+    raw = [type(o).__name__ for o in outputs if o is not None and not hasattr(o, "_repr_html_")]
+    assert raw == []

@@ -166,7 +166,7 @@ def test_quality_bar_values_and_range() -> None:
     (bar,) = fig.data
     assert list(bar.x) == list(metrics)
     assert list(bar.y) == list(metrics.values())
-    assert tuple(fig.layout.yaxis.range) == (0, 105)
+    assert fig.layout.yaxis.range[0] == 0
     assert bar.marker.color[3] != bar.marker.color[0]  # a failing score does not look like a pass
     with pytest.raises(ChartError):
         quality_bar({"score": 140})
@@ -386,3 +386,9 @@ def test_missing_labels_sit_outside_the_bars_with_room_past_100_percent():
     assert bar.textposition == "outside" and bar.cliponaxis is False
     assert list(bar.text) == ["50 (100.0%)", "5 (10.0%)"]
     assert fig.layout.xaxis.range[1] > 100 and max(fig.layout.xaxis.tickvals) == 100
+
+
+def test_a_perfect_quality_score_keeps_its_label_on_the_chart():
+    fig = quality_bar({"uniqueness": 100.0, "validity": 60.0})
+    assert fig.data[0].cliponaxis is False and list(fig.data[0].text) == ["100.0", "60.0"]
+    assert fig.layout.yaxis.range[1] > 100 and max(fig.layout.yaxis.tickvals) == 100
