@@ -12,7 +12,6 @@ are drawn; the rest are merged into "(other)", and the chart's note says so.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from typing import Literal
 import duckdb
 import plotly.graph_objects as go
 
+from steps.charts import TEMPLATE, escape
 from steps.engine import Column, columns, quote_ident, quote_literal
 from steps.results import ToDict
 from steps.statistics import Bins, sample_rows, value_sql
@@ -584,12 +584,8 @@ def build(
 # --------------------------------------------------------------------------- figure
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text))
-
-
 def _name(series_name: str | None, fallback: str) -> str:
-    return _esc(series_name if series_name is not None else fallback)
+    return escape(series_name if series_name is not None else fallback)
 
 
 def _traces(data: ChartData) -> list[go.BaseTraceType]:
@@ -622,7 +618,7 @@ def _traces(data: ChartData) -> list[go.BaseTraceType]:
                 )
             )
         elif kind == "bar":
-            traces.append(go.Bar(name=name, x=[_esc(v) for v in s.x], y=list(s.y)))
+            traces.append(go.Bar(name=name, x=[escape(v) for v in s.x], y=list(s.y)))
         else:
             mode = "markers" if kind == "scatter" else "lines"
             traces.append(go.Scatter(name=name, x=list(s.x), y=list(s.y), mode=mode))
@@ -636,21 +632,22 @@ def figure(data: ChartData | ChartProblem) -> go.Figure:
     tags in labels and turns entities back into the characters on screen).
     """
     if isinstance(data, ChartProblem):
-        fig = go.Figure()
-        fig.add_annotation(text=_esc(data.message), showarrow=False, x=0.5, y=0.5)
+        fig = go.Figure(layout={"template": TEMPLATE})
+        fig.add_annotation(text=escape(data.message), showarrow=False, x=0.5, y=0.5)
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
         return fig
     fig = go.Figure(_traces(data))
     what = f"{data.y_label} by {data.x_label}" if data.x_label else data.y_label
-    title = _esc(f"{data.spec.kind}: {what}")
+    title = escape(f"{data.spec.kind}: {what}")
     fig.update_layout(
-        title={"text": f"{title}<br><sup>{_esc(data.note)}</sup>"},
-        xaxis_title=_esc(data.x_label),
-        yaxis_title=_esc(data.y_label),
+        template=TEMPLATE,
+        title={"text": f"{title}<br><sup>{escape(data.note)}</sup>"},
+        xaxis_title=escape(data.x_label),
+        yaxis_title=escape(data.y_label),
         barmode="stack" if data.spec.kind == "histogram" else "group",
         bargap=0 if data.spec.kind == "histogram" else None,
         showlegend=len(data.series) > 1,
-        legend_title_text=_esc(data.spec.color or ""),
+        legend_title_text=escape(data.spec.color or ""),
     )
     return fig

@@ -8,6 +8,7 @@ import json
 import duckdb
 import numpy as np
 import pandas as pd
+import plotly.io as pio
 import pytest
 
 from steps.chart_builder import (
@@ -26,6 +27,7 @@ from steps.chart_builder import (
     figure,
     options,
 )
+from steps.charts import TEMPLATE
 
 
 @pytest.fixture
@@ -277,3 +279,13 @@ def test_payload_stays_small_for_a_million_rows(con):
         size = len(figure(data).to_json())
         assert size < 2_000_000, (spec.kind, size)
         json.dumps(data.to_dict(), allow_nan=False)
+
+
+def test_built_charts_use_the_steps_template_whether_chart_or_problem(con):
+    con.execute("CREATE TABLE data AS SELECT range AS x, range % 3 AS y FROM range(50)")
+    plain = pio.templates[TEMPLATE].layout.plot_bgcolor
+    chart = figure(build(con, "data", ChartSpec("scatter", "x", "y")))
+    problem = figure(ChartProblem(ChartSpec("scatter", "x", None), "Pick a column for y."))
+    assert chart.layout.template.layout.plot_bgcolor == plain
+    assert problem.layout.template.layout.plot_bgcolor == plain
+    assert plain != pio.templates["plotly"].layout.plot_bgcolor
