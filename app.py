@@ -23,9 +23,11 @@ with app.setup:
         approved_model,
         data_quality_subject,
         feedback_lines,
+        item_fields,
         item_reviews,
         mark_rejected,
         model_modifications,
+        nested_items,
         plan_from_answer,
         plan_of,
         rejected_findings_from,
@@ -1231,7 +1233,9 @@ def gate3_decide(analysis_id, gate3_answer, model_card, set_model_exclusions, su
 
 @app.cell
 def step4_state():
-    get_step4_feedback, set_step4_feedback = mo.state({"feedback": (), "previous": None})
+    get_step4_feedback, set_step4_feedback = mo.state(
+        {"feedback": (), "previous": None, "reviews": None}
+    )
     return get_step4_feedback, set_step4_feedback
 
 
@@ -1258,6 +1262,7 @@ def step4_compute(
         mo.callout(mo.md("Step 4 waits for **gate 3 · model approval**."), kind="warn"),
     )
     _asked = get_step4_feedback()
+    _reviews = _asked["reviews"] or {}
     _context = RecommendContext(
         overview=ov_clean.to_dict(),
         quality=q_clean.to_dict(),
@@ -1270,6 +1275,8 @@ def step4_compute(
             f.to_dict() for i in (ov_insights, q_insights, stats_insights) for f in i.findings
         ),
         previous=_asked["previous"],
+        item_verdicts=_reviews.get("items", {}),
+        item_edits=_reviews.get("edits", {}),
     )
     with mo.status.spinner(title="Step 4 · Recommendations", subtitle=advisor.name):
         recs = advisor.recommend(_context)
@@ -1337,6 +1344,10 @@ def diff_view(diff) -> mo.Html:
     parts += [f"- added: {esc(i.title)}" for i in diff.added]
     parts += [f"- removed: {esc(i.title)}" for i in diff.removed]
     parts += [f"- changed: {esc(c.title)} ({esc(', '.join(c.fields))})" for c in diff.changed]
+    parts += [f"- new insight: {esc(t)}" for t in diff.insights_added]
+    parts += [f"- insight dropped: {esc(t)}" for t in diff.insights_removed]
+    parts += [f"- new next step: {esc(t)}" for t in diff.next_steps_added]
+    parts += [f"- next step dropped: {esc(t)}" for t in diff.next_steps_removed]
     if diff.is_empty:
         parts.append("- no change to the plan")
     return mo.callout(mo.md("\n".join(parts)), kind="info")
@@ -1355,22 +1366,18 @@ def gate4_subject(recs, subject2, subject3):
 @app.cell(hide_code=True)
 def gate4_form_cell(recs, subject4):
     _ = subject4
+    _fields = item_fields(recs.action_plan)
+    _elements = {}
+    for _verdict, _edit, _item in _fields:
+        _elements[_verdict] = mo.ui.dropdown(
+            ["accept", "reject", "edit"], value="accept", label=esc(_item.title)
+        )
+        _elements[_edit] = mo.ui.text(placeholder="new wording, for edit", full_width=True)
+    _lines = "\n".join(f"- {{{_verdict}}} {{{_edit}}}" for _verdict, _edit, _ in _fields)
     gate4_form = gate_form(
         "result_verification",
-        {
-            "items": mo.ui.dictionary(
-                {
-                    i.id: mo.ui.dropdown(
-                        ["accept", "reject", "edit"], value="accept", label=esc(i.title)
-                    )
-                    for i in recs.action_plan
-                }
-            ),
-            "edits": mo.ui.dictionary(
-                {i.id: mo.ui.text(label=f"Edit: {esc(i.title)}") for i in recs.action_plan}
-            ),
-        },
-        "**Each recommendation:** {items}\n\n**Edits** (for items marked *edit*): {edits}\n\n"
+        _elements,
+        f"**Each recommendation** (accept, reject, or edit with new wording):\n\n{_lines}\n\n"
         "_Modify regenerates Step 4 with your notes, rejections and edits as feedback._",
     )
     gate4_form
@@ -1378,14 +1385,15 @@ def gate4_form_cell(recs, subject4):
 
 
 @app.cell
-def gate4_answer_cell(gate4_form):
-    gate4_answer = gate4_form.value
+def gate4_answer_cell(gate4_form, recs):
+    gate4_answer = nested_items(gate4_form.value, recs.action_plan)
     return (gate4_answer,)
 
 
 @app.cell
 def gate4_decide(analysis_id, gate4_answer, recs, set_step4_feedback, subject4, trail):
     _feedback = feedback_lines(gate4_answer, recs.action_plan) if gate4_answer else ()
+    _reviews = item_reviews(gate4_answer, recs)
     gate4_refusal = decide_answer(
         trail,
         analysis_id,
@@ -1393,11 +1401,11 @@ def gate4_decide(analysis_id, gate4_answer, recs, set_step4_feedback, subject4, 
         subject4,
         gate4_answer,
         modifications={"feedback": list(_feedback)} if _feedback else None,
-        details=item_reviews(gate4_answer, recs),
+        details=_reviews,
     )
     gate4, _view = settle_gate(trail, analysis_id, "result_verification", subject4, gate4_refusal)
     if gate4_refusal is None and gate4_answer and gate4_answer["verdict"] == "modify":
-        set_step4_feedback({"feedback": _feedback, "previous": recs})
+        set_step4_feedback({"feedback": _feedback, "previous": recs, "reviews": _reviews})
     _view
     return gate4, gate4_refusal
 

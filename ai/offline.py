@@ -14,7 +14,14 @@ from typing import Any
 
 from ai.advisor import Finding, Severity, Step, StepInsights, finding_id, step_parts
 from ai.figures import columns_of, count, evidence, fmt, kinds_by_name, number, pct, share
-from steps.recommend import PRIORITIES, ActionItem, Priority, Recommendations, RecommendContext
+from steps.recommend import (
+    PRIORITIES,
+    ActionItem,
+    Priority,
+    Recommendations,
+    RecommendContext,
+    with_item_reviews,
+)
 
 SMALL_TABLE_ROWS = 30
 MISSING_NOTABLE = 0.05
@@ -609,7 +616,9 @@ class OfflineAdvisor:
         return Recommendations(
             advisor=self.name,
             model=None,
-            action_plan=_plan(observations),
+            action_plan=with_item_reviews(
+                _plan(observations), context.item_verdicts, context.item_edits
+            ),
             business_insights=tuple(o.insight for o in observations if o.insight),
             next_steps=_next_steps(context, observations),
             version=context.version,

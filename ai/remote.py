@@ -29,7 +29,7 @@ from ai.factcheck import unverified_numbers
 from ai.offline import OfflineAdvisor
 from ai.prompts import Prompt, prompt_for
 from ai.schemas import RecommendationsOut, StepInsightsOut
-from steps.recommend import ActionItem, Recommendations, RecommendContext
+from steps.recommend import ActionItem, Recommendations, RecommendContext, with_item_reviews
 
 ATTEMPTS = 3
 """Attempts in total (the first call and up to two retries) on 429, 408 and 5xx."""
@@ -327,6 +327,7 @@ class RemoteAdvisor:
             )
             for i, a in zip(ids, kept, strict=True)
         )
+        items = with_item_reviews(items, context.item_verdicts, context.item_edits)
         parts: dict[str, Any] = {
             "overview": context.overview,
             "quality": context.quality,

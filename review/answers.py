@@ -9,7 +9,7 @@ and the app's cells only choose, call and show.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from review.gates import next_subject
@@ -119,6 +119,27 @@ def approved_model(card: Any, state: Any) -> dict | None:
             c.to_dict()["metrics"] for c in card.candidates if c.name == selected
         )
     return chosen
+
+
+def item_fields(action_plan: Sequence[_Titled]) -> list[tuple[str, str, _Titled]]:
+    """The gate-4 form's field names for each recommendation: (verdict field, edit field,
+    item). Flat names, so the form lays out one line per recommendation; `nested_items`
+    reads them back by id."""
+    return [(f"item_{k}", f"edit_{k}", item) for k, item in enumerate(action_plan)]
+
+
+def nested_items(value: Answer | None, action_plan: Sequence[_Titled]) -> dict | None:
+    """A submitted gate-4 form with its per-recommendation fields as `items` and `edits`
+    keyed by recommendation id, the shape `item_reviews` and `feedback_lines` read."""
+    if value is None:
+        return None
+    fields = item_fields(action_plan)
+    flat = {name for verdict, edit, _ in fields for name in (verdict, edit)}
+    return {
+        **{k: v for k, v in value.items() if k not in flat},
+        "items": {item.id: value[verdict] for verdict, _, item in fields if verdict in value},
+        "edits": {item.id: value[edit] for _, edit, item in fields if edit in value},
+    }
 
 
 def item_reviews(answer: Answer | None, recs: Any) -> dict | None:

@@ -79,7 +79,8 @@ class RecommendContext:
     `decisions` maps a gate name to `{status, reviewer, notes}`; `findings` are the
     Step 1–3 findings as shown to the reviewer (`Finding.to_dict()`), empty to let the
     advisor derive them; findings whose id is in `rejected_finding_ids` are left out.
-    `previous` is the version a *modify* at gate 4 asked to regenerate.
+    `previous` is the version a *modify* at gate 4 asked to regenerate; `item_verdicts`
+    and `item_edits` are what the reviewer said of its items (see `with_item_reviews`).
     """
 
     overview: Mapping[str, Any]
@@ -91,6 +92,8 @@ class RecommendContext:
     reviewer_feedback: tuple[str, ...] = ()
     findings: tuple[Mapping[str, Any], ...] = ()
     previous: Recommendations | None = None
+    item_verdicts: Mapping[str, str] = field(default_factory=dict)
+    item_edits: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def version(self) -> int:
@@ -187,6 +190,22 @@ def compare(old: Recommendations, new: Recommendations) -> RecommendationDiff:
 
 
 ItemVerdict = Literal["accept", "reject", "edit"]
+
+
+def with_item_reviews(
+    plan: tuple[ActionItem, ...], verdicts: Mapping[str, str], edits: Mapping[str, str]
+) -> tuple[ActionItem, ...]:
+    """The next version's plan as the reviewer asked of the last one: an item rejected at
+    gate 4 is left out and an edited one takes the reviewer's wording, whichever advisor
+    answered (a model told so in its prompt may still propose the item again).
+    """
+    return tuple(
+        dataclasses.replace(item, title=edits[item.id])
+        if verdicts.get(item.id) == "edit" and edits.get(item.id)
+        else item
+        for item in plan
+        if verdicts.get(item.id) != "reject"
+    )
 
 
 def reviewed(

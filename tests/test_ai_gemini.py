@@ -366,6 +366,38 @@ def test_gemini_recommend_drops_items_built_on_rejected_findings(fake: HTTPServe
     assert "Focus on revenue columns, please." in request_bodies(fake)[0]
 
 
+def test_gemini_regeneration_keeps_the_reviewers_item_verdicts(fake: HTTPServer) -> None:
+    """A model told in its prompt to drop an item may propose it again; the reviewer's
+    reject and edit of the last version still hold."""
+    item = {"rationale": "r", "evidence": [], "priority": "high", "impact": 3, "effort": 2}
+    answer = {
+        "action_plan": [
+            {**item, "title": "Remove duplicates", "finding_ids": []},
+            {**item, "title": "Drop spend_copy", "finding_ids": []},
+            {**item, "title": "Impute visits", "finding_ids": []},
+        ],
+        "business_insights": [],
+        "next_steps": [],
+    }
+    fake.expect_request(GENERATE).respond_with_json(gemini_body(answer))
+    advisor = gemini(fake, [])
+    v1 = advisor.recommend(RecommendContext(**step_results()))
+    ids = {i.title: i.id for i in v1.action_plan}
+    v2 = advisor.recommend(
+        RecommendContext(
+            **step_results(),
+            previous=v1,
+            item_verdicts={ids["Drop spend_copy"]: "reject", ids["Impute visits"]: "edit"},
+            item_edits={ids["Impute visits"]: "Impute visits by segment median"},
+        )
+    )
+    assert [i.title for i in v2.action_plan] == [
+        "Remove duplicates",
+        "Impute visits by segment median",
+    ]
+    assert v2.version == 2
+
+
 def test_gemini_recommend_falls_back_to_offline_plan(fake: HTTPServer) -> None:
     fake.expect_request(GENERATE).respond_with_json({"error": {"code": 503}}, status=503)
     context = RecommendContext(**step_results())

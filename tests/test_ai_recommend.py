@@ -137,3 +137,25 @@ def test_reviewed_plan_marks_each_item_with_the_reviewers_verdict() -> None:
     assert items[second.id]["rationale"] == second.rationale
     assert all(items[i.id]["review"] == "pending" for i in rest)
     assert len(out["action_plan"]) == len(recs.action_plan)
+
+
+def test_a_version_drops_the_items_rejected_at_gate_4_and_rewords_the_edited_ones() -> None:
+    context = RecommendContext(**step_results())
+    v1 = ADVISOR.recommend(context)
+    dropped, reworded, kept = v1.action_plan[0], v1.action_plan[1], v1.action_plan[2]
+    v2 = ADVISOR.recommend(
+        dataclasses.replace(
+            context,
+            previous=v1,
+            item_verdicts={dropped.id: "reject", reworded.id: "edit", kept.id: "accept"},
+            item_edits={reworded.id: "Ask the data owner about notes first", kept.id: "ignored"},
+        )
+    )
+    titles = {i.id: i.title for i in v2.action_plan}
+    assert dropped.id not in titles
+    assert titles[reworded.id] == "Ask the data owner about notes first"
+    assert titles[kept.id] == kept.title
+    assert len(v2.action_plan) == len(v1.action_plan) - 1
+    diff = compare(v1, v2)
+    assert [i.id for i in diff.removed] == [dropped.id]
+    assert [(c.id, c.fields) for c in diff.changed] == [(reworded.id, ("title",))]

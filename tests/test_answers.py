@@ -10,9 +10,11 @@ from review.answers import (
     approved_model,
     data_quality_subject,
     feedback_lines,
+    item_fields,
     item_reviews,
     mark_rejected,
     model_modifications,
+    nested_items,
     plan_from_answer,
     plan_of,
     rejected_findings_from,
@@ -163,3 +165,28 @@ def test_gate_4_feedback_is_the_notes_then_a_line_per_dropped_or_reworded_item()
         "Drop the recommendation 'a9'.",
     )
     assert feedback_lines({"notes": " ", "items": {"a2": "edit"}}, plan) == ()
+
+
+def test_gate_4_fields_come_back_keyed_by_recommendation_id():
+    plan = (NS(id="a1", title="Deduplicate"), NS(id="b2", title="Impute price"))
+    assert [(v, e, i.id) for v, e, i in item_fields(plan)] == [
+        ("item_0", "edit_0", "a1"),
+        ("item_1", "edit_1", "b2"),
+    ]
+    value = {
+        "verdict": "modify",
+        "reviewer": "Grace",
+        "notes": "n",
+        "item_0": "reject",
+        "edit_0": "",
+        "item_1": "edit",
+        "edit_1": "Impute by segment",
+    }
+    assert nested_items(value, plan) == {
+        "verdict": "modify",
+        "reviewer": "Grace",
+        "notes": "n",
+        "items": {"a1": "reject", "b2": "edit"},
+        "edits": {"a1": "", "b2": "Impute by segment"},
+    }
+    assert nested_items(None, plan) is None
