@@ -1298,6 +1298,7 @@ def step4_show(gate1, gate2, gate3, recs, recs_diff):
     ]
     _plan = [
         {
+            "#": n,
             "priority": i.priority,
             "title": i.title,
             "rationale": i.rationale,
@@ -1305,7 +1306,7 @@ def step4_show(gate1, gate2, gate3, recs, recs_diff):
             "impact": i.impact,
             "effort": i.effort,
         }
-        for i in recs.action_plan
+        for n, i in enumerate(recs.action_plan, start=1)
     ]
     _insights = mo.vstack(
         [

@@ -572,7 +572,11 @@ def _spread(items: Sequence[PriorityItem]) -> list[tuple[float, float]]:
 
 
 def priority_matrix(items: Sequence[PriorityItem]) -> go.Figure:
-    """Recommendations on impact × effort, in labelled quadrants, coloured by priority."""
+    """Recommendations on impact × effort, in labelled quadrants, coloured by priority.
+
+    Each marker carries the item's number in the plan (1 = first), its title in the hover:
+    twenty titles written beside their markers covered one another.
+    """
     title = "Priority matrix (impact × effort)"
     if not items:
         return no_data_figure(title, "No recommendations")
@@ -596,8 +600,9 @@ def priority_matrix(items: Sequence[PriorityItem]) -> go.Figure:
                 x=[positions[k][0] for k in rows],
                 y=[positions[k][1] for k in rows],
                 mode="markers+text",
-                text=[short_label(items[k].title, 24) for k in rows],
-                textposition="top center",
+                text=[str(k + 1) for k in rows],
+                textposition="middle center",
+                textfont={"color": "white", "size": 10},
                 customdata=[
                     [
                         short_label(items[k].title, HOVER_MAX_CHARS),
@@ -608,15 +613,15 @@ def priority_matrix(items: Sequence[PriorityItem]) -> go.Figure:
                     for k in rows
                 ],
                 hovertemplate=(
-                    "%{customdata[0]}<br>impact %{customdata[1]} · effort %{customdata[2]}"
+                    "#%{text} %{customdata[0]}<br>impact %{customdata[1]} · effort %{customdata[2]}"
                     "<br>priority %{customdata[3]}<extra></extra>"
                 ),
-                marker={"size": 12, "color": _PRIORITY_COLOURS.get(priority, _GREY)},
+                marker={"size": 20, "color": _PRIORITY_COLOURS.get(priority, _GREY)},
             )
         )
     fig.update_layout(
         template=TEMPLATE,
-        title=title,
+        title={"text": f"{title}<br><sup>numbers are the action plan's order</sup>"},
         xaxis={"title": "effort →", "range": [0.5, 5.5], "dtick": 1, "zeroline": False},
         yaxis={"title": "impact →", "range": [0.5, 5.5], "dtick": 1, "zeroline": False},
         height=520,

@@ -433,13 +433,14 @@ def _model_section(model: Mapping[str, Any] | None) -> _Section:
 def _recommendations_section(recommendations: Mapping[str, Any] | None) -> _Section:
     if recommendations is None:
         return _Section("Recommendations", bullets=("Not generated.",))
+    # Actions are numbered as on the priority matrix.
     bullets = [
+        f"Action {n}: {_item_text(item)}"
+        for n, item in enumerate(recommendations["action_plan"] or (), start=1)
+    ]
+    bullets += [
         f"{label}: {_item_text(item)}"
-        for key, label in (
-            ("action_plan", "Action"),
-            ("business_insights", "Insight"),
-            ("next_steps", "Next step"),
-        )
+        for key, label in (("business_insights", "Insight"), ("next_steps", "Next step"))
         for item in recommendations[key] or ()
     ]
     return _Section("Recommendations", bullets=tuple(bullets))

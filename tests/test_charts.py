@@ -320,6 +320,20 @@ def test_priority_matrix_places_items_in_quadrants() -> None:
         priority_matrix([PriorityItem("x", impact=6, effort=1, priority="low")])
 
 
+def test_priority_matrix_numbers_each_marker_by_its_place_in_the_plan() -> None:
+    items = [
+        PriorityItem(f"Action {k}", impact=3, effort=2, priority=p)
+        for k, p in enumerate(["high", "high", "medium", "low", "medium"], start=1)
+    ]
+    fig = priority_matrix(items)
+    numbered = {
+        text: data[0]
+        for trace in fig.data
+        for text, data in zip(trace.text, trace.customdata, strict=True)
+    }
+    assert numbered == {str(k): f"Action {k}" for k in range(1, 6)}
+
+
 # hostile names ------------------------------------------------------------------------------
 
 

@@ -317,6 +317,8 @@ def test_txt_summary_reads_in_80_columns_and_names_key_figures(report: dict[str,
         assert figure in text
     assert lines[1].startswith("DRAFT")
     assert "42.5 does not match any computed figure" in text
+    # numbered as on the priority matrix
+    assert "Action 1: Drop the duplicate rows" in text
 
 
 def test_txt_shows_control_characters_escaped() -> None:
