@@ -184,6 +184,26 @@ def json_download(name: str, result) -> mo.Html:
 
 
 @app.function
+def figures_table(rows: list[dict], **options) -> mo.ui.table:
+    """Computed figures as a table, floats to 6 significant digits: 17 digits of a mean
+    hide its size. The exact values are in the JSON download and the report."""
+    floats = {k for row in rows for k, v in row.items() if isinstance(v, float)}
+    return mo.ui.table(
+        rows,
+        selection=None,
+        show_download=False,
+        format_mapping={k: short_float for k in floats},
+        **options,
+    )
+
+
+@app.function
+def short_float(value: object) -> object:
+    """Six significant digits for a float; anything else as it is."""
+    return f"{value:.6g}" if isinstance(value, float) else value
+
+
+@app.function
 def record_step(trail: AuditTrail, analysis_id: str, step: str, result) -> None:
     """A `step` audit event naming the result by its digest (never its rows)."""
     trail.append(
@@ -546,16 +566,16 @@ def step1_show(ov, ov_insights, ov_prompt):
             mo.stat(f"{ov.n_rows:,}", label="Rows"),
             mo.stat(f"{ov.n_columns:,}", label="Columns"),
             mo.stat(
-                f"{ov.memory_bytes / 1e6:,.1f} MB",
+                f"{ov.memory_bytes / 1e6:,.1f} MB"
+                if ov.memory_bytes >= 1e6
+                else f"{ov.memory_bytes / 1e3:,.1f} kB",
                 label="Memory",
                 caption="estimated, uncompressed",
             ),
         ],
         justify="start",
     )
-    _summary = mo.ui.table(
-        [c.to_dict() for c in ov.columns], selection=None, page_size=20, show_download=False
-    )
+    _summary = figures_table([c.to_dict() for c in ov.columns], page_size=20)
     mo.vstack(
         [
             mo.md("## Step 1 · Overview"),
@@ -862,23 +882,19 @@ def step3_show(outlier_report, scatters, stats, stats_insights, stats_prompt):
                     [
                         mo.md(_basis),
                         mo.md("**Strong correlations**"),
-                        mo.ui.table(
+                        figures_table(
                             [p.to_dict() for p in stats.strong_correlations]
-                            or [{"strong pairs": "none at this threshold"}],
-                            selection=None,
-                            show_download=False,
+                            or [{"strong pairs": "none at this threshold"}]
                         ),
                         mo.md("**Distributions**"),
-                        mo.ui.table(distribution_rows(stats), selection=None, show_download=False),
+                        figures_table(distribution_rows(stats)),
                         mo.md(f"**Outliers** · {esc(outlier_caption(outlier_report))}"),
-                        mo.ui.table(
+                        figures_table(
                             [
                                 {k: v for k, v in c.to_dict().items() if k != "examples"}
                                 for c in outlier_report.columns
                             ]
-                            or [{"outliers": "no numeric columns"}],
-                            selection=None,
-                            show_download=False,
+                            or [{"outliers": "no numeric columns"}]
                         ),
                     ]
                 ),
@@ -1158,10 +1174,8 @@ def model_show(model_card, model_error):
             *[mo.callout(mo.md(esc(w.sentence)), kind="warn") for w in model_card.warnings],
             mo.ui.table(candidate_rows(model_card), selection=None, show_download=False),
             mo.md("**Permutation importances** (best model, held-out split)"),
-            mo.ui.table(
-                [i.to_dict() for i in model_card.importances] or [{"importances": "none"}],
-                selection=None,
-                show_download=False,
+            figures_table(
+                [i.to_dict() for i in model_card.importances] or [{"importances": "none"}]
             ),
         ]
     )
@@ -1204,9 +1218,11 @@ def gate3_form_cell(model_card, subject3):
                     value=model_card.selected,
                     label="Use candidate",
                 ),
-                "exclude": mo.ui.multiselect(list(model_card.features), label="Exclude and re-run"),
+                "exclude": mo.ui.multiselect(
+                    list(model_card.features), label="or leave out features and re-run"
+                ),
             },
-            "**With *modify*:** choose another candidate {candidate} or exclude features {exclude}",
+            "**With *modify*:** {candidate} {exclude}",
         )
     gate3_form
     return (gate3_form,)
