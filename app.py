@@ -6,6 +6,7 @@ app = marimo.App(width="medium", app_title="signoff")
 with app.setup:
     import json
     import logging
+    import math
     import secrets
     from pathlib import Path, PurePath
 
@@ -185,22 +186,20 @@ def json_download(name: str, result) -> mo.Html:
 
 @app.function
 def figures_table(rows: list[dict], **options) -> mo.ui.table:
-    """Computed figures as a table, floats to 6 significant digits: 17 digits of a mean
-    hide its size. The exact values are in the JSON download and the report."""
-    floats = {k for row in rows for k, v in row.items() if isinstance(v, float)}
-    return mo.ui.table(
-        rows,
-        selection=None,
-        show_download=False,
-        format_mapping={k: short_float for k in floats},
-        **options,
-    )
+    """Computed figures as a table, floats rounded to 6 significant digits: 17 digits of a
+    mean hide its size. The exact values are in the JSON download and the report.
+
+    Rounded in the rows, not with `format_mapping`: that makes marimo ship the raw rows
+    again in an attribute that is not escaped like the cells (column names are data).
+    """
+    shown = [{k: short_float(v) for k, v in row.items()} for row in rows]
+    return mo.ui.table(shown, selection=None, show_download=False, **options)
 
 
 @app.function
 def short_float(value: object) -> object:
-    """Six significant digits for a float; anything else as it is."""
-    return f"{value:.6g}" if isinstance(value, float) else value
+    """A float rounded to six significant digits (still a number, so columns sort)."""
+    return float(f"{value:.6g}") if isinstance(value, float) and math.isfinite(value) else value
 
 
 @app.function
