@@ -327,25 +327,45 @@ def header():
     return advisor, settings, share_rows, trail
 
 
+@app.cell
+def source_state():
+    # The data is the last source handed over, whichever tab is shown: opening the Review
+    # queue tab (or Upload) to look must not throw the analysis on screen away.
+    get_source, set_source = mo.state(None)
+    return get_source, set_source
+
+
 @app.cell(hide_code=True)
-def source_picker(settings, trail):
+def source_picker(set_source, settings, trail):
     sample_form = mo.ui.dropdown(
         {s.title: s.name for s in SAMPLES}, value=SAMPLES[1].title, label="Sample"
-    ).form(submit_button_label="Load sample")
+    ).form(
+        submit_button_label="Load sample",
+        on_change=lambda name: (
+            set_source(sample_source(name)) if name and not settings.hosted else None
+        ),
+    )
     upload = mo.ui.file(
         filetypes=[".csv", ".tsv", ".txt", ".xlsx", ".xls"],
         max_size=max_bytes(),
         kind="area",
         label="Drop a CSV or Excel file",
+        on_change=lambda files: set_source(upload_source(files)) if files else None,
     )
     path_form = mo.ui.text(label="Path on this machine", full_width=True).form(
-        submit_button_label="Load file"
+        submit_button_label="Load file",
+        on_change=lambda text: (
+            set_source(path_source(text)) if text and not settings.hosted else None
+        ),
     )
     queue = mo.ui.table(
         queue_rows(open_requests(trail)) or [{"queue": "no open review requests"}],
         selection="single",
         label="Open review requests, highest priority first (select one to open it)",
         show_download=False,
+        on_change=lambda rows: (
+            set_source(reopen(trail, selected_request(rows))) if selected_request(rows) else None
+        ),
     )
     _upload = upload
     if streaming_upload_path():
@@ -376,7 +396,7 @@ def source_picker(settings, trail):
     _tabs["Review queue"] = mo.vstack([queue, route_form])
     source_tabs = mo.ui.tabs(_tabs)
     mo.vstack([mo.md("## Data"), source_tabs])
-    return path_form, queue, route_form, sample_form, source_tabs, upload
+    return queue, route_form
 
 
 @app.function
@@ -399,21 +419,27 @@ def queue_rows(requests) -> list[dict]:
     ]
 
 
+@app.function
+def sample_source(name: str) -> dict:
+    path = sample_path(name)
+    return {"name": path.name, "data": path}
+
+
+@app.function
+def upload_source(files) -> dict:
+    return {"name": files[0].name, "data": files[0].contents}
+
+
+@app.function
+def path_source(text: str) -> dict:
+    path = Path(text).expanduser()
+    return {"name": path.name, "data": path}
+
+
 @app.cell
-def source_choice(path_form, queue, sample_form, settings, source_tabs, streamed, trail, upload):
-    source = None
-    if source_tabs.value == "Sample" and sample_form.value and not settings.hosted:
-        _path = sample_path(sample_form.value)
-        source = {"name": _path.name, "data": _path}
-    elif source_tabs.value == "Upload" and upload.value:
-        source = {"name": upload.name(), "data": upload.contents()}
-    elif source_tabs.value == "Local path" and path_form.value and not settings.hosted:
-        _path = Path(path_form.value).expanduser()
-        source = {"name": _path.name, "data": _path}
-    elif source_tabs.value == "Review queue" and selected_request(queue.value):
-        source = reopen(trail, selected_request(queue.value))
-    elif streamed is not None:
-        source = streamed
+def source_choice(get_source, streamed):
+    # A file streamed to /upload opens the page on it; anything handed over since wins.
+    source = get_source() or streamed
     return (source,)
 
 

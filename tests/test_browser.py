@@ -30,6 +30,13 @@ def test_pick_a_sample_see_step_one_approve_gate_one(browser, app_server) -> Non
     page.get_by_text("Data quality: approved by Grace Hopper.").wait_for(timeout=60_000)
     page.get_by_text("Gate 1 approved the data as loaded").wait_for(timeout=60_000)
     page.screenshot(path=ARTIFACTS / "gate1-approved.png", full_page=True)
+
+    # Looking at another source tab keeps the analysis: the data is the last one handed over.
+    for tab in ("Review queue", "Upload", "Local path"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(1_500)
+        assert page.get_by_role("heading", name="Step 1 · Overview").is_visible()
+        assert page.get_by_text("Pick a sample and press").count() == 0
     context.close()
 
     with sqlite3.connect(app_server["db"]) as con:
