@@ -421,17 +421,20 @@ def queue_rows(requests) -> list[dict]:
 
 @app.function
 def sample_source(name: str) -> dict:
+    """A bundled sample as a source: read from its path, never copied."""
     path = sample_path(name)
     return {"name": path.name, "data": path}
 
 
 @app.function
 def upload_source(files) -> dict:
+    """The uploaded file as a source: its bytes, which `load` checks against the limit."""
     return {"name": files[0].name, "data": files[0].contents}
 
 
 @app.function
 def path_source(text: str) -> dict:
+    """A file on this machine as a source (never offered in hosted mode)."""
     path = Path(text).expanduser()
     return {"name": path.name, "data": path}
 
