@@ -358,15 +358,6 @@ def source_picker(set_source, settings, trail):
             set_source(path_source(text)) if text and not settings.hosted else None
         ),
     )
-    queue = mo.ui.table(
-        queue_rows(open_requests(trail)) or [{"queue": "no open review requests"}],
-        selection="single",
-        label="Open review requests, highest priority first (select one to open it)",
-        show_download=False,
-        on_change=lambda rows: (
-            set_source(reopen(trail, selected_request(rows))) if selected_request(rows) else None
-        ),
-    )
     _upload = upload
     if streaming_upload_path():
         _upload = mo.vstack(
@@ -384,19 +375,52 @@ def source_picker(set_source, settings, trail):
         if settings.hosted
         else {"Sample": sample_form, "Upload": _upload, "Local path": path_form}
     )
-    route_form = (
+    mo.vstack([mo.md("## Data"), mo.ui.tabs(_tabs)])
+    return
+
+
+@app.cell
+def queue_controls():
+    # Refreshing rebuilds only the queue below, never the source tabs above it.
+    queue_refresh = mo.ui.refresh(options=["30s", "1m", "5m"], label="Refresh")
+    get_routed, set_routed = mo.state(None)
+    return get_routed, queue_refresh, set_routed
+
+
+@app.cell(hide_code=True)
+def queue_cell(queue_refresh, set_routed, set_source, trail):
+    _ = queue_refresh.value
+    queue = mo.ui.table(
+        queue_rows(open_requests(trail)) or [{"queue": "no open review requests"}],
+        selection="single",
+        label="Open review requests, highest priority first (select one to open it)",
+        show_download=False,
+        on_change=lambda rows: (
+            set_source(reopen(trail, selected_request(rows))) if selected_request(rows) else None
+        ),
+    )
+    # Routing happens when the form is submitted, for the row selected then: a reaction to
+    # the selection would route every row picked later with the last form's values.
+    _route_form = (
         mo.md("**Route the selected request:** {assignee} {deadline} {priority}")
         .batch(
             assignee=mo.ui.text(label="Reviewer"),
             deadline=mo.ui.date(label="Deadline"),
             priority=mo.ui.slider(1, 5, value=3, label="Priority (1 = highest)", show_value=True),
         )
-        .form(submit_button_label="Route")
+        .form(
+            submit_button_label="Route",
+            on_change=lambda answer: (
+                set_routed(route_selected(trail, selected_request(queue.value), answer))
+                if answer
+                else None
+            ),
+        )
     )
-    _tabs["Review queue"] = mo.vstack([queue, route_form])
-    source_tabs = mo.ui.tabs(_tabs)
-    mo.vstack([mo.md("## Data"), source_tabs])
-    return queue, route_form
+    mo.vstack(
+        [mo.hstack([mo.md("### Review queue"), queue_refresh], justify="start"), queue, _route_form]
+    )
+    return
 
 
 @app.function
@@ -455,30 +479,36 @@ def streamed_upload():
 
 
 @app.cell
-def route_cell(queue, route_form, trail):
-    _chosen = selected_request(queue.value)
-    mo.stop(route_form.value is None or _chosen is None)
-    try:
-        _routed = route_request(
-            trail,
-            _chosen["request"],
-            assignee=route_form.value["assignee"],
-            deadline=route_form.value["deadline"],
-            priority=route_form.value["priority"],
-        )
-    except RequestError as _error:
-        _shown = mo.callout(mo.md(esc(_error)), kind="danger")
-    else:
-        _shown = mo.callout(
-            mo.md(
-                f"Request {_routed.id} ({esc(gate_by_id(_routed.gate).title)}) goes to "
-                f"**{esc(_routed.assignee or 'anyone')}**, priority {_routed.priority}"
-                f"{', due ' + esc(_routed.deadline) if _routed.deadline else ''}."
-            ),
-            kind="success",
-        )
-    _shown
+def route_cell(get_routed):
+    _routed = get_routed()
+    mo.stop(_routed is None)
+    _routed
     return
+
+
+@app.function
+def route_selected(trail: AuditTrail, chosen: dict | None, answer: dict) -> mo.Html:
+    """Route the chosen queue row as the form asks; what happened, as a callout."""
+    if chosen is None:
+        return mo.callout(mo.md("Select a request in the queue first."), kind="warn")
+    try:
+        routed = route_request(
+            trail,
+            chosen["request"],
+            assignee=answer["assignee"],
+            deadline=answer["deadline"],
+            priority=answer["priority"],
+        )
+    except RequestError as error:
+        return mo.callout(mo.md(esc(error)), kind="danger")
+    return mo.callout(
+        mo.md(
+            f"Request {routed.id} ({esc(gate_by_id(routed.gate).title)}) goes to "
+            f"**{esc(routed.assignee or 'anyone')}**, priority {routed.priority}"
+            f"{', due ' + esc(routed.deadline) if routed.deadline else ''}."
+        ),
+        kind="success",
+    )
 
 
 @app.function

@@ -32,7 +32,7 @@ def test_pick_a_sample_see_step_one_approve_gate_one(browser, app_server) -> Non
     page.screenshot(path=ARTIFACTS / "gate1-approved.png", full_page=True)
 
     # Looking at another source tab keeps the analysis: the data is the last one handed over.
-    for tab in ("Review queue", "Upload", "Local path"):
+    for tab in ("Upload", "Local path"):
         page.get_by_role("tab", name=tab).click()
         page.wait_for_timeout(1_500)
         assert page.get_by_role("heading", name="Step 1 · Overview").is_visible()

@@ -56,7 +56,7 @@ def test_two_sessions_see_only_their_own_data_and_share_the_queue(browser, hoste
     assert b.get_by_text("approved by Ada").count() == 0
 
     ctx_c, c = open_page(browser, hosted_server["url"])
-    c.get_by_role("tab", name="Review queue").click()
+    c.get_by_role("heading", name="Review queue").wait_for(timeout=30_000)
     c.get_by_text("penguins.csv").first.wait_for(timeout=30_000)
     c.screenshot(path=ARTIFACTS / "hosted-queue.png")
     c.get_by_role("row").filter(has_text="penguins.csv").get_by_role("checkbox").click()
@@ -67,6 +67,9 @@ def test_two_sessions_see_only_their_own_data_and_share_the_queue(browser, hoste
     route.get_by_role("textbox").first.fill("Grace")
     route.get_by_role("button", name="Route").click()
     c.get_by_text("goes to Grace, priority 3").wait_for(timeout=30_000)
+    # Picking another request opens it; it does not route it with the last form's values.
+    c.get_by_role("row").filter(has_text="messy_orders.csv").get_by_role("checkbox").click()
+    c.get_by_text("Loaded messy_orders.csv").wait_for(timeout=60_000)
     for ctx in (ctx_a, ctx_b, ctx_c):
         ctx.close()
 
