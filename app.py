@@ -529,7 +529,15 @@ def reopen(trail: AuditTrail, request: dict) -> dict | None:
 
 
 @app.cell
-def load_cell(settings, source, trail):
+def shown_state():
+    # The analysis on screen, so a file that fails to load leaves it there (with the error
+    # above it) instead of emptying the page.
+    get_shown, set_shown = mo.state(None)
+    return get_shown, set_shown
+
+
+@app.cell
+def load_cell(get_shown, set_shown, settings, source, trail):
     mo.stop(
         source is None,
         mo.callout(
@@ -543,22 +551,34 @@ def load_cell(settings, source, trail):
     )
     with mo.status.spinner(title="Loading", subtitle=esc(source["name"])):
         loaded, _error = attempt("Loading the file", load_and_keep, source)
-    mo.stop(loaded is None, failure(_error))
-    if settings.hosted:
-        lock_down(loaded.con)
-    analysis_id = loaded.report.sha256[:16]
-    register_analysis(
-        trail,
-        analysis_id=analysis_id,
-        source_sha256=loaded.report.sha256,
-        source_name=loaded.report.name,
-    )
-    _load_event = trail.append("load", loaded.report.to_dict(), analysis_id=analysis_id)
-    return analysis_id, loaded
+    _view = None
+    if loaded is None:
+        mo.stop(get_shown() is None, failure(_error))
+        analysis_id, loaded, opened = get_shown()
+        _view = mo.vstack(
+            [
+                failure(_error),
+                mo.md(f"_Still showing **{esc(loaded.report.name)}**._"),
+            ]
+        )
+    else:
+        if settings.hosted:
+            lock_down(loaded.con)
+        analysis_id, opened = loaded.report.sha256[:16], source
+        register_analysis(
+            trail,
+            analysis_id=analysis_id,
+            source_sha256=loaded.report.sha256,
+            source_name=loaded.report.name,
+        )
+        _load_event = trail.append("load", loaded.report.to_dict(), analysis_id=analysis_id)
+        set_shown((analysis_id, loaded, opened))
+    _view
+    return analysis_id, loaded, opened
 
 
 @app.cell(hide_code=True)
-def load_summary(loaded, source):
+def load_summary(loaded, opened):
     _r = loaded.report
     _notes = [
         f"Encoding **{esc(_r.encoding)}**, delimiter <code>{esc(_r.delimiter or '—')}</code>, "
@@ -571,7 +591,7 @@ def load_summary(loaded, source):
         _notes.append(f"Read as missing: {_markers}.")
     for _w in _r.warnings:
         _notes.append(esc(_w))
-    _awaiting = source.get("awaiting")
+    _awaiting = opened.get("awaiting")
     mo.vstack(
         [
             mo.md(f"Loaded **{esc(_r.name)}** · sha256 `{_r.sha256[:16]}…`"),

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
-def test_pick_a_sample_see_step_one_approve_gate_one(browser, app_server) -> None:
+def test_pick_a_sample_see_step_one_approve_gate_one(browser, app_server, tmp_path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
@@ -37,6 +37,16 @@ def test_pick_a_sample_see_step_one_approve_gate_one(browser, app_server) -> Non
         page.wait_for_timeout(1_500)
         assert page.get_by_role("heading", name="Step 1 · Overview").is_visible()
         assert page.get_by_text("Pick a sample and press").count() == 0
+
+    # A file that cannot be loaded says so in one sentence and leaves the analysis in place.
+    page.get_by_role("tab", name="Upload").click()
+    fake = tmp_path / "fake.csv"
+    fake.write_bytes(b"%PDF-1.4 not a table")
+    page.locator("input[type=file]").set_input_files(str(fake))
+    page.get_by_text("fake.csv is a PDF document, not a .csv file").wait_for(timeout=60_000)
+    page.get_by_text("Still showing messy_orders.csv.").wait_for()
+    assert page.get_by_role("heading", name="Step 1 · Overview").is_visible()
+    assert page.get_by_text("Data quality: approved by Grace Hopper.").is_visible()
     context.close()
 
     with sqlite3.connect(app_server["db"]) as con:
