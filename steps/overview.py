@@ -296,6 +296,16 @@ def _width(column: Column) -> int:
     return _WIDTHS.get(dtype, 16 if dtype.startswith("DECIMAL") else _DEFAULT_WIDTH)
 
 
+def _unique_and_full(n_rows: int, count: int, n_distinct: int) -> bool:
+    return n_rows >= IDENTIFIER_MIN_ROWS and count == n_rows == n_distinct
+
+
+def _identifier_shaped(n_rows: int, count: int, n_distinct: int, max_length: int | None) -> bool:
+    """Unique, full, short text: an identifier unless a value holds whitespace."""
+    short = (max_length or 0) <= IDENTIFIER_MAX_LENGTH
+    return short and _unique_and_full(n_rows, count, n_distinct)
+
+
 def _kind(
     column: Column,
     *,
@@ -313,11 +323,11 @@ def _kind(
         return "boolean"
     if column.is_temporal:
         return "datetime"
-    unique_and_full = n_rows >= IDENTIFIER_MIN_ROWS and count == n_rows == n_distinct
     if column.is_numeric:
         if is_integer(column) and n_distinct == 2 and (lo, hi) == (0, 1):
             return "boolean"
         dense = hi is not None and hi - lo + 1 == n_distinct
+        unique_and_full = _unique_and_full(n_rows, count, n_distinct)
         if is_integer(column) and unique_and_full and (dense or _ID_NAME.search(column.name)):
             return "identifier"
         return "numeric"
@@ -325,7 +335,7 @@ def _kind(
         return "categorical"
     if 0 < n_distinct <= 2 and {v.strip().lower() for v, _ in tops} <= _BOOLEAN_TOKENS:
         return "boolean"
-    if unique_and_full and not spaced and (max_length or 0) <= IDENTIFIER_MAX_LENGTH:
+    if _identifier_shaped(n_rows, count, n_distinct, max_length) and not spaced:
         return "identifier"
     if 0 < n_distinct <= CATEGORICAL_MAX_DISTINCT and n_distinct * 2 <= count:
         return "categorical"
@@ -335,13 +345,8 @@ def _kind(
 def _may_be_text_identifier(
     column: Column, values: tuple[Any, ...], *, n_rows: int, n_distinct: int
 ) -> bool:
-    """Unique, full, short text: an identifier unless a value holds whitespace."""
-    return (
-        column.is_text
-        and n_rows >= IDENTIFIER_MIN_ROWS
-        and int(values[0]) == n_rows == n_distinct
-        and (values[2] or 0) <= IDENTIFIER_MAX_LENGTH
-    )
+    """Text that `_kind` calls an identifier unless a value holds whitespace."""
+    return column.is_text and _identifier_shaped(n_rows, int(values[0]), n_distinct, values[2])
 
 
 _WHITESPACE = "count_if(regexp_matches({v}, '\\s'))"
