@@ -199,6 +199,15 @@ class Page:
         self.send("DOM.setFileInputFiles", files=[str(path)], objectId=handle["objectId"])
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Ask a child process to end; kill it if it has not within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @contextmanager
 def chromium() -> Iterator[int]:
     """A headless chromium with a DevTools port; yields the port."""
@@ -222,11 +231,7 @@ def chromium() -> Iterator[int]:
             threading.Thread(target=proc.stderr.read, daemon=True).start()
             yield int(found.group(1))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
 
 @contextmanager
@@ -277,11 +282,7 @@ def server(command: list[str], workdir: Path, port: int) -> Iterator[tuple[str, 
             wait_until_up(url, proc)
             yield url, proc.pid
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
 
 def server_command(route: str, port: int, notebook: Path) -> list[str]:
