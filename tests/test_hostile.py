@@ -593,6 +593,16 @@ def test_wide_table_overview_matches_numpy_and_steps_two_three_say_they_capped(
     assert '"columns_left_out": 10' in prompt  # 60 columns, 50 in the prompt
 
 
+def steps_one_to_three(path: Path) -> tuple:
+    """Load and Steps 1-3 as the app runs them, and how long that took."""
+    started = time.perf_counter()
+    loaded = load(path)
+    ov = overview(loaded.con, loaded.table)
+    q = quality(loaded.con, loaded.table, overview=ov)
+    stats = statistics(loaded.con, loaded.table)
+    return ov, q, stats, time.perf_counter() - started
+
+
 @pytest.mark.slow
 def test_ten_thousand_columns_steps_one_to_three_are_bounded(tmp_path: Path) -> None:
     import numpy as np
@@ -604,12 +614,7 @@ def test_ten_thousand_columns_steps_one_to_three_are_bounded(tmp_path: Path) -> 
         f.write(",".join(f"c{i}" for i in range(k)) + "\n")
         for row in values:
             f.write(",".join(map(str, row)) + "\n")
-    started = time.perf_counter()
-    loaded = load(path)
-    ov = overview(loaded.con, loaded.table)
-    q = quality(loaded.con, loaded.table, overview=ov)
-    stats = statistics(loaded.con, loaded.table)
-    seconds = time.perf_counter() - started
+    ov, q, stats, seconds = steps_one_to_three(path)
     assert seconds < 60, f"Steps 1-3 on 10 000 columns took {seconds:.1f} s"
     assert ov.n_columns == k and ov.column("c9999").mean == pytest.approx(values[:, -1].mean())
     assert len(stats.correlation.columns) < k and stats.notes
@@ -633,12 +638,7 @@ def test_five_million_rows_in_one_column(tmp_path: Path) -> None:
         f.write("x\n")
         np.savetxt(f, values, fmt="%.3f")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
-    loaded = load(path)
-    ov = overview(loaded.con, loaded.table)
-    q = quality(loaded.con, loaded.table, overview=ov)
-    stats = statistics(loaded.con, loaded.table)
-    seconds = time.perf_counter() - started
+    ov, q, stats, seconds = steps_one_to_three(path)
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert seconds < 60 and grown_mb < 2 * path.stat().st_size / 1e6 + 200
     x = ov.column("x")
