@@ -48,7 +48,7 @@ with app.setup:
     )
     from review.requests import RequestError, open_requests, request_review, route_request
     from review.server import streaming_upload_path
-    from review.workspace import WorkspaceError, keep_source, streamed_source
+    from review.workspace import keep_source, streamed_source
     from samples import SAMPLES, sample_path
     from steps.chart_builder import ChartProblem, ChartSpec
     from steps.chart_builder import build as build_chart
@@ -56,6 +56,7 @@ with app.setup:
     from steps.chart_builder import options as chart_options
     from steps.cleaning import apply_plan
     from steps.engine import columns, lock_down, quote_ident, sample_frame
+    from steps.errors import SignoffError
     from steps.exports import ExportsOnDemand, json_report, markdown_text, safe_filename
     from steps.figures import (
         overview_figures,
@@ -63,20 +64,19 @@ with app.setup:
         recommendation_figures,
         statistics_figures,
     )
-    from steps.load import LoadError, load, max_bytes
+    from steps.load import load, max_bytes
     from steps.model import TargetError, baselines
-    from steps.outliers import OutlierError, outliers
+    from steps.outliers import outliers
     from steps.overview import overview
-    from steps.quality import QualityError, quality
+    from steps.quality import quality
     from steps.recommend import RecommendContext, compare, reviewed
     from steps.report import build_report, report_digest
     from steps.results import json_safe
     from steps.settings import Settings
     from steps.sql import SqlError, run_readonly_sql
-    from steps.statistics import StatisticsError, scatter_sample, statistics, with_threshold
+    from steps.statistics import scatter_sample, statistics, with_threshold
 
     NO_TARGET = "(no target)"
-    PERSON_FACING = (LoadError, WorkspaceError, QualityError, StatisticsError, OutlierError)
 
 
 @app.function
@@ -98,7 +98,7 @@ def attempt(what: str, compute, *args, **kwargs) -> tuple:
     """
     try:
         return compute(*args, **kwargs), None
-    except PERSON_FACING as error:
+    except SignoffError as error:
         return None, str(error)
     except Exception:
         error_id = secrets.token_hex(4)

@@ -20,6 +20,7 @@ from typing import Any
 from ai.advisor import MAX_ROWS, STEPS, step_parts
 from ai.figures import NUMERIC_KINDS, columns_of, count, number
 from ai.offline import derived_findings
+from steps.errors import TooManyRowsError
 from steps.recommend import RecommendContext
 from steps.results import json_safe
 
@@ -53,10 +54,6 @@ _RULES = (
     "as path=value (e.g. quality.duplicate_rows=12). The figures are aggregates: cell "
     "values were deliberately withheld."
 )
-
-
-class TooManyRowsError(ValueError):
-    """The caller opted in to sharing more rows than a prompt may carry."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from review.audit import AuditTrail, Event, canonical_json, trail_of, utc_now_iso
 from review.workspace import source_path
+from steps.errors import AnalysisError
 from steps.results import ToDict
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -32,10 +33,6 @@ CREATE TABLE IF NOT EXISTS analyses (
     created_at TEXT NOT NULL,
     parameters TEXT NOT NULL
 )"""
-
-
-class AnalysisError(ValueError):
-    """An analysis registry operation refused, with one sentence saying why."""
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from steps.errors import AuditError
 from steps.results import ToDict, json_safe
 
 GENESIS_SHA256 = "0" * 64
@@ -76,10 +77,6 @@ _CREATE_GUARDS = (
        BEGIN SELECT RAISE(ABORT, 'the audit chain head cannot be deleted'); END""",
     "CREATE INDEX IF NOT EXISTS events_analysis_kind ON events (analysis_id, kind)",
 )
-
-
-class AuditError(ValueError):
-    """An audit operation refused, with one sentence saying why."""
 
 
 def default_db_path() -> Path:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 from review.audit import AuditTrail, Event, canonical_json
+from steps.errors import GateError
 from steps.results import ToDict
 
 Verdict = Literal["approve", "reject", "modify"]
@@ -32,10 +33,6 @@ _STATUS_OF_VERDICT: dict[str, GateStatus] = {
     "reject": "rejected",
     "modify": "modified",
 }
-
-
-class GateError(ValueError):
-    """A decision or gate request refused, with one sentence saying why."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from review.analyses import ensure_analyses_table, read_analysis
 from review.audit import AuditTrail, trail_of, utc_now_iso
 from review.gates import Decision, GateError, checked_subject, decisions, gate_by_id
+from steps.errors import RequestError
 from steps.results import ToDict
 
 RequestType = Literal["approval", "correction", "validation"]
@@ -55,10 +56,6 @@ _SELECT = """
 SELECT r.*, a.source_sha256, a.source_name
 FROM review_requests r LEFT JOIN analyses a ON a.id = r.analysis_id
 """
-
-
-class RequestError(ValueError):
-    """A review request refused, with one sentence saying why."""
 
 
 @dataclass(frozen=True)

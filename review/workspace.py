@@ -19,15 +19,13 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+from steps.errors import SourceTooLarge, WorkspaceError
+
 CHUNK_BYTES = 1 << 20
 MAX_NAME_CHARS = 120
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com\d|lpt\d)(\..*)?", re.IGNORECASE)
-
-
-class WorkspaceError(ValueError):
-    """A workspace operation refused, with one sentence saying why."""
 
 
 def workspace_dir() -> Path:
@@ -72,10 +70,6 @@ def source_path(sha256: str, *, root: Path | None = None) -> Path | None:
         return None
     files = sorted(p for p in folder.iterdir() if p.is_file())
     return files[0] if files else None
-
-
-class SourceTooLarge(WorkspaceError):
-    """A source refused while arriving because it passed the size limit."""
 
 
 class IncomingSource:

@@ -13,15 +13,16 @@ import sys
 from pathlib import Path
 
 from ai.advisor import choose_advisor
+from steps.errors import SignoffError
 from steps.exports import export_files, json_report
 from steps.figures import overview_figures, quality_figures, statistics_figures
-from steps.load import LoadError, load
-from steps.model import TargetError, baselines
+from steps.load import load
+from steps.model import baselines
 from steps.overview import overview
 from steps.quality import quality
 from steps.recommend import RecommendContext
 from steps.report import build_report
-from steps.statistics import StatisticsError, scatter_sample, statistics
+from steps.statistics import scatter_sample, statistics
 
 USAGE_ERROR = 2
 
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         report, files = analyse(args)
-    except (LoadError, TargetError, StatisticsError) as error:
+    except SignoffError as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
     if args.out:

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 
 from steps.charts import TEMPLATE, escape
 from steps.engine import Column, columns, quote_ident, quote_literal
+from steps.errors import ChartBuilderError
 from steps.results import ToDict
 from steps.statistics import Bins, sample_rows, value_sql
 
@@ -52,10 +53,6 @@ _GROUPS = frozenset({"categorical", "boolean"})
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
 _UNSIGNED_WIDE = ("UINTEGER", "UBIGINT", "UHUGEINT")
 _ID_NAME = re.compile(r"(?:^|[^A-Za-z])(?:id|ID|Id|uuid|UUID|key)$|[a-z](?:Id|ID)$")
-
-
-class ChartBuilderError(ValueError):
-    """A column-kind mapping that cannot be used; `str()` is one sentence."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from steps.errors import ChartError
 from steps.results import ToDict
 
 MISSING_BAR_TOP = 30
@@ -55,10 +56,6 @@ _COMPLETE_STATUSES = frozenset(
     {"approved", "done", "complete", "completed", "computed", "modified"}
 )
 _PRIORITY_COLOURS = MappingProxyType({"high": _RED, "medium": _AMBER, "low": _GREEN})
-
-
-class ChartError(ValueError):
-    """Inputs that cannot describe a figure; `str()` is one sentence saying why."""
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,9 @@ from typing import Any
 import duckdb
 
 from steps.engine import columns, quote_ident
+from steps.errors import CleaningError
 from steps.overview import fresh_name, value_expr
 from steps.results import ToDict
-
-
-class CleaningError(ValueError):
-    """A plan that cannot be applied to the data; `str()` is one sentence for a person."""
 
 
 def _canonical(names: Iterable[str]) -> tuple[str, ...]:

@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from steps.errors import TranscodeError
+
 CHUNK_BYTES = 1 << 20  # how much of a file is read at a time
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -192,15 +194,6 @@ def decoded_head(head: bytes, encoding: Encoding) -> str:
     """The first 64 KiB as text, undecodable bytes replaced: enough to tell text from binary."""
     decoder = codecs.getincrementaldecoder(encoding.codec or "utf-8")(errors="replace")
     return decoder.decode(head[:65536])
-
-
-class TranscodeError(ValueError):
-    """Bytes the chosen encoding cannot decode, at `line` (1-based) holding `byte`."""
-
-    def __init__(self, line: int, byte: int) -> None:
-        super().__init__(f"line {line} holds the byte 0x{byte:02X}, which cannot be decoded")
-        self.line = line
-        self.byte = byte
 
 
 def transcode(src: Path, dst: Path, encoding: Encoding) -> int:

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from plotly.offline import get_plotlyjs
 
 from steps.engine import quote_ident
+from steps.errors import ExportError
 from steps.report import GATES
 from steps.results import ToDict
 
@@ -78,10 +79,6 @@ _CSP = (
     "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; "
     "base-uri 'none'"
 )
-
-
-class ExportError(ValueError):
-    """An export cannot be built from what it was given."""
 
 
 @dataclass(frozen=True)

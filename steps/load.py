@@ -48,6 +48,7 @@ from steps.engine import (
     quote_literal,
     row_count,
 )
+from steps.errors import LoadError
 from steps.results import ToDict
 
 if TYPE_CHECKING:  # imported where used: only some files need them, and pyarrow is large
@@ -109,10 +110,6 @@ _PLAIN_INTEGER = re.compile(r"[-+]?\d+")
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
 _QUOTED = re.compile(r'"[^"]*"')
 _COUNTS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
-
-
-class LoadError(Exception):
-    """A file that cannot be loaded; `str()` is one sentence meant for a person."""
 
 
 @dataclass(frozen=True)

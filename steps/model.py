@@ -41,6 +41,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from steps.engine import Column, columns, quote_ident
+from steps.errors import FeatureError, TargetError
 from steps.results import ToDict
 
 if TYPE_CHECKING:  # scikit-learn is imported where a model is built: ~1 s off every start-up
@@ -79,14 +80,6 @@ HIGHER_IS_BETTER: Mapping[str, bool] = MappingProxyType(
 SELECTION_RULE = (
     "highest mean {metric} over the cross-validation folds; on a tie the simpler candidate wins"
 )
-
-
-class TargetError(ValueError):
-    """A column that cannot be a modelling target; `str()` says why in one sentence."""
-
-
-class FeatureError(ValueError):
-    """A feature list that cannot be used (unknown column, or nothing left to learn from)."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from steps.engine import (
     row_count,
     sample_frame,
 )
+from steps.errors import OutlierError
 from steps.overview import (
     NO_DATA_ROWS,
     NumericStats,
@@ -39,10 +40,6 @@ MAX_COLUMNS = 200
 
 Method = Literal["iqr", "zscore", "isolation_forest"]
 METHODS: tuple[str, ...] = ("iqr", "zscore", "isolation_forest")
-
-
-class OutlierError(ValueError):
-    """Outlier parameters that cannot work; `str()` is one sentence for a person."""
 
 
 @dataclass(frozen=True)

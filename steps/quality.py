@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from steps.engine import Column, columns, quote_ident
+from steps.errors import QualityError
 from steps.outliers import OutlierReport, outliers
 from steps.overview import NumericStats, Overview, fresh_name, value_expr
 from steps.overview import overview as compute_overview
@@ -44,10 +45,6 @@ SCORE_FORMULA = (
     "uniqueness = 1 - duplicate rows / rows; consistency = 1 - values with a type issue / "
     "non-missing cells; validity = 1 - IQR outlier values / non-missing numeric values"
 )
-
-
-class QualityError(ValueError):
-    """Inputs to Step 2 that do not fit together; `str()` is one sentence for a person."""
 
 
 @dataclass(frozen=True)

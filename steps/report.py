@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from steps.errors import ReportError
 from steps.results import json_safe
 
 SCHEMA_VERSION = "1.0"
@@ -67,10 +68,6 @@ _COLUMN_KEYS = (
 _CORRELATION_KEYS = ("method", "columns", "matrix")
 _STRONG_KEYS = ("a", "b", "r", "n")
 _AI_KEYS = ("advisor", "findings", "unverified_numbers")
-
-
-class ReportError(ValueError):
-    """A step result handed to the report lacks what the report format promises."""
 
 
 def build_report(

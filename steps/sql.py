@@ -41,6 +41,7 @@ import duckdb
 import pandas as pd
 
 from steps.engine import quote_ident
+from steps.errors import SqlError
 from steps.results import ToDict
 
 DEFAULT_LIMIT = 1000
@@ -55,10 +56,6 @@ _SANDBOX_CONFIG: Mapping[str, str | bool] = MappingProxyType(
         "python_enable_replacements": False,
     }
 )
-
-
-class SqlError(ValueError):
-    """A query that was refused or failed; `str()` is one sentence for the person who wrote it."""
 
 
 @dataclass(frozen=True)

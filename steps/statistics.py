@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from steps.engine import SAMPLE_ROWS, SAMPLE_SEED, Column, columns, quote_ident
+from steps.errors import StatisticsError
 from steps.results import ToDict
 
 Method = Literal["pearson", "spearman"]
@@ -37,10 +38,6 @@ SCATTER_PAIRS = 4
 # co-moments, a heatmap no browser can draw and one histogram per column. The result says so.
 MAX_COLUMNS = 100
 _EPS = float(np.finfo(float).eps)
-
-
-class StatisticsError(ValueError):
-    """Bad input for Step 3; `str()` is one sentence meant for a person."""
 
 
 # --------------------------------------------------------------------------- results
