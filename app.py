@@ -64,7 +64,7 @@ with app.setup:
         recommendation_figures,
         statistics_figures,
     )
-    from steps.load import load, max_bytes
+    from steps.load import load
     from steps.model import TargetError, baselines
     from steps.outliers import outliers
     from steps.overview import overview
@@ -113,9 +113,14 @@ def failure(sentence: str | None) -> mo.Html:
 
 
 @app.function
-def load_and_keep(source: dict):
+def load_and_keep(source: dict, settings: Settings):
     """Load the source, then keep it in the workspace so a reviewer can reopen it."""
-    loaded = load(source["data"], name=source["name"], limit=max_bytes())
+    loaded = load(
+        source["data"],
+        name=source["name"],
+        limit=settings.max_bytes,
+        memory_limit=settings.duckdb_memory,
+    )
     keep_source(source["data"], source["name"])
     return loaded
 
@@ -347,7 +352,7 @@ def source_picker(set_source, settings, trail):
     )
     upload = mo.ui.file(
         filetypes=[".csv", ".tsv", ".txt", ".xlsx", ".xls"],
-        max_size=max_bytes(),
+        max_size=settings.max_bytes,
         kind="area",
         label="Drop a CSV or Excel file",
         on_change=lambda files: set_source(upload_source(files)) if files else None,
@@ -550,7 +555,7 @@ def load_cell(get_shown, set_shown, settings, source, trail):
         ),
     )
     with mo.status.spinner(title="Loading", subtitle=esc(source["name"])):
-        loaded, _error = attempt("Loading the file", load_and_keep, source)
+        loaded, _error = attempt("Loading the file", load_and_keep, source, settings)
     _view = None
     if loaded is None:
         mo.stop(get_shown() is None, failure(_error))

@@ -36,7 +36,8 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from review.workspace import IncomingSource, SourceTooLarge, WorkspaceError
-from steps.load import LoadError, max_bytes
+from steps.errors import SignoffError
+from steps.settings import Settings
 
 UPLOAD_PATH = "/upload"
 # Tells the notebook that this process also serves the streaming upload page.
@@ -115,7 +116,7 @@ async def receive_upload(request: Request) -> Response:
     token = request.app.state.token
     if not is_authorized(request, token):
         return refusal(401, "This upload needs the app's access token.")
-    limit = max_bytes()
+    limit = request.app.state.settings.max_bytes
     name = request.query_params.get("name") or "upload.csv"
     length = declared_length(request)
     if length is not None and length > limit:
@@ -146,7 +147,7 @@ async def upload_page(request: Request) -> Response:
     """A page that sends a file as the request body (streamed from disk by the browser)."""
     if not is_authorized(request, request.app.state.token):
         return refusal(401, "This page needs the app's access token.")
-    return HTMLResponse(UPLOAD_HTML.replace("{limit}", str(max_bytes())))
+    return HTMLResponse(UPLOAD_HTML.replace("{limit}", str(request.app.state.settings.max_bytes)))
 
 
 UPLOAD_HTML = """<!doctype html>
@@ -201,7 +202,7 @@ document.getElementById("form").addEventListener("submit", (event) => {
 """
 
 
-def create_app(*, token: str, notebook: Path = Path("app.py")) -> Starlette:
+def create_app(*, token: str, settings: Settings, notebook: Path = Path("app.py")) -> Starlette:
     """The notebook (run mode, same token) at `/` with the upload route beside it."""
     import marimo
 
@@ -219,6 +220,7 @@ def create_app(*, token: str, notebook: Path = Path("app.py")) -> Starlette:
         ]
     )
     app.state.token = token
+    app.state.settings = settings
     return app
 
 
@@ -246,11 +248,11 @@ def main(argv: list[str] | None = None) -> None:
     auth.add_argument("--no-token", action="store_true", help="no authentication at all")
     args = parser.parse_args(argv)
     try:
-        max_bytes()
-    except LoadError as error:
+        settings = Settings.from_env()
+    except SignoffError as error:
         sys.exit(str(error))
     token, generated = token_from(args)
-    app = create_app(token=token, notebook=args.app)
+    app = create_app(token=token, settings=settings, notebook=args.app)
     shown = f"?access_token={token}" if generated else ""
     print(f"signoff on http://{args.host}:{args.port}/{shown}", flush=True)
 

@@ -6,7 +6,6 @@ pandas only ever sees a bounded, seeded sample (`sample_frame`).
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ if TYPE_CHECKING:  # pandas is imported by DuckDB's `.df()` when a sample is dra
 
 SAMPLE_ROWS = 100_000
 SAMPLE_SEED = 42
-MEMORY_ENV = "SIGNOFF_DUCKDB_MEMORY"
 # DuckDB's default limit is 80 % of the machine's memory, and it keeps what it takes: a
 # 200 MB CSV left its process at ~3-4.6x the file size. A limit that grows with the file
 # bounds each analysis (tables and hash tables spill to a private temporary directory beyond
@@ -80,16 +78,21 @@ class Column:
 
 
 def memory_limit_for(
-    data_bytes: int, *, rows: int = 0, numeric_columns: int = 0, width: int = 0
+    data_bytes: int,
+    *,
+    rows: int = 0,
+    numeric_columns: int = 0,
+    width: int = 0,
+    configured: str | None = None,
 ) -> str:
-    """The DuckDB memory limit for a file of `data_bytes`: `SIGNOFF_DUCKDB_MEMORY` when set,
+    """The DuckDB memory limit for a file of `data_bytes`: `configured` when given
+    (`SIGNOFF_DUCKDB_MEMORY`, read once into `Settings.duckdb_memory`),
     else twice the file's size, at least `MEMORY_FLOOR_BYTES` and at least what exact
     quantiles of `numeric_columns` columns of `rows` rows need (known once it is loaded).
 
     A wide table gets room for per-column working buffers on top (`width` columns): parsing
     and whole-row grouping of 10 000 columns need gigabytes however small the file is.
     """
-    configured = os.environ.get(MEMORY_ENV, "").strip()
     if configured:
         return configured
     quantiles = QUANTILE_BYTES_PER_VALUE * rows * numeric_columns + QUANTILE_HEADROOM_BYTES
@@ -104,17 +107,16 @@ def connect(
     """Open a private in-memory database for one analysis session.
 
     A bounded `memory_limit` lets DuckDB spill to disk instead of growing with the file;
-    it comes from `SIGNOFF_DUCKDB_MEMORY` unless given (`steps.load.load` gives one chosen by
-    `memory_limit_for` from the file's size). Spilled data goes to a directory of its own
+    `steps.load.load` gives one chosen by `memory_limit_for` from the file's size; without one
+    DuckDB's own default applies. Spilled data goes to a directory of its own
     under the system's temporary directory, which DuckDB creates only when it spills and
     removes when the connection closes (its default, `.tmp` in the working directory, may
     be shared or read-only).
     """
     spill = Path(tempfile.gettempdir()) / f"signoff-duckdb-{uuid.uuid4().hex}"
     config: dict[str, str | int] = {"temp_directory": str(spill)}
-    limit = memory_limit or os.environ.get(MEMORY_ENV)
-    if limit:
-        config["memory_limit"] = limit
+    if memory_limit:
+        config["memory_limit"] = memory_limit
     if threads:
         config["threads"] = threads
     return duckdb.connect(":memory:", config=config)

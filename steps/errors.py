@@ -13,6 +13,10 @@ class SignoffError(Exception):
     """A refusal meant for a person: `str()` is one sentence saying what happened."""
 
 
+class SettingsError(SignoffError):
+    """An environment variable whose value cannot be used (said once, at start-up)."""
+
+
 # --- steps: loading and analysing ------------------------------------------------------
 
 

@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import io
 import itertools
-import os
 import re
 import tempfile
 import unicodedata
@@ -50,12 +49,12 @@ from steps.engine import (
 )
 from steps.errors import LoadError
 from steps.results import ToDict
+from steps.settings import DEFAULT_MAX_MB, MIB
 
 if TYPE_CHECKING:  # imported where used: only some files need them, and pyarrow is large
     import pyarrow as pa
     import python_calamine
 
-DEFAULT_MAX_MB = 200
 # pandas' default `na_values` (read_csv), so a file reads the same here as in pandas.
 MISSING_MARKERS: tuple[str, ...] = (
     "",
@@ -145,20 +144,6 @@ class Loaded:
     report: LoadReport
 
 
-def max_bytes() -> int:
-    """The size limit in bytes: `SIGNOFF_MAX_MB` megabytes (MiB), 200 unless set."""
-    raw = os.environ.get("SIGNOFF_MAX_MB", "").strip()
-    if not raw:
-        return DEFAULT_MAX_MB * 1024 * 1024
-    try:
-        megabytes = float(raw)
-    except ValueError:
-        megabytes = -1.0
-    if not megabytes > 0:
-        raise LoadError(f"SIGNOFF_MAX_MB must be a positive number of megabytes, not {raw!r}.")
-    return int(megabytes * 1024 * 1024)
-
-
 def sha256_of(source: Path | str | bytes) -> str:
     """The dataset fingerprint: SHA-256 of the file's bytes, read in chunks."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -172,29 +157,30 @@ def load(
     name: str | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     table: str = "data",
-    limit: int | None = None,
+    limit: int = DEFAULT_MAX_MB * MIB,
+    memory_limit: str | None = None,
     sheet: str | None = None,
 ) -> Loaded:
     """Load `source` (a path, or the bytes of an upload) into `table`, replacing it.
 
-    `limit` is the size limit in bytes (default `max_bytes()`); `sheet` picks an Excel
+    `limit` is the size limit in bytes (`Settings.max_bytes`); `sheet` picks an Excel
     sheet by name (default: the first sheet that holds data). Without `con`, a new
-    connection is opened with a memory limit fitted to the file (`memory_limit_for`).
+    connection is opened with a memory limit fitted to the file (`memory_limit_for`), or
+    `memory_limit` when one is configured (`Settings.duckdb_memory`).
     Raises `LoadError`.
     """
-    limit = max_bytes() if limit is None else limit
     if isinstance(source, (bytes, bytearray, memoryview)):
         name = name or "upload"
         _check_size(len(source), limit, name)
         with tempfile.TemporaryDirectory(prefix="signoff-upload-") as tmp:
             path = Path(tmp) / ("upload" + _known_suffix(name))
             path.write_bytes(source)
-            return _load_fitted(path, name, con, table, limit, sheet)
+            return _load_fitted(path, name, con, table, limit, memory_limit, sheet)
     path = Path(source)
     name = name or path.name
     if not path.is_file():
         raise LoadError(f"There is no file called {_shown(name)}.")
-    return _load_fitted(path, name, con, table, limit, sheet)
+    return _load_fitted(path, name, con, table, limit, memory_limit, sheet)
 
 
 def _load_fitted(
@@ -203,6 +189,7 @@ def _load_fitted(
     con: duckdb.DuckDBPyConnection | None,
     table: str,
     limit: int,
+    memory_limit: str | None,
     sheet: str | None,
 ) -> Loaded:
     """Load into `con`, or into a new connection whose memory limit fits the file: its size
@@ -211,11 +198,15 @@ def _load_fitted(
         return _load_path(path, name, con, table, limit, sheet)
     size = path.stat().st_size
     width = _header_width(path)
-    con = connect(memory_limit=memory_limit_for(size, width=width))
+    con = connect(memory_limit=memory_limit_for(size, width=width, configured=memory_limit))
     loaded = _load_path(path, name, con, table, limit, sheet)
     numeric = sum(c.is_numeric for c in columns(con, table))
     fitted = memory_limit_for(
-        size, rows=loaded.report.n_rows, numeric_columns=numeric, width=loaded.report.n_columns
+        size,
+        rows=loaded.report.n_rows,
+        numeric_columns=numeric,
+        width=loaded.report.n_columns,
+        configured=memory_limit,
     )
     con.execute(f"SET memory_limit = {quote_literal(fitted)}")
     return loaded

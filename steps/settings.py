@@ -1,24 +1,113 @@
-"""Run-time configuration read once from the environment.
+"""Run-time configuration, read once from the environment at start-up and passed down.
 
-Hosted mode (`SIGNOFF_HOSTED=1`) is the read-only team server: uploads and bundled samples
-only (no server paths), DuckDB locked down after loading, no paths or tracebacks shown to
-viewers. The size limit lives with the loader (`steps.load.max_bytes`), the DuckDB memory
-limit with the engine (`steps.engine.connect`).
+Why once: `marimo run` serves every viewer from one process, and a module that read
+`os.environ` for itself would make its behaviour depend on when it looked. Here every
+variable is parsed in one place, a bad value is one sentence at start-up (not a failure
+halfway through someone's analysis), and tests build a `Settings` directly instead of
+patching the environment.
+
+Hosted mode (`SIGNOFF_HOSTED=1`) is the read-only team server: uploads only (no server
+paths), DuckDB locked down after loading, no paths or tracebacks shown to viewers.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-_TRUE = {"1", "true", "yes", "on"}
+from steps.errors import SettingsError
+
+MIB = 1024 * 1024
+DEFAULT_MAX_MB = 200
+DEFAULT_AI_TIMEOUT_S = 30.0
+DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
+DEFAULT_OLLAMA_MODEL = "llama3.2"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+@dataclass(frozen=True)
+class AISettings:
+    """Which advisor answers and how long a call may take.
+
+    The key is kept here only to hand to the client; it is never logged, recorded or shown
+    (`__repr__` leaves it out).
+    """
+
+    gemini_key: str | None = field(default=None, repr=False)
+    gemini_key_variable: str | None = None
+    gemini_model: str = DEFAULT_GEMINI_MODEL
+    gemini_base_url: str | None = None
+    ollama_url: str | None = None
+    ollama_model: str = DEFAULT_OLLAMA_MODEL
+    timeout_s: float = DEFAULT_AI_TIMEOUT_S
 
 
 @dataclass(frozen=True)
 class Settings:
-    hosted: bool
+    """Everything configurable, with the defaults a laptop run uses."""
+
+    hosted: bool = False
+    max_bytes: int = DEFAULT_MAX_MB * MIB
+    duckdb_memory: str | None = None
+    db_path: Path = Path("signoff.db")
+    workspace: Path = Path("workspace")
+    ai: AISettings = AISettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        return cls(hosted=env.get("SIGNOFF_HOSTED", "").strip().lower() in _TRUE)
+        """Parse every `SIGNOFF_*` (and AI) variable; raises `SettingsError` on a bad one."""
+
+        def text(name: str) -> str | None:
+            return env.get(name, "").strip() or None
+
+        return cls(
+            hosted=(text("SIGNOFF_HOSTED") or "").lower() in _TRUE,
+            max_bytes=_megabytes(text("SIGNOFF_MAX_MB")),
+            duckdb_memory=text("SIGNOFF_DUCKDB_MEMORY"),
+            db_path=Path(text("SIGNOFF_DB") or "signoff.db"),
+            workspace=Path(text("SIGNOFF_WORKSPACE") or "workspace"),
+            ai=_ai_settings(text),
+        )
+
+
+def _megabytes(raw: str | None) -> int:
+    """`SIGNOFF_MAX_MB` in bytes (MiB), the default when unset."""
+    if raw is None:
+        return DEFAULT_MAX_MB * MIB
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = -1.0
+    if not megabytes > 0:
+        raise SettingsError(f"SIGNOFF_MAX_MB must be a positive number of megabytes, not {raw!r}.")
+    return int(megabytes * MIB)
+
+
+def _ai_settings(text) -> AISettings:
+    key_variable = next((v for v in ("GEMINI_API_KEY", "GOOGLE_API_KEY") if text(v)), None)
+    return AISettings(
+        gemini_key=text(key_variable) if key_variable else None,
+        gemini_key_variable=key_variable,
+        gemini_model=text("SIGNOFF_GEMINI_MODEL") or DEFAULT_GEMINI_MODEL,
+        gemini_base_url=text("GOOGLE_GEMINI_BASE_URL"),
+        ollama_url=text("SIGNOFF_OLLAMA_URL"),
+        ollama_model=text("SIGNOFF_OLLAMA_MODEL") or DEFAULT_OLLAMA_MODEL,
+        timeout_s=_seconds(text("SIGNOFF_AI_TIMEOUT")),
+    )
+
+
+def _seconds(raw: str | None) -> float:
+    """`SIGNOFF_AI_TIMEOUT`: a positive number of seconds, the default when unset."""
+    if raw is None:
+        return DEFAULT_AI_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise SettingsError(
+            f"SIGNOFF_AI_TIMEOUT must be a positive number of seconds, not {raw!r}."
+        )
+    return value

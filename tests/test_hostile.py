@@ -29,6 +29,7 @@ from steps.figures import overview_figures, quality_figures, statistics_figures
 from steps.load import LoadError, load
 from steps.overview import overview
 from steps.quality import quality
+from steps.settings import Settings
 from steps.statistics import statistics
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -310,15 +311,13 @@ def test_one_byte_over_the_limit_is_refused_naming_both_sizes() -> None:
     assert load(data, name="x.csv", limit=len(data)).report.n_rows == 1000
 
 
-def test_limit_from_the_environment_applies_to_a_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_limit_from_the_environment_applies_to_a_path(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_bytes(b"a\n" + b"1\n" * (1024 * 1024 // 2 - 1))
-    monkeypatch.setenv("SIGNOFF_MAX_MB", "1")
-    assert load(path).report.bytes == 1024 * 1024
+    limit = Settings.from_env({"SIGNOFF_MAX_MB": "1"}).max_bytes
+    assert load(path, limit=limit).report.bytes == 1024 * 1024
     path.write_bytes(path.read_bytes() + b"1")
-    assert "over the limit of 1.0 MB (1,048,576 bytes)" in refusal(path.read_bytes())
+    assert "over the limit of 1.0 MB (1,048,576 bytes)" in refusal(path.read_bytes(), limit=limit)
 
 
 def test_invalid_utf8_is_replaced_and_said() -> None:

@@ -21,7 +21,9 @@ import openpyxl
 import pytest
 
 from steps.engine import quote_ident
-from steps.load import MISSING_MARKERS, LoadError, load, max_bytes, sha256_of
+from steps.errors import SettingsError
+from steps.load import MISSING_MARKERS, LoadError, load, sha256_of
+from steps.settings import Settings
 
 EDGE = Path(__file__).parent / "data" / "csv-edge"
 
@@ -509,15 +511,13 @@ def test_empty_upload_and_blank_lines(tmp_path):
     assert "blank lines" in refused(write(tmp_path, "blank.csv", b"\n\r\n\n"))
 
 
-def test_max_bytes_from_environment(monkeypatch):
-    monkeypatch.delenv("SIGNOFF_MAX_MB", raising=False)
-    assert max_bytes() == 200 * 1024 * 1024
-    monkeypatch.setenv("SIGNOFF_MAX_MB", "1.5")
-    assert max_bytes() == int(1.5 * 1024 * 1024)
-    monkeypatch.setenv("SIGNOFF_MAX_MB", "lots")
-    with pytest.raises(LoadError) as info:
-        max_bytes()
-    assert_one_sentence(str(info.value))
+def test_max_bytes_from_environment():
+    assert Settings.from_env({}).max_bytes == 200 * 1024 * 1024
+    assert Settings.from_env({"SIGNOFF_MAX_MB": "1.5"}).max_bytes == int(1.5 * 1024 * 1024)
+    for raw in ("lots", "0", "-3"):
+        with pytest.raises(SettingsError) as info:
+            Settings.from_env({"SIGNOFF_MAX_MB": raw})
+        assert_one_sentence(str(info.value))
 
 
 # ---------------------------------------------------------------- sources and tables

@@ -18,6 +18,7 @@ from steps.engine import (
 )
 from steps.load import load
 from steps.quality import duplicates
+from steps.settings import Settings
 
 MIB = 1024 * 1024
 
@@ -28,21 +29,16 @@ def limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
     return float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit]
 
 
-@pytest.fixture
-def no_env(monkeypatch):
-    monkeypatch.delenv("SIGNOFF_DUCKDB_MEMORY", raising=False)
-
-
-def test_small_data_gets_the_floor(no_env):
+def test_small_data_gets_the_floor():
     assert memory_limit_for(1000) == f"{MEMORY_FLOOR_BYTES // MIB}MiB"
 
 
-def test_large_data_gets_twice_its_size_rounded_up_to_a_mebibyte(no_env):
+def test_large_data_gets_twice_its_size_rounded_up_to_a_mebibyte():
     size = 700 * MIB + 1
     assert memory_limit_for(size) == "1401MiB"
 
 
-def test_quantiles_of_many_numbers_raise_the_limit(no_env):
+def test_quantiles_of_many_numbers_raise_the_limit():
     rows, numeric = 10_000_000, 6
     needed = QUANTILE_BYTES_PER_VALUE * rows * numeric + QUANTILE_HEADROOM_BYTES
     expected = -(-needed // MIB)
@@ -50,12 +46,11 @@ def test_quantiles_of_many_numbers_raise_the_limit(no_env):
     assert memory_limit_for(200 * MIB, rows=rows, numeric_columns=numeric) == f"{expected}MiB"
 
 
-def test_environment_wins(monkeypatch):
-    monkeypatch.setenv("SIGNOFF_DUCKDB_MEMORY", "3GB")
-    assert memory_limit_for(10**9, rows=10**8, numeric_columns=50) == "3GB"
+def test_a_configured_limit_wins():
+    assert memory_limit_for(10**9, rows=10**8, numeric_columns=50, configured="3GB") == "3GB"
 
 
-def test_load_opens_a_connection_with_the_fitted_limit(no_env, tmp_path):
+def test_load_opens_a_connection_with_the_fitted_limit(tmp_path):
     path = tmp_path / "numbers.csv"
     path.write_text("a,b\n" + "".join(f"{i},{i * 0.5}\n" for i in range(1000)))
     loaded = load(path)
@@ -65,7 +60,7 @@ def test_load_opens_a_connection_with_the_fitted_limit(no_env, tmp_path):
     assert "signoff-duckdb-" in spill
 
 
-def test_load_leaves_a_given_connection_alone(no_env, tmp_path):
+def test_load_leaves_a_given_connection_alone(tmp_path):
     path = tmp_path / "numbers.csv"
     path.write_text("a\n1\n2\n")
     con = connect(memory_limit="300MB")
@@ -73,11 +68,11 @@ def test_load_leaves_a_given_connection_alone(no_env, tmp_path):
     assert limit_bytes(con) == pytest.approx(300e6, rel=0.01)
 
 
-def test_load_honours_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("SIGNOFF_DUCKDB_MEMORY", "300MB")
+def test_load_honours_the_configured_limit(tmp_path):
     path = tmp_path / "numbers.csv"
     path.write_text("a\n1\n2\n")
-    assert limit_bytes(load(path).con) == pytest.approx(300e6, rel=0.01)
+    limit = Settings.from_env({"SIGNOFF_DUCKDB_MEMORY": "300MB"}).duckdb_memory
+    assert limit_bytes(load(path, memory_limit=limit).con) == pytest.approx(300e6, rel=0.01)
 
 
 def test_duplicates_treat_signed_zero_nan_and_missing_as_pandas_does():
@@ -99,7 +94,7 @@ def test_duplicates_treat_signed_zero_nan_and_missing_as_pandas_does():
     assert [e.copies for e in examples] == sorted(sizes[sizes > 1].to_numpy(), reverse=True)[:3]
 
 
-def test_a_wide_table_gets_room_per_column(no_env):
+def test_a_wide_table_gets_room_per_column():
     narrow = memory_limit_for(1000, width=2)
     wide = memory_limit_for(1000, width=10_000)
     mib = 1024 * 1024

@@ -219,13 +219,14 @@ def test_the_app_refuses_an_upload_over_the_limit_with_a_sentence(
     for key in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "SIGNOFF_OLLAMA_URL"):
         monkeypatch.delenv(key, raising=False)
     from app import app, attempt, load_and_keep
+    from steps.settings import Settings
 
     limit = int(0.01 * 1024 * 1024)
     over = {"name": "big.csv", "data": csv_bytes(limit + 1)}
     _, defs = app.run(defs={"source": over})
     assert defs["loaded"] is None  # load_cell stopped: nothing downstream ran
     assert "ov" not in defs and "analysis_id" not in defs
-    loaded, sentence = attempt("Loading the file", load_and_keep, over)
+    loaded, sentence = attempt("Loading the file", load_and_keep, over, Settings.from_env())
     assert loaded is None
     assert sentence == (
         f"big.csv is 0.0 MB ({limit + 1:,} bytes), over the limit of 0.0 MB ({limit:,} bytes)."
