@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ai.figures import columns_of, count, kinds_by_name, names_in, walk_numbers, walk_strings
 from ai.prompts import aggregates
-from steps.recommend import UnverifiedNumber
+from steps.insights import Facts, UnverifiedNumber
+from steps.results import json_safe
 
 _NUMBER = re.compile(
     r"(?<![\w.])"
@@ -95,47 +96,71 @@ def stated_numbers(text: str) -> list[StatedNumber]:
     return found
 
 
-def _derived(parts: Mapping[str, Any]) -> Iterable[float]:
-    ov, q = parts.get("overview") or {}, parts.get("quality") or {}
-    s = parts.get("statistics") or {}
-    n_rows = count(q.get("n_rows")) or count(ov.get("n_rows"))
-    counts = [count(c.get("n_missing")) for c in columns_of(ov)]
-    counts += [count(v) for v in (q.get("missing_by_column") or {}).values()]
-    outliers = [v for v in (q.get("outliers") or {}).values() if isinstance(v, Mapping)]
-    counts += [count(v.get(m)) for v in outliers for m in ("iqr", "zscore")]
-    counts += [count(t.get("count")) for t in q.get("type_issues") or []]
-    dupes = count(q.get("duplicate_rows"))
-    counts.append(dupes)
+def _walk(value: Any) -> Iterator[Any]:
+    """Every scalar inside a nested JSON value."""
+    if isinstance(value, Mapping):
+        for item in value.values():
+            yield from _walk(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _walk(item)
+    else:
+        yield value
+
+
+def _derived(facts: Facts) -> Iterator[float]:
+    ov, q, s = facts.overview, facts.quality, facts.statistics
+    n_rows = q.n_rows if q is not None else ov.n_rows
+    column_missing = [c.n_missing for c in ov.columns]
+    counts = list(column_missing)
+    if q is not None:
+        counts += list(q.missing_by_column.values())
+        counts += [n for v in q.outliers.values() for n in (v.iqr, v.zscore)]
+        counts += [t.count for t in q.type_issues]
+        counts.append(q.duplicate_rows)
     if n_rows:
         for c in counts:
             yield c / n_rows
             yield 1 - c / n_rows
-        yield n_rows - dupes
-    n_cells = n_rows * (count(ov.get("n_columns")) or len(columns_of(ov)))
-    if n_cells:
-        yield count(q.get("missing_cells")) / n_cells
-        yield 1 - count(q.get("missing_cells")) / n_cells
-    memory = count(ov.get("memory_bytes"))
-    yield from (memory / unit for unit in (1e3, 1024, 1e6, 2**20))
-    kinds = list(kinds_by_name(ov).values())
-    yield from (kinds.count(k) for k in set(kinds))
-    yield sum(1 for c in counts[: len(columns_of(ov))] if c)
-    yield sum(1 for v in (q.get("missing_by_column") or {}).values() if count(v))
-    yield sum(1 for v in outliers if count(v.get("iqr")))
-    yield sum(1 for v in outliers if count(v.get("zscore")))
-    yield len(s.get("strong_correlations") or [])
-    yield len(q.get("type_issues") or [])
+        if q is not None:
+            yield n_rows - q.duplicate_rows
+    n_cells = n_rows * ov.n_columns
+    if q is not None and n_cells:
+        yield q.missing_cells / n_cells
+        yield 1 - q.missing_cells / n_cells
+    yield from (ov.memory_bytes / unit for unit in (1e3, 1024, 1e6, 2**20))
+    yield from Counter(c.kind for c in ov.columns).values()
+    yield sum(1 for c in column_missing if c)
+    if q is not None:
+        yield sum(1 for v in q.missing_by_column.values() if v)
+        yield sum(1 for v in q.outliers.values() if v.iqr)
+        yield sum(1 for v in q.outliers.values() if v.zscore)
+        yield len(q.type_issues)
+    if s is not None:
+        yield len(s.strong_correlations)
 
 
-def reference_figures(parts: Mapping[str, Any]) -> list[float]:
+def reference_figures(facts: Facts, rows: Sequence[Mapping[str, Any]] | None = None) -> list[float]:
     """The magnitudes a stated number may match: what the model was shown (the prompt's
     aggregates, and the opted-in rows if any) plus the derived figures."""
-    shown = {**aggregates(parts), "rows": parts.get("rows") or []}
-    figures = set(walk_numbers(shown))
-    for text in walk_strings(shown):
-        figures.update(n.value for n in stated_numbers(text))
-    figures.update(_derived(parts))
+    figures: set[float] = set()
+    for value in _walk({**aggregates(facts), "rows": json_safe(list(rows or []))}):
+        if isinstance(value, str):
+            figures.update(n.value for n in stated_numbers(value))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            figures.add(float(value))
+    figures.update(_derived(facts))
     return sorted({abs(f) for f in figures if math.isfinite(f)})
+
+
+def _names(facts: Facts) -> set[str]:
+    """Column names anywhere in the facts: numbers inside them are not numbers."""
+    names = {c.name for c in facts.overview.columns}
+    if facts.statistics is not None:
+        names.update(facts.statistics.correlation.columns)
+    if facts.model is not None:
+        names.update((facts.model.target, *facts.model.features))
+    return names
 
 
 def _matches(n: StatedNumber, figures: list[float]) -> bool:
@@ -166,11 +191,13 @@ def _sentence_at(text: str, start: int) -> str:
 
 
 def unverified_numbers(
-    texts: Iterable[tuple[str, str]], parts: Mapping[str, Any]
+    texts: Iterable[tuple[str, str]],
+    facts: Facts,
+    rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> tuple[UnverifiedNumber, ...]:
-    """The numbers in `(where, text)` pairs that no figure in `parts` supports."""
-    figures = reference_figures(parts)
-    names = names_in(parts)
+    """The numbers in `(where, text)` pairs that no figure of the facts supports."""
+    figures = reference_figures(facts, rows)
+    names = _names(facts)
     flagged = []
     for where, text in texts:
         for n in stated_numbers(_blanked(text, names)):

@@ -3,13 +3,11 @@
 The client is built once per advisor and kept: in google-genai 3.x a `Client` closes
 itself when garbage-collected. Its own retries are left off (no `retry_options`) so that
 attempts, backoff and call records are counted in one place (`ai.remote`). A base URL
-from `GOOGLE_GEMINI_BASE_URL` (read from the environment the advisor was chosen with,
-and by the client itself otherwise) points it at another endpoint.
+from `GOOGLE_GEMINI_BASE_URL` (in `Settings.ai`) points it at another endpoint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import httpx2
@@ -17,11 +15,11 @@ from google import genai
 from google.genai import errors, types
 from pydantic import BaseModel
 
-from ai.advisor import OnCall
 from ai.cache import AICache
 from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status
+from ai.types import OnCall
+from steps.settings import DEFAULT_GEMINI_MODEL, AISettings
 
-DEFAULT_MODEL = "gemini-2.5-flash"
 _BLOCKING_FINISH = frozenset(
     {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"}
 )
@@ -69,7 +67,7 @@ class GeminiAdvisor(RemoteAdvisor):
         self,
         api_key: str,
         *,
-        model: str = DEFAULT_MODEL,
+        model: str = DEFAULT_GEMINI_MODEL,
         base_url: str | None = None,
         **options: Any,
     ) -> None:
@@ -80,26 +78,21 @@ class GeminiAdvisor(RemoteAdvisor):
         )
 
     @classmethod
-    def from_env(
-        cls,
-        env: Mapping[str, str],
-        *,
-        key_variable: str,
-        timeout_s: float,
-        cache: AICache | None,
-        on_call: OnCall | None,
+    def from_settings(
+        cls, settings: AISettings, *, cache: AICache | None, on_call: OnCall | None
     ) -> GeminiAdvisor:
-        model = env.get("SIGNOFF_GEMINI_MODEL", "").strip() or DEFAULT_MODEL
+        assert settings.gemini_key is not None
         return cls(
-            env[key_variable].strip(),
-            model=model,
-            base_url=env.get("GOOGLE_GEMINI_BASE_URL", "").strip() or None,
-            timeout_s=timeout_s,
+            settings.gemini_key,
+            model=settings.gemini_model,
+            base_url=settings.gemini_base_url,
+            timeout_s=settings.timeout_s,
             cache=cache,
             on_call=on_call,
             description=(
-                f"Gemini ({model}) answers because {key_variable} is set; it is sent "
-                "aggregates only, and the offline advisor answers if a call fails."
+                f"Gemini ({settings.gemini_model}) answers because "
+                f"{settings.gemini_key_variable} is set; it is sent aggregates only, and the "
+                "offline advisor answers if a call fails."
             ),
         )
 

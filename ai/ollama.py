@@ -12,17 +12,15 @@ from typing import Any
 import httpx2
 from pydantic import BaseModel
 
-from ai.advisor import OnCall
 from ai.cache import AICache
-from ai.figures import number
 from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status
-
-DEFAULT_MODEL = "llama3.2"
+from ai.types import OnCall
+from steps.settings import DEFAULT_OLLAMA_MODEL, AISettings
 
 
 def _tokens(value: Any) -> int | None:
-    n = number(value)
-    return int(n) if n is not None else None
+    """A token count from Ollama's answer, if it gave a whole number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class OllamaAdvisor(RemoteAdvisor):
@@ -31,30 +29,25 @@ class OllamaAdvisor(RemoteAdvisor):
     name = "ollama"
     label = "Ollama"
 
-    def __init__(self, url: str, *, model: str = DEFAULT_MODEL, **options: Any) -> None:
+    def __init__(self, url: str, *, model: str = DEFAULT_OLLAMA_MODEL, **options: Any) -> None:
         super().__init__(model, **options)
         self.url = url.rstrip("/")
         self._http = httpx2.Client(timeout=self.timeout_s)
 
     @classmethod
-    def from_env(
-        cls,
-        env: Mapping[str, str],
-        *,
-        timeout_s: float,
-        cache: AICache | None,
-        on_call: OnCall | None,
+    def from_settings(
+        cls, settings: AISettings, *, cache: AICache | None, on_call: OnCall | None
     ) -> OllamaAdvisor:
-        model = env.get("SIGNOFF_OLLAMA_MODEL", "").strip() or DEFAULT_MODEL
+        assert settings.ollama_url is not None
         return cls(
-            env["SIGNOFF_OLLAMA_URL"].strip(),
-            model=model,
-            timeout_s=timeout_s,
+            settings.ollama_url,
+            model=settings.ollama_model,
+            timeout_s=settings.timeout_s,
             cache=cache,
             on_call=on_call,
             description=(
-                f"The local model {model} answers through Ollama because SIGNOFF_OLLAMA_URL "
-                "is set; the offline advisor answers if a call fails."
+                f"The local model {settings.ollama_model} answers through Ollama because "
+                "SIGNOFF_OLLAMA_URL is set; the offline advisor answers if a call fails."
             ),
         )
 

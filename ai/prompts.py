@@ -1,12 +1,12 @@
 """Prompts built from aggregates only, so the user can see exactly what would leave.
 
-Privacy is by allow-list: only the keys named here are copied from a step result, so a
-key another step adds later (examples, top values, samples) is never sent by accident.
-Sent: column names and kinds, counts, shares, the summary figures of numeric columns,
-correlations, distribution shapes, model metrics, findings, gate decisions and reviewer
-feedback. Never sent: top values, min/max (or any summary) of non-numeric columns,
-examples of duplicates or type issues. Rows only when the caller passes them (opt-in),
-at most `MAX_ROWS`.
+Privacy is by allow-list: only the fields named here are copied from a typed step result,
+so a field another step adds later (examples, top values, samples) is never sent by
+accident. Sent: column names and kinds, counts, shares, the summary figures of numeric
+columns, correlations, distribution shapes, model metrics, findings and reviewer feedback.
+Never sent: top values, min/max (or any summary) of non-numeric columns, examples of
+duplicates or type issues, a target's class labels. Rows only when the caller passes them
+(opt-in), at most `MAX_ROWS`.
 """
 
 from __future__ import annotations
@@ -17,16 +17,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ai.advisor import MAX_ROWS, STEPS, step_parts
-from ai.figures import NUMERIC_KINDS, columns_of, count, number
 from ai.offline import derived_findings
+from ai.types import MAX_ROWS
 from steps.errors import TooManyRowsError
+from steps.insights import STEPS, Facts
+from steps.model import ModelCard
+from steps.overview import ColumnSummary, Overview
+from steps.quality import Quality
 from steps.recommend import RecommendContext
 from steps.results import json_safe
+from steps.statistics import Statistics
 
-_COLUMN_COUNTS = ("name", "kind", "n_missing", "n_distinct")
-_NUMERIC_SUMMARY = ("mean", "std", "min", "q1", "median", "q3", "max")
-_VALUE_KEYS = frozenset({"examples", "example", "top_values", "values", "rows", "sample"})
 # A prompt stays bounded whatever the table: per-column figures for at most this many
 # columns (in table order; the prompt says how many were left out), names cut to this length.
 PROMPT_MAX_COLUMNS = 50
@@ -68,120 +69,124 @@ def _make(text: str) -> Prompt:
     return Prompt(text, hashlib.sha256(text.encode()).hexdigest())
 
 
-def _name(name: Any) -> str:
-    text = str(name)
-    return text if len(text) <= NAME_MAX_CHARS else text[: NAME_MAX_CHARS - 1] + "…"
+def _name(name: str) -> str:
+    return name if len(name) <= NAME_MAX_CHARS else name[: NAME_MAX_CHARS - 1] + "…"
 
 
 def _first(items: Sequence[Any]) -> list[Any]:
     return list(items[:PROMPT_MAX_COLUMNS])
 
 
-def _left_out(*collections: Sequence[Any] | Mapping[str, Any]) -> dict[str, int]:
+def _left_out(*sizes: int) -> dict[str, int]:
     """How many columns a capped list left out, said in the prompt (nothing when none)."""
-    extra = max((len(c) - PROMPT_MAX_COLUMNS for c in collections), default=0)
+    extra = max((n - PROMPT_MAX_COLUMNS for n in sizes), default=0)
     return {"columns_left_out": extra} if extra > 0 else {}
 
 
-def _column(col: Mapping[str, Any]) -> dict[str, Any]:
-    kept = {k: col.get(k) for k in _COLUMN_COUNTS if k in col}
-    if "name" in kept:
-        kept["name"] = _name(kept["name"])
-    if col.get("kind") in NUMERIC_KINDS:
-        kept.update({k: number(col.get(k)) for k in _NUMERIC_SUMMARY if k in col})
+def _column(col: ColumnSummary) -> dict[str, Any]:
+    kept: dict[str, Any] = {
+        "name": _name(col.name),
+        "kind": col.kind,
+        "n_missing": col.n_missing,
+        "n_distinct": col.n_distinct,
+    }
+    if col.kind == "numeric":
+        kept.update(mean=col.mean, std=col.std, min=col.min, q1=col.q1)
+        kept.update(median=col.median, q3=col.q3, max=col.max)
     return kept
 
 
-def _overview(ov: Mapping[str, Any]) -> dict[str, Any]:
+def overview_figures(ov: Overview) -> dict[str, Any]:
     return {
-        "n_rows": count(ov.get("n_rows")),
-        "n_columns": count(ov.get("n_columns")),
-        "memory_bytes": count(ov.get("memory_bytes")),
-        "columns": [_column(c) for c in _first(columns_of(ov))],
-        **_left_out(columns_of(ov)),
+        "n_rows": ov.n_rows,
+        "n_columns": ov.n_columns,
+        "memory_bytes": ov.memory_bytes,
+        "columns": [_column(c) for c in _first(ov.columns)],
+        **_left_out(len(ov.columns)),
     }
 
 
-def _quality(q: Mapping[str, Any]) -> dict[str, Any]:
-    outliers = q.get("outliers") or {}
-    missing = q.get("missing_by_column") or {}
-    issues = q.get("type_issues") or []
+def quality_figures(q: Quality) -> dict[str, Any]:
     return {
-        "n_rows": count(q.get("n_rows")),
-        "duplicate_rows": count(q.get("duplicate_rows")),
-        "missing_cells": count(q.get("missing_cells")),
-        "missing_by_column": {_name(k): count(v) for k, v in _first(list(missing.items()))},
-        "quality_score": number(q.get("quality_score")),
+        "n_rows": q.n_rows,
+        "duplicate_rows": q.duplicate_rows,
+        "missing_cells": q.missing_cells,
+        "missing_by_column": {_name(k): v for k, v in _first(list(q.missing_by_column.items()))},
+        "quality_score": q.quality_score,
         "outliers": {
-            _name(k): {m: count(v.get(m)) for m in ("iqr", "zscore")}
-            for k, v in _first(list(outliers.items()))
-            if isinstance(v, Mapping)
+            _name(k): {"iqr": v.iqr, "zscore": v.zscore}
+            for k, v in _first(list(q.outliers.items()))
         },
         "type_issues": [
-            {
-                "column": _name(t.get("column")),
-                "issue": t.get("issue"),
-                "count": count(t.get("count")),
-            }
-            for t in _first(issues)
+            {"column": _name(t.column), "issue": t.issue, "count": t.count}
+            for t in _first(q.type_issues)
         ],
-        **_left_out(missing, outliers, issues),
+        **_left_out(len(q.missing_by_column), len(q.outliers), len(q.type_issues)),
     }
 
 
-def _statistics(s: Mapping[str, Any]) -> dict[str, Any]:
-    corr = s.get("correlation") or {}
-    names = list(corr.get("columns") or [])
-    kept = len(_first(names))
-    distributions = s.get("distributions") or {}
-    strong = s.get("strong_correlations") or []
+def statistics_figures(s: Statistics) -> dict[str, Any]:
+    corr = s.correlation
+    kept = len(_first(corr.columns))
+    numeric = s.distributions.numeric
     return {
         "correlation": {
-            **({"method": corr["method"]} if "method" in corr else {}),
-            "columns": [_name(n) for n in names[:kept]],
-            "matrix": [list(row[:kept]) for row in (corr.get("matrix") or [])[:kept]],
+            "method": corr.method,
+            "columns": [_name(n) for n in corr.columns[:kept]],
+            "matrix": [list(row[:kept]) for row in corr.matrix[:kept]],
         },
         "strong_correlations": [
-            {
-                k: _name(p.get(k)) if k in ("a", "b") else p.get(k)
-                for k in ("a", "b", "r", "n", "p_value")
-            }
-            for p in _first(strong)
+            {"a": _name(p.a), "b": _name(p.b), "r": p.r, "n": p.n, "p_value": p.p_value}
+            for p in _first(s.strong_correlations)
         ],
-        "threshold": number(s.get("threshold")),
+        "threshold": s.threshold,
         "distributions": {
-            _name(k): {m: number(v.get(m)) for m in ("skewness", "kurtosis")}
-            for k, v in _first(list(distributions.items()))
-            if isinstance(v, Mapping)
+            _name(k): {"skewness": v.skewness, "kurtosis": v.kurtosis}
+            for k, v in _first(list(numeric.items()))
         },
-        **_left_out(names, distributions),
+        **_left_out(len(corr.columns), len(numeric)),
     }
 
 
-def _without_values(value: Any) -> Any:
-    """The model card minus anything keyed like a cell value (examples, samples, rows)."""
-    if isinstance(value, Mapping):
-        return {str(k): _without_values(v) for k, v in value.items() if k not in _VALUE_KEYS}
-    if isinstance(value, (list, tuple)):
-        return [_without_values(v) for v in value]
-    return value
-
-
-_SANITISERS = {
-    "overview": _overview,
-    "quality": _quality,
-    "statistics": _statistics,
-    "model": _without_values,
-}
-
-
-def aggregates(parts: Mapping[str, Any]) -> dict[str, Any]:
-    """The sendable part of each step result, by allow-list."""
+def model_figures(card: ModelCard) -> dict[str, Any]:
+    """The model card without anything that is a cell value (class labels among them)."""
     return {
-        step: json_safe(_SANITISERS[step](result))
-        for step, result in parts.items()
-        if step in _SANITISERS and result
+        "target": _name(card.target),
+        "task": card.task,
+        "features": [_name(f) for f in card.features],
+        "excluded_features": [_name(e.column) for e in card.excluded_features],
+        "candidates": [{"name": c.name, "metrics": c.metrics} for c in card.candidates],
+        "selected": card.selected,
+        "metrics": card.metrics,
+        "importances": [{"feature": _name(i.feature), "mean": i.mean} for i in card.importances],
+        "warnings": [w.sentence for w in card.warnings],
+        "sample_rows_used": card.sample_rows_used,
+        "n_rows_total": card.n_rows_total,
     }
+
+
+_STEP_PARTS = {
+    "overview": ("overview",),
+    "quality": ("overview", "quality"),
+    "statistics": ("statistics",),
+}
+_ALL_PARTS = ("overview", "quality", "statistics", "model")
+
+
+def aggregates(facts: Facts, step: str | None = None) -> dict[str, Any]:
+    """The sendable part of the facts, by allow-list: for one step what its prompt carries
+    (the overview with the quality step, since kinds shape cleaning advice), else all."""
+    wanted = _STEP_PARTS[step] if step is not None else _ALL_PARTS
+    parts: dict[str, Any] = {}
+    if "overview" in wanted:
+        parts["overview"] = overview_figures(facts.overview)
+    if "quality" in wanted and facts.quality is not None:
+        parts["quality"] = quality_figures(facts.quality)
+    if "statistics" in wanted and facts.statistics is not None:
+        parts["statistics"] = statistics_figures(facts.statistics)
+    if "model" in wanted and facts.model is not None:
+        parts["model"] = model_figures(facts.model)
+    return json_safe(parts)
 
 
 def _dump(value: Any) -> str:
@@ -200,14 +205,14 @@ def _rows_section(rows: Sequence[Mapping[str, Any]] | None) -> str:
 
 
 def _findings_section(context: RecommendContext) -> str:
-    findings = context.findings or tuple(f.to_dict() for f in derived_findings(context))
+    findings = context.findings or derived_findings(context.facts)
     rejected = context.rejected_finding_ids
     kept = [
-        {k: f.get(k) for k in ("id", "title", "severity", "evidence")}
+        {"id": f.id, "title": f.title, "severity": f.severity, "evidence": f.evidence}
         for f in findings
-        if f.get("id") not in rejected
+        if f.id not in rejected
     ]
-    dropped = [f.get("title") for f in findings if f.get("id") in rejected]
+    dropped = [f.title for f in findings if f.id in rejected]
     text = f"\n\nFindings of Steps 1–3 (cite their ids in finding_ids):\n{_dump(kept)}"
     if dropped:
         text += "\n\nThe reviewer rejected these findings; do not build on them:\n" + _dump(dropped)
@@ -215,8 +220,7 @@ def _findings_section(context: RecommendContext) -> str:
 
 
 def _review_section(context: RecommendContext) -> str:
-    decisions = {gate: d.get("status", "pending") for gate, d in context.decisions.items()}
-    text = f"\n\nGate decisions:\n{_dump(decisions)}" if decisions else ""
+    text = ""
     if context.feedback:
         text += "\n\nReviewer feedback to act on:\n" + "\n".join(f"- {f}" for f in context.feedback)
     if context.previous is not None:
@@ -228,40 +232,29 @@ def _review_section(context: RecommendContext) -> str:
     return text
 
 
-def _recommend_text(context: RecommendContext) -> str:
-    parts = {
-        "overview": context.overview,
-        "quality": context.quality,
-        "statistics": context.statistics,
-        "model": context.model,
-    }
-    return (
+def recommend_prompt(
+    context: RecommendContext, *, rows: Sequence[Mapping[str, Any]] | None = None
+) -> Prompt:
+    """Step 4's prompt, exactly as it would be sent."""
+    text = (
         "You are a careful data analyst. Step 4 (Recommendations): from the reviewed "
         "results of Steps 1–3, write an action plan (each item with a title, rationale, "
         "evidence, priority high/medium/low, impact and effort from 1 to 5, and the ids of "
         "the findings it rests on), business insights, and next steps.\n\n"
-        f"{_RULES}\n\nFigures (JSON):\n{_dump(aggregates(parts))}"
+        f"{_RULES}\n\nFigures (JSON):\n{_dump(aggregates(context.facts))}"
         f"{_findings_section(context)}{_review_section(context)}"
     )
+    return _make(text + _rows_section(rows))
 
 
-def prompt_for(
-    step: str,
-    context: Mapping[str, Any] | RecommendContext,
-    *,
-    rows: Sequence[Mapping[str, Any]] | None = None,
+def step_prompt(
+    step: str, facts: Facts, *, rows: Sequence[Mapping[str, Any]] | None = None
 ) -> Prompt:
-    """The prompt for a step (`overview`, `quality`, `statistics`, or `recommendations`
-    with a `RecommendContext`), exactly as it would be sent."""
-    if step == "recommendations":
-        if not isinstance(context, RecommendContext):
-            raise TypeError("Step 4 prompts are built from a RecommendContext.")
-        return _make(_recommend_text(context) + _rows_section(rows))
-    if step not in STEPS or isinstance(context, RecommendContext):
+    """The prompt for Step 1, 2 or 3, exactly as it would be sent."""
+    if step not in STEPS:
         raise ValueError(f"There is no prompt for step {step!r}.")
-    figures = aggregates(step_parts(step, context))
     text = (
         f"You are a careful data analyst reviewing {_STEP_TASKS[step]}\n\n{_RULES}\n\n"
-        f"Figures (JSON):\n{_dump(figures)}"
+        f"Figures (JSON):\n{_dump(aggregates(facts, step))}"
     )
     return _make(text + _rows_section(rows))

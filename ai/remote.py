@@ -8,27 +8,19 @@ A subclass only says how to send one prompt (`_send`) and returns a `Reply` or r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ai.advisor import (
-    CallRecord,
-    Finding,
-    OnCall,
-    Outcome,
-    Step,
-    StepInsights,
-    finding_id,
-    step_parts,
-)
 from ai.cache import AICache
 from ai.factcheck import unverified_numbers
 from ai.offline import OfflineAdvisor
-from ai.prompts import Prompt, prompt_for
+from ai.prompts import Prompt
 from ai.schemas import RecommendationsOut, StepInsightsOut
+from ai.types import CallRecord, OnCall, Outcome, Rows
+from steps.insights import Facts, Finding, Step, StepInsights, finding_id
 from steps.recommend import ActionItem, Recommendations, RecommendContext, with_item_reviews
 
 ATTEMPTS = 3
@@ -264,17 +256,12 @@ class RemoteAdvisor:
         raise AssertionError("unreachable: the loop returns or raises")
 
     def advise(
-        self,
-        step: Step,
-        context: Mapping[str, Any],
-        *,
-        rows: list[Mapping[str, Any]] | None = None,
+        self, step: Step, facts: Facts, *, prompt: Prompt, rows: Rows | None = None
     ) -> StepInsights:
-        prompt = prompt_for(step, context, rows=rows)
         try:
             answer = self._generate(step, prompt, StepInsightsOut)
         except CallFailure as failure:
-            fallback = self._offline.advise(step, context)
+            fallback = self._offline.advise(step, facts)
             return replace(
                 fallback, notice=failure.notice(self.label, "findings"), prompt_sha256=prompt.sha256
             )
@@ -283,25 +270,18 @@ class RemoteAdvisor:
             Finding(i, f.title, f.detail, f.severity, tuple(f.evidence))
             for i, f in zip(ids, answer.findings, strict=True)
         )
-        parts: dict[str, Any] = dict(step_parts(step, context))
-        if rows:
-            parts["rows"] = list(rows)
         return StepInsights(
             step=step,
             advisor=self.name,
             model=self.model,
             findings=findings,
-            unverified_numbers=unverified_numbers(_finding_texts(findings), parts),
+            unverified_numbers=unverified_numbers(_finding_texts(findings), facts, rows),
             prompt_sha256=prompt.sha256,
         )
 
     def recommend(
-        self,
-        context: RecommendContext,
-        *,
-        rows: list[Mapping[str, Any]] | None = None,
+        self, context: RecommendContext, *, prompt: Prompt, rows: Rows | None = None
     ) -> Recommendations:
-        prompt = prompt_for("recommendations", context, rows=rows)
         try:
             answer = self._generate("recommendations", prompt, RecommendationsOut)
         except CallFailure as failure:
@@ -327,15 +307,7 @@ class RemoteAdvisor:
             )
             for i, a in zip(ids, kept, strict=True)
         )
-        items = with_item_reviews(items, context.item_verdicts, context.item_edits)
-        parts: dict[str, Any] = {
-            "overview": context.overview,
-            "quality": context.quality,
-            "statistics": context.statistics,
-            "model": context.model,
-        }
-        if rows:
-            parts["rows"] = list(rows)
+        items = with_item_reviews(items, context.reviews)
         texts = _recommendation_texts(items, answer.business_insights, answer.next_steps)
         return Recommendations(
             advisor=self.name,
@@ -345,6 +317,6 @@ class RemoteAdvisor:
             next_steps=tuple(answer.next_steps),
             version=context.version,
             feedback_used=context.feedback,
-            unverified_numbers=unverified_numbers(texts, parts),
+            unverified_numbers=unverified_numbers(texts, context.facts, rows),
             prompt_sha256=prompt.sha256,
         )

@@ -157,7 +157,7 @@ def update_parameters(
 
 
 def analysis_source(
-    target: AuditTrail | Path | str, analysis_id: str, *, root: Path | None = None
+    target: AuditTrail | Path | str, analysis_id: str, *, root: Path
 ) -> tuple[Analysis, Path]:
     """The analysis and its kept source file, so another session can reopen it."""
     analysis = get_analysis(target, analysis_id)

@@ -1,26 +1,63 @@
-"""What a submitted gate form means: the plain dict a `mo.ui.form` returns, read as a decision.
+"""What each gate asks about, and what an answer to it means.
 
-The app's gate forms return dicts (`verdict`, `reviewer`, `notes` plus each gate's own
-fields). What those fields ask for — the cleaning plan of a gate-1 *modify*, the findings a
-gate-2 *modify* rejects, the candidate or exclusions of gate 3, the per-item verdicts of
-gate 4 — is decided here, apart from the widgets, so a test can pin it without a browser
-and the app's cells only choose, call and show.
+For every gate: the subject parts an approval is bound to (from the typed `Record`), the
+controls a *modify* offers (described apart from any widget toolkit, so the app draws
+them and a test fills them), and `read`, which turns a submitted answer into the
+modifications and details a decision records — validating everything *before* anything
+is recorded, so a refusal leaves no trace in the trail. Then the readers the flow uses to
+learn what a recorded decision put in force (the plan, the rejected findings, ...).
+
+`review.gates.GATES` assembles these into the table of gates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
-from review.gates import next_subject
 from steps.cleaning import CleaningPlan
+from steps.errors import FeatureError, GateError
+from steps.recommend import ItemReviews
+from steps.record import Record, RejectedFinding
+from steps.report import content_sha256, report_parts, result_digest
 
 Answer = Mapping[str, Any]
+ControlKind = Literal["checkbox", "multiselect", "dropdown", "text"]
+ITEM_VERDICTS = ("accept", "reject", "edit")
 
 
-class _Titled(Protocol):
-    id: str
-    title: str
+@dataclass(frozen=True)
+class Control:
+    """One control of a gate's *modify*: what it asks, its options as (label, value) pairs,
+    its starting value. Controls sharing a `line` are laid out on one line."""
+
+    name: str
+    kind: ControlKind
+    label: str
+    options: tuple[tuple[str, str], ...] = ()
+    value: Any = None
+    line: str | None = None
+
+
+class Decided(Protocol):
+    """What the readers below need of a recorded decision (`review.gates.Decision`)."""
+
+    verdict: str
+    modifications: Mapping[str, Any]
+    details: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What an answer means: the modifications it makes (modify only), the details it
+    annotates (any verdict), and the record as the decision leaves it in force — the
+    subject it is bound to is computed from that record."""
+
+    modifications: Mapping[str, Any] | None
+    details: Mapping[str, Any] | None
+    record: Record
 
 
 def validate_answer(value: Answer | None) -> str | None:
@@ -35,132 +72,244 @@ def validate_answer(value: Answer | None) -> str | None:
     return None
 
 
-def plan_from_answer(answer: Answer | None) -> CleaningPlan:
-    """The cleaning plan a gate-1 form asks for (empty unless the verdict is modify)."""
-    if not answer or answer.get("verdict") != "modify":
-        return CleaningPlan()
-    return CleaningPlan.from_mapping(answer)
+def _modify(answer: Answer) -> bool:
+    return answer.get("verdict") == "modify"
 
 
-def plan_of(decision: Any) -> CleaningPlan:
-    """The cleaning plan a recorded gate-1 decision put in force (empty unless a modify)."""
-    if decision is None or decision.verdict != "modify":
-        return CleaningPlan()
-    return CleaningPlan.from_mapping(decision.modifications.get("cleaning_plan", {}))
+def plain_reading(answer: Answer, record: Record) -> Reading:
+    """A gate whose *modify* has no controls: modify is not an answer it accepts."""
+    if _modify(answer):
+        raise GateError("This gate has nothing to modify: approve or reject it.")
+    return Reading(None, None, record)
 
 
-def data_quality_subject(sha256: str, plan: CleaningPlan) -> str:
+# --- gate 1 · data quality --------------------------------------------------------------
+
+
+def data_quality_subject(record: Record) -> dict[str, Any]:
     """Gate 1 approves these bytes with this cleaning plan, nothing else."""
-    return next_subject(
-        None, "data_quality", {"data_sha256": sha256, "cleaning_plan": plan.digest()}
+    return {"data_sha256": record.source.sha256, "cleaning_plan": record.plan.digest()}
+
+
+def data_quality_controls(record: Record) -> tuple[Control, ...]:
+    names = tuple((c.name, c.name) for c in record.original.overview.columns)
+    return (
+        Control("drop_duplicates", "checkbox", "Drop duplicate rows", line="plan"),
+        Control("drop_columns", "multiselect", "Drop columns", names, line="plan"),
+        Control("drop_rows_missing", "multiselect", "Drop rows missing", names, line="plan"),
     )
 
 
-def request_type(gate_id: str, status: str) -> str:
-    """What the review queue asks for: a correction after a reject, a validation of analysis
-    and results, an approval otherwise."""
-    if status == "rejected":
-        return "correction"
-    if gate_id in ("analysis_validation", "result_verification"):
-        return "validation"
-    return "approval"
+def read_data_quality(answer: Answer, record: Record) -> Reading:
+    """A *modify* is a cleaning plan, checked against the columns before it is recorded;
+    any other verdict is about the data as loaded."""
+    plan = CleaningPlan.from_mapping(answer) if _modify(answer) else CleaningPlan()
+    plan.check([c.name for c in record.original.overview.columns])
+    mods = {"cleaning_plan": plan.to_dict()} if not plan.is_empty() else None
+    return Reading(mods, None, dataclasses.replace(record, plan=plan))
 
 
-def rejected_findings_from(answer: Answer | None, insights: Any) -> dict | None:
-    """Gate 2's *modify*: the findings the reviewer rejected, each with the reason given (the
-    form's reason, else its notes)."""
-    if not answer or not answer.get("reject_findings"):
-        return None
-    titles = {f.id: f.title for f in insights.findings}
-    reason = (answer.get("reason") or "").strip() or answer.get("notes") or ""
+def plan_in_force(record: Record, decision: Decided | None) -> Record:
+    """The cleaning plan a recorded gate-1 decision put in force (empty unless a modify)."""
+    mods = decision.modifications if decision is not None else {}
+    return dataclasses.replace(
+        record, plan=CleaningPlan.from_mapping(mods.get("cleaning_plan", {}))
+    )
+
+
+# --- gate 2 · analysis validation -------------------------------------------------------
+
+
+def analysis_validation_subject(record: Record) -> dict[str, Any]:
+    """The threshold, the methods and the figures the findings are drawn from."""
+    if record.analysed is None:
+        raise GateError("Analysis validation needs Step 3's results.")
+    parameters = record.analysed.parameters
     return {
-        "rejected_findings": [
-            {"id": fid, "title": titles.get(fid, fid), "reason": reason}
-            for fid in answer["reject_findings"]
-        ]
+        "threshold": parameters.threshold,
+        "correlation": parameters.correlation,
+        "outliers": parameters.outlier_options(),
+        "result": result_digest(record.analysed.statistics),
     }
 
 
-def mark_rejected(insights: Mapping[str, Any], rejected: tuple | list) -> dict:
-    """Findings rejected at gate 2 stay in the report, marked, with the reason: a reader sees
-    what the reviewer overruled instead of finding it silently gone."""
-    reasons = {r["id"]: r.get("reason", "") for r in rejected}
-    findings = [
-        {**f, "rejected": True, "rejection_reason": reasons[f["id"]]}
-        if f["id"] in reasons
-        else dict(f)
-        for f in insights["findings"]
-    ]
-    return {**insights, "findings": findings}
+def analysis_validation_controls(record: Record) -> tuple[Control, ...]:
+    findings = record.analysed.insights.findings if record.analysed is not None else ()
+    return (
+        Control(
+            "reject_findings",
+            "multiselect",
+            "Reject findings",
+            tuple((f.title, f.id) for f in findings),
+            line="reject",
+        ),
+        Control("reason", "text", "Why", line="reject"),
+    )
 
 
-def model_modifications(answer: Answer | None, card: Any) -> dict | None:
-    """Gate 3's *modify*: another candidate, and/or features to leave out of a re-run."""
-    if not answer or answer.get("verdict") != "modify":
-        return None
+def read_analysis_validation(answer: Answer, record: Record) -> Reading:
+    """A *modify* rejects individual findings, each with the reason given (the form's
+    reason, else its notes)."""
+    if not _modify(answer) or not answer.get("reject_findings"):
+        return Reading(None, None, record)
+    findings = record.analysed.insights.findings if record.analysed is not None else ()
+    titles = {f.id: f.title for f in findings}
+    unknown = [fid for fid in answer["reject_findings"] if fid not in titles]
+    if unknown:
+        raise GateError("Reject only findings shown for this analysis.")
+    reason = (answer.get("reason") or "").strip() or (answer.get("notes") or "").strip()
+    rejected = [RejectedFinding(fid, titles[fid], reason) for fid in answer["reject_findings"]]
+    mods = {"rejected_findings": [r.to_dict() for r in rejected]}
+    return Reading(mods, None, dataclasses.replace(record, rejected=tuple(rejected)))
+
+
+def rejected_in_force(record: Record, decision: Decided | None) -> Record:
+    """The findings a recorded gate-2 *modify* overruled."""
+    mods = decision.modifications if decision is not None else {}
+    rejected = tuple(
+        RejectedFinding(r["id"], r["title"], r["reason"]) for r in mods.get("rejected_findings", ())
+    )
+    return dataclasses.replace(record, rejected=rejected)
+
+
+# --- gate 3 · model approval ------------------------------------------------------------
+
+
+def model_approval_subject(record: Record) -> dict[str, Any] | None:
+    """The trained baselines; without a target there is nothing to approve."""
+    return record.model.subject_parts() if record.model is not None else None
+
+
+def model_approval_controls(record: Record) -> tuple[Control, ...]:
+    if record.model is None:
+        return ()
+    card = record.model
+    return (
+        Control(
+            "candidate",
+            "dropdown",
+            "Use candidate",
+            tuple((c.name, c.name) for c in card.candidates),
+            card.selected,
+            line="model",
+        ),
+        Control(
+            "exclude",
+            "multiselect",
+            "or leave out features and re-run",
+            tuple((f, f) for f in card.features),
+            line="model",
+        ),
+    )
+
+
+def read_model_approval(answer: Answer, record: Record) -> Reading:
+    """A *modify* picks another candidate and/or leaves features out of a re-run; leaving
+    every feature out is refused here, before anything is recorded."""
+    if not _modify(answer) or record.model is None:
+        return Reading(None, None, record)
+    card = record.model
     mods: dict[str, Any] = {}
     if answer.get("candidate") and answer["candidate"] != card.selected:
+        if answer["candidate"] not in {c.name for c in card.candidates}:
+            raise GateError(f"There is no candidate called {answer['candidate']!r}.")
         mods["selected"] = answer["candidate"]
-    if answer.get("exclude"):
-        mods["exclude_features"] = sorted(answer["exclude"])
-    return mods or None
+    excluded = sorted(answer.get("exclude") or ())
+    if excluded:
+        if set(excluded) >= set(card.features):
+            raise FeatureError("Leave at least one feature in: every feature was left out.")
+        mods["exclude_features"] = excluded
+    return Reading(mods or None, None, record)
 
 
-def approved_model(card: Any, state: Any) -> dict | None:
-    """The model card Step 4 and the report receive: the approved (or chosen) candidate, or
-    nothing while gate 3 is closed."""
-    if card is None or state is None or not state.open:
-        return None
-    chosen = dict(card.to_dict())
-    selected = (state.decision.modifications or {}).get("selected") if state.decision else None
-    if selected:
-        chosen["selected"] = selected
-        chosen["metrics"] = next(
-            c.to_dict()["metrics"] for c in card.candidates if c.name == selected
+def model_choice_in_force(record: Record, decision: Decided | None) -> Record:
+    """The candidate a recorded gate-3 *modify* chose over the card's own pick."""
+    mods = decision.modifications if decision is not None else {}
+    return dataclasses.replace(record, model_choice=mods.get("selected"))
+
+
+def exclusions_in_force(decision: Decided | None) -> tuple[str, ...]:
+    """The features a gate-3 *modify* asked to leave out of a re-run."""
+    return tuple(
+        (decision.modifications if decision is not None else {}).get("exclude_features", ())
+    )
+
+
+# --- gate 4 · result verification -------------------------------------------------------
+
+
+def result_verification_subject(record: Record) -> dict[str, Any]:
+    if record.recommendations is None:
+        raise GateError("Result verification needs Step 4's recommendations.")
+    return {"recommendations": result_digest(record.recommendations)}
+
+
+def result_verification_controls(record: Record) -> tuple[Control, ...]:
+    """One line per recommendation: its verdict and, for edit, the new wording."""
+    plan = record.recommendations.action_plan if record.recommendations is not None else ()
+    controls: list[Control] = []
+    for k, item in enumerate(plan):
+        options = tuple((v, v) for v in ITEM_VERDICTS)
+        controls.append(
+            Control(f"item_{k}", "dropdown", item.title, options, "accept", f"item_{k}")
         )
-    return chosen
+        controls.append(Control(f"edit_{k}", "text", "new wording, for edit", line=f"item_{k}"))
+    return tuple(controls)
 
 
-def item_fields(action_plan: Sequence[_Titled]) -> list[tuple[str, str, _Titled]]:
-    """The gate-4 form's field names for each recommendation: (verdict field, edit field,
-    item). Flat names, so the form lays out one line per recommendation; `nested_items`
-    reads them back by id."""
-    return [(f"item_{k}", f"edit_{k}", item) for k, item in enumerate(action_plan)]
+def item_reviews_from(answer: Answer, record: Record) -> ItemReviews:
+    """The per-recommendation verdicts and edits of a gate-4 form, keyed by item id; an item
+    the answer says nothing of has no verdict (`pending` in the report)."""
+    plan = record.recommendations.action_plan if record.recommendations is not None else ()
+    items = {item.id: answer[f"item_{k}"] for k, item in enumerate(plan) if answer.get(f"item_{k}")}
+    unknown = sorted({v for v in items.values() if v not in ITEM_VERDICTS})
+    if unknown:
+        raise GateError(f"Unknown verdict {unknown[0]!r}: use accept, reject or edit.")
+    edits = {item.id: answer.get(f"edit_{k}") or "" for k, item in enumerate(plan)}
+    return ItemReviews(items, edits)  # type: ignore[arg-type]
 
 
-def nested_items(value: Answer | None, action_plan: Sequence[_Titled]) -> dict | None:
-    """A submitted gate-4 form with its per-recommendation fields as `items` and `edits`
-    keyed by recommendation id, the shape `item_reviews` and `feedback_lines` read."""
-    if value is None:
-        return None
-    fields = item_fields(action_plan)
-    flat = {name for verdict, edit, _ in fields for name in (verdict, edit)}
-    return {
-        **{k: v for k, v in value.items() if k not in flat},
-        "items": {item.id: value[verdict] for verdict, _, item in fields if verdict in value},
-        "edits": {item.id: value[edit] for _, edit, item in fields if edit in value},
-    }
-
-
-def item_reviews(answer: Answer | None, recs: Any) -> dict | None:
-    """Gate 4's per-recommendation verdicts and edits, kept with whatever the overall verdict
-    is; an edit counts only when its item is marked edit and the text is not empty."""
-    if not answer or not recs.action_plan:
-        return None
-    items = dict(answer.get("items") or {})
-    edits = {k: v for k, v in (answer.get("edits") or {}).items() if items.get(k) == "edit" and v}
-    return {"items": items, "edits": edits}
-
-
-def feedback_lines(answer: Answer, action_plan: tuple[_Titled, ...]) -> tuple[str, ...]:
+def feedback_lines(answer: Answer, reviews: ItemReviews, record: Record) -> tuple[str, ...]:
     """What a *modify* at gate 4 tells the next generation of Step 4: the notes, then one
     line per rejected or reworded recommendation."""
-    titles = {i.id: i.title for i in action_plan}
-    edits = answer.get("edits") or {}
+    plan = record.recommendations.action_plan if record.recommendations is not None else ()
     lines = [answer.get("notes") or ""]
-    for item_id, verdict in (answer.get("items") or {}).items():
+    for item in plan:
+        verdict = reviews.items.get(item.id)
         if verdict == "reject":
-            lines.append(f"Drop the recommendation '{titles.get(item_id, item_id)}'.")
-        elif verdict == "edit" and edits.get(item_id):
-            lines.append(f"Reword '{titles.get(item_id, item_id)}' as: {edits[item_id]}")
+            lines.append(f"Drop the recommendation '{item.title}'.")
+        elif item.id in reviews.edits:
+            lines.append(f"Reword '{item.title}' as: {reviews.edits[item.id]}")
     return tuple(line.strip() for line in lines if line.strip())
+
+
+def read_result_verification(answer: Answer, record: Record) -> Reading:
+    """The item verdicts are kept with any verdict; a *modify* also sends feedback to a
+    regenerated Step 4."""
+    reviews = item_reviews_from(answer, record)
+    details = reviews.to_dict() if reviews.items else None
+    mods = None
+    if _modify(answer):
+        feedback = feedback_lines(answer, reviews, record)
+        mods = {"feedback": list(feedback)} if feedback else None
+    return Reading(mods, details, dataclasses.replace(record, reviews=reviews))
+
+
+def reviews_in_force(record: Record, decision: Decided | None) -> Record:
+    """The verdicts on Step 4's items a recorded gate-4 decision carries."""
+    details = decision.details if decision is not None else {}
+    reviews = ItemReviews(details.get("items", {}), details.get("edits", {}))
+    return dataclasses.replace(record, reviews=reviews)
+
+
+def feedback_in_force(decision: Decided | None) -> tuple[str, ...]:
+    """What a gate-4 *modify* asked the next version of Step 4 to act on."""
+    return tuple((decision.modifications if decision is not None else {}).get("feedback", ()))
+
+
+# --- gate 5 · export authorization ------------------------------------------------------
+
+
+def export_authorization_subject(record: Record) -> dict[str, Any]:
+    """The very content that leaves the app: the report's content digest."""
+    return {"report": content_sha256(report_parts(record))}

@@ -1,31 +1,39 @@
-"""The five review gates and the decisions that open them, bound to a subject hash.
+"""The review gates as data, and the state each is in for the subject under review.
+
+Why a table: every gate is the same mechanism — a subject bound to an approval, a form, a
+state — so the app, the report, the queue and the docs all read `GATES` instead of naming
+gates by hand. A gate added to the table is ordered, bound, staled and reported with no
+other change. Each spec says what it guards, how its subject is built from the typed
+`Record`, which controls a *modify* offers and what an answer means (`review.answers`),
+and what the queue asks for while it waits.
 
 Why a subject hash: an approval is a statement about one exact thing — these bytes, this
-cleaning plan, this threshold, these recommendations. `subject_hash(...)` digests those
-parts; a decision records it; `gate_state(...)` opens a gate only when the latest decision
-*for that exact subject* is approve or modify. Change anything upstream and the subject
-changes, so the earlier decision shows as stale instead of silently applying.
-
-`subject_chain(...)` folds each gate's subject into the next one's, so a change at gate 2
-(say, the threshold) makes gates 2–5 stale together. Decisions live only in the audit
-trail (kind `decision`), so they are hash-chained like every other event.
+cleaning plan, this threshold, these recommendations. Each gate's subject folds in the one
+before it (`next_subject`), so a change at gate 2 makes gates 2–5 stale together; a decision
+opens its gate only for the exact subject it was made on. Decisions live only in the audit
+trail (kind `decision`), hash-chained like every other event.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
-from review.audit import AuditTrail, Event, canonical_json
+from review import answers
+from review.answers import Answer, Control, Reading
+from review.audit import AuditTrail, Event
 from steps.errors import GateError
+from steps.record import Record
+from steps.report import GateEntry, GateStatus
 from steps.results import ToDict
+from steps.text import canonical_json
 
 Verdict = Literal["approve", "reject", "modify"]
-GateStatus = Literal["pending", "approved", "rejected", "modified", "stale", "not_applicable"]
 VERDICTS: tuple[str, ...] = get_args(Verdict)
+RequestType = Literal["approval", "validation", "correction"]
 MAX_REVIEWER_CHARS = 200
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _STATUS_OF_VERDICT: dict[str, GateStatus] = {
@@ -35,39 +43,113 @@ _STATUS_OF_VERDICT: dict[str, GateStatus] = {
 }
 
 
+def _no_controls(record: Record) -> tuple[Control, ...]:
+    return ()
+
+
+def _nothing_in_force(record: Record, decision: answers.Decided | None) -> Record:
+    return record
+
+
 @dataclass(frozen=True)
-class Gate(ToDict):
-    """A point where a person signs off before anything downstream builds on the result."""
+class GateSpec:
+    """One gate: what it signs off, how its subject is built, what *modify* means.
+
+    `subject(record)` returns the parts an approval binds (None: not applicable, and the
+    gate passes its upstream subject through). `controls(record)` lists what a *modify*
+    offers — none means modify is not offered. `read(answer, record)` validates an answer
+    and says what it records; it raises a `SignoffError` sentence before anything is
+    recorded. `in_force(record, decision)` is the record as the gate's latest decision
+    leaves it (gate 1's plan, gate 2's rejected findings, ...; None: as if undecided).
+    """
 
     id: str
     title: str
     guards: str
-    order: int
+    request_type: RequestType
+    subject: Callable[[Record], Mapping[str, Any] | None]
+    controls: Callable[[Record], tuple[Control, ...]] = _no_controls
+    read: Callable[[Answer, Record], Reading] = answers.plain_reading
+    in_force: Callable[[Record, answers.Decided | None], Record] = _nothing_in_force
 
 
-GATES: tuple[Gate, ...] = (
-    Gate("data_quality", "Data quality", "the data (and cleaning plan) every step uses", 1),
-    Gate(
+GATES: tuple[GateSpec, ...] = (
+    GateSpec(
+        "data_quality",
+        "Data quality",
+        "the data (and cleaning plan) every step uses",
+        "approval",
+        answers.data_quality_subject,
+        answers.data_quality_controls,
+        answers.read_data_quality,
+        answers.plan_in_force,
+    ),
+    GateSpec(
         "analysis_validation",
         "Analysis validation",
         "the statistics (threshold, methods) that findings are drawn from",
-        2,
+        "validation",
+        answers.analysis_validation_subject,
+        answers.analysis_validation_controls,
+        answers.read_analysis_validation,
+        answers.rejected_in_force,
     ),
-    Gate("model_approval", "Model approval", "the baseline model for the chosen target", 3),
-    Gate(
+    GateSpec(
+        "model_approval",
+        "Model approval",
+        "the baseline model for the chosen target",
+        "approval",
+        answers.model_approval_subject,
+        answers.model_approval_controls,
+        answers.read_model_approval,
+        answers.model_choice_in_force,
+    ),
+    GateSpec(
         "result_verification",
         "Result verification",
         "the recommendations and findings put in the report",
-        4,
+        "validation",
+        answers.result_verification_subject,
+        answers.result_verification_controls,
+        answers.read_result_verification,
+        answers.reviews_in_force,
     ),
-    Gate(
+    GateSpec(
         "export_authorization",
         "Export authorization",
         "the final exports that leave the app",
-        5,
+        "approval",
+        answers.export_authorization_subject,
     ),
 )
-GATE_IDS: tuple[str, ...] = tuple(gate.id for gate in GATES)
+
+
+def gate_table() -> tuple[GateSpec, ...]:
+    """The gates in flow order (read at call time, so a test may extend the table)."""
+    return GATES
+
+
+def gate_ids() -> tuple[str, ...]:
+    return tuple(g.id for g in gate_table())
+
+
+def gate_by_id(gate: str) -> GateSpec:
+    """The gate with that id; an unknown id is refused (so a typo never opens anything)."""
+    for spec in gate_table():
+        if spec.id == gate:
+            return spec
+    raise GateError(f"Unknown gate {gate!r}: use one of {', '.join(gate_ids())}.")
+
+
+def order_of(gate: str) -> int:
+    """The gate's place in the flow, from 1."""
+    return gate_ids().index(gate_by_id(gate).id) + 1
+
+
+def upstream_of(gate: str) -> str | None:
+    """The gate just before this one, whose subject this one's folds in."""
+    position = order_of(gate) - 1
+    return gate_ids()[position - 1] if position else None
 
 
 @dataclass(frozen=True)
@@ -91,8 +173,10 @@ class GateState(ToDict):
     """Where a gate stands for the current subject, and whether downstream may run.
 
     `open` is the only thing a caller should test to let downstream run. `blocked_by`
-    names the first upstream gate that is not open (set by `gate_states`). `message` holds
-    the reviewer's name as typed: escape it wherever it is rendered as HTML or markdown.
+    names the first upstream gate that is not open. `chain_sha256` is what the next gate's
+    subject folds in: this gate's subject, or the one passed through when it does not
+    apply. `message` holds the reviewer's name as typed: escape it wherever it is rendered
+    as HTML or markdown.
     """
 
     gate: str
@@ -104,31 +188,27 @@ class GateState(ToDict):
     open: bool
     message: str
     blocked_by: str | None = None
+    chain_sha256: str | None = None
 
-    def report_entry(self) -> dict[str, Any]:
-        """The report's `gates.<gate>` object (docs/report.md)."""
+    def report_entry(self) -> GateEntry:
+        """What the report says of this gate (docs/report.md, `gates`)."""
         decision = self.decision
-        return {
-            "status": self.status,
-            "open": self.open,
-            "verdict": decision.verdict if decision else None,
-            "reviewer": decision.reviewer if decision else None,
-            "decided_at": decision.decided_at if decision else None,
-            "subject_sha256": self.subject_sha256,
-            "decided_subject_sha256": decision.subject_sha256 if decision else None,
-            "notes": decision.notes if decision else None,
-            "modifications": decision.modifications if decision else None,
-            "details": decision.details if decision else None,
-            "blocked_by": self.blocked_by,
-        }
-
-
-def gate_by_id(gate: str) -> Gate:
-    """The gate with that id; an unknown id is refused (so a typo never opens anything)."""
-    for candidate in GATES:
-        if candidate.id == gate:
-            return candidate
-    raise GateError(f"Unknown gate {gate!r}: use one of {', '.join(GATE_IDS)}.")
+        return GateEntry(
+            id=self.gate,
+            title=gate_by_id(self.gate).title,
+            status=self.status,
+            open=self.open,
+            message=self.message,
+            verdict=decision.verdict if decision else None,
+            reviewer=decision.reviewer if decision else None,
+            decided_at=decision.decided_at if decision else None,
+            subject_sha256=self.subject_sha256,
+            decided_subject_sha256=decision.subject_sha256 if decision else None,
+            notes=decision.notes if decision else None,
+            modifications=decision.modifications if decision else None,
+            details=decision.details if decision else None,
+            blocked_by=self.blocked_by,
+        )
 
 
 def subject_hash(**parts: Any) -> str:
@@ -138,37 +218,30 @@ def subject_hash(**parts: Any) -> str:
     return hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest()
 
 
-def subject_chain(parts_by_gate: Mapping[str, Mapping[str, Any] | None]) -> dict[str, str | None]:
-    """Subjects for every gate, each including the nearest upstream subject.
-
-    A gate missing from the mapping or mapped to None is not applicable (subject None) and
-    passes the upstream subject through unchanged.
-    """
-    unknown = set(parts_by_gate) - set(GATE_IDS)
-    if unknown:
-        raise GateError(f"Unknown gate {sorted(unknown)[0]!r}: use one of {', '.join(GATE_IDS)}.")
-    subjects: dict[str, str | None] = {}
-    upstream: str | None = None
-    for gate_id in GATE_IDS:
-        parts = parts_by_gate.get(gate_id)
-        if parts is None:
-            subjects[gate_id] = None
-            continue
-        upstream = next_subject(upstream, gate_id, parts)
-        subjects[gate_id] = upstream
-    return subjects
-
-
 def next_subject(upstream: str | None, gate: str, parts: Mapping[str, Any]) -> str:
-    """One gate's subject: its own parts folded onto the nearest upstream gate's subject.
-
-    The app computes subjects gate by gate as its cells run; `subject_chain` computes them
-    all at once; both go through here, so they always agree.
-    """
+    """One gate's subject: its own parts folded onto the nearest upstream gate's subject."""
     gate_by_id(gate)
     if {"upstream", "gate"} & set(parts):
         raise GateError("Subject parts may not be named 'upstream' or 'gate': those are set here.")
     return subject_hash(upstream=upstream, gate=gate, **parts)
+
+
+def subject_of(gate: str, record: Record, upstream: str | None) -> str | None:
+    """The gate's subject for this record, or None when the gate does not apply."""
+    parts = gate_by_id(gate).subject(record)
+    return None if parts is None else next_subject(upstream, gate, parts)
+
+
+def subject_chain(record: Record) -> dict[str, str | None]:
+    """Every gate's subject for a complete record; a gate that does not apply (None)
+    passes the upstream subject through unchanged."""
+    subjects: dict[str, str | None] = {}
+    upstream: str | None = None
+    for spec in gate_table():
+        subject = subject_of(spec.id, record, upstream)
+        subjects[spec.id] = subject
+        upstream = subject or upstream
+    return subjects
 
 
 def checked_subject(subject_sha256: str) -> str:
@@ -178,7 +251,7 @@ def checked_subject(subject_sha256: str) -> str:
     return subject_sha256.lower()
 
 
-def _checked_reviewer(reviewer: str | None) -> str:
+def checked_reviewer(reviewer: str | None) -> str:
     name = (reviewer or "").strip()
     if not name:
         raise GateError("A decision needs the reviewer's name.")
@@ -187,7 +260,7 @@ def _checked_reviewer(reviewer: str | None) -> str:
     return name
 
 
-def _checked_modifications(verdict: str, modifications: Mapping[str, Any] | None) -> dict:
+def checked_modifications(verdict: str, modifications: Mapping[str, Any] | None) -> dict:
     if verdict not in VERDICTS:
         raise GateError(f"Unknown verdict {verdict!r}: use approve, reject or modify.")
     mods = dict(modifications or {})
@@ -196,48 +269,6 @@ def _checked_modifications(verdict: str, modifications: Mapping[str, Any] | None
     if verdict != "modify" and mods:
         raise GateError(f"Modifications go with a modify decision, not with {verdict}.")
     return mods
-
-
-def decide(
-    trail: AuditTrail,
-    *,
-    analysis_id: str,
-    gate: str,
-    subject_sha256: str,
-    verdict: Verdict,
-    reviewer: str,
-    notes: str = "",
-    modifications: Mapping[str, Any] | None = None,
-    details: Mapping[str, Any] | None = None,
-) -> Decision:
-    """Validate and record a decision (a `decision` event); close matching review requests.
-
-    `modifications` change what downstream builds on, so only a modify carries them;
-    `details` annotate any verdict (e.g. gate 4's accept / reject / edit per item) and
-    change nothing upstream.
-    """
-    gate_by_id(gate)
-    if not analysis_id:
-        raise GateError("A decision needs the analysis it belongs to.")
-    payload = {
-        "gate": gate,
-        "verdict": verdict,
-        "notes": notes or "",
-        "modifications": _checked_modifications(verdict, modifications),
-        "details": dict(details or {}),
-        "subject_sha256": checked_subject(subject_sha256),
-    }
-    reviewer_name = _checked_reviewer(reviewer)
-    # Imported here: requests builds on gates (it validates gate ids with them).
-    from review.requests import close_requests_in
-
-    with trail.connect() as db, trail.write_transaction(db):
-        event = trail.append_in(
-            db, "decision", payload, analysis_id=analysis_id, actor=reviewer_name
-        )
-        decision = decision_from_event(event)
-        close_requests_in(trail, db, decision)
-    return decision
 
 
 def decision_from_event(event: Event) -> Decision:
@@ -263,45 +294,70 @@ def decisions(trail: AuditTrail, *, analysis_id: str, gate: str | None = None) -
     return [decision_from_event(event) for event in events]
 
 
+def latest_decision(trail: AuditTrail, *, analysis_id: str, gate: str) -> Decision | None:
+    history = decisions(trail, analysis_id=analysis_id, gate=gate)
+    return history[-1] if history else None
+
+
 def gate_state(
-    trail: AuditTrail, *, analysis_id: str, gate: str, subject_sha256: str | None
+    trail: AuditTrail,
+    *,
+    analysis_id: str,
+    gate: str,
+    subject_sha256: str | None,
+    upstream: GateState | None = None,
 ) -> GateState:
-    """The gate's state for this subject, judged on the decisions recorded so far."""
+    """The gate's state for this subject, judged on the decisions recorded so far.
+
+    With the `upstream` gate's state, a gate behind a closed one is not open either and
+    says what it waits for.
+    """
     gate_by_id(gate)
     history = decisions(trail, analysis_id=analysis_id, gate=gate)
-    return _state_from_history(gate, subject_sha256, history)
+    state = _state_from_history(gate, subject_sha256, history)
+    chain = state.subject_sha256 or (upstream.chain_sha256 if upstream is not None else None)
+    return behind(replace(state, chain_sha256=chain), upstream)
 
 
-def gate_states(
-    trail: AuditTrail, *, analysis_id: str, subjects: Mapping[str, str | None]
-) -> dict[str, GateState]:
-    """States of all five gates in order; a gate is open only if every gate upstream is too.
+def behind(state: GateState, upstream: GateState | None) -> GateState:
+    """A gate's state once the gate before it is taken into account."""
+    if upstream is None or upstream.open:
+        return state
+    blocker = upstream.blocked_by or upstream.gate
+    if not state.open or state.status == "not_applicable":
+        return replace(state, open=False, blocked_by=blocker)
+    title = gate_by_id(blocker).title.lower()
+    return replace(state, open=False, blocked_by=blocker, message=f"Waiting for {title} sign-off.")
 
-    A gate absent from `subjects` counts as not applicable.
-    """
-    for gate_id in subjects:
-        gate_by_id(gate_id)
-    history = decisions(trail, analysis_id=analysis_id)
-    states: dict[str, GateState] = {}
-    blocker: str | None = None
-    for gate_id in GATE_IDS:
-        own = [d for d in history if d.gate == gate_id]
-        state = _state_from_history(gate_id, subjects.get(gate_id), own)
-        if blocker is not None and state.open:
-            title = gate_by_id(blocker).title.lower()
-            state = replace(
-                state, open=False, blocked_by=blocker, message=f"Waiting for {title} sign-off."
+
+def gate_states(trail: AuditTrail, *, analysis_id: str, record: Record) -> list[GateState]:
+    """States of every gate in order, for a complete record."""
+    states: list[GateState] = []
+    for gate_id, subject in subject_chain(record).items():
+        upstream = states[-1] if states else None
+        states.append(
+            gate_state(
+                trail,
+                analysis_id=analysis_id,
+                gate=gate_id,
+                subject_sha256=subject,
+                upstream=upstream,
             )
-        elif blocker is not None:
-            state = replace(state, blocked_by=blocker)
-        if not state.open and blocker is None:
-            blocker = gate_id
-        states[gate_id] = state
+        )
+    return states
+
+
+def undecided_states(record: Record) -> list[GateState]:
+    """Every gate's state for a run nobody reviews (headless): pending, or not applicable."""
+    states: list[GateState] = []
+    for gate_id, subject in subject_chain(record).items():
+        state = _state_from_history(gate_id, subject, ())
+        states.append(behind(state, states[-1] if states else None))
     return states
 
 
 def _state_from_history(
-    gate: str, subject_sha256: str | None, history: list[Decision]
+    gate: str, subject_sha256: str | None, history: Sequence[Decision]
 ) -> GateState:
     """Latest decision for this exact subject wins; any other subject's decision is stale."""
     title = gate_by_id(gate).title
@@ -334,36 +390,31 @@ def _state_from_history(
     )
 
 
-def record_stale(
-    trail: AuditTrail, *, analysis_id: str, states: Mapping[str, GateState]
-) -> list[Event]:
-    """Append one `stale` event per gate that turned stale, once per (decision, new subject).
+def request_type(gate: str, status: str) -> RequestType:
+    """What the review queue asks for: a correction after a reject, else the gate's own."""
+    return "correction" if status == "rejected" else gate_by_id(gate).request_type
+
+
+def record_stale(trail: AuditTrail, *, analysis_id: str, state: GateState) -> Event | None:
+    """One `stale` event when an approval stops applying, once per (decision, new subject).
 
     Why: the trail should show *that* an approval stopped applying, not only later decisions.
     """
+    if not state.stale or state.decision is None:
+        return None
     with trail.connect() as db, trail.write_transaction(db):
         # Holding the write lock, no other session can record the same change meanwhile.
-        recorded = trail.events(analysis_id=analysis_id, kind="stale")
-        seen = {
-            (
-                e.payload.get("gate"),
-                e.payload.get("decision_event_id"),
-                e.payload.get("subject_sha256"),
-            )
-            for e in recorded
+        for e in trail.events(analysis_id=analysis_id, kind="stale"):
+            if (
+                e.payload.get("gate") == state.gate
+                and e.payload.get("decision_event_id") == state.decision.event_id
+                and e.payload.get("subject_sha256") == state.subject_sha256
+            ):
+                return None
+        payload = {
+            "gate": state.gate,
+            "decision_event_id": state.decision.event_id,
+            "decided_subject_sha256": state.stale_subject_sha256,
+            "subject_sha256": state.subject_sha256,
         }
-        appended = []
-        for gate_id, state in states.items():
-            if not state.stale or state.decision is None:
-                continue
-            key = (gate_id, state.decision.event_id, state.subject_sha256)
-            if key in seen:
-                continue
-            payload = {
-                "gate": gate_id,
-                "decision_event_id": state.decision.event_id,
-                "decided_subject_sha256": state.stale_subject_sha256,
-                "subject_sha256": state.subject_sha256,
-            }
-            appended.append(trail.append_in(db, "stale", payload, analysis_id=analysis_id))
-    return appended
+        return trail.append_in(db, "stale", payload, analysis_id=analysis_id)

@@ -21,8 +21,8 @@ from sqlite_utils import Database
 
 from review.analyses import ensure_analyses_table, read_analysis
 from review.audit import AuditTrail, trail_of, utc_now_iso
-from review.gates import Decision, GateError, checked_subject, decisions, gate_by_id
-from steps.errors import RequestError
+from review.gates import Decision, checked_subject, decisions, gate_by_id
+from steps.errors import GateError, RequestError
 from steps.results import ToDict
 
 RequestType = Literal["approval", "correction", "validation"]

@@ -16,44 +16,24 @@ import os
 import re
 import shutil
 import tempfile
-import unicodedata
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from steps.errors import SourceTooLarge, WorkspaceError
+from steps.text import safe_filename
 
 CHUNK_BYTES = 1 << 20
-MAX_NAME_CHARS = 120
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com\d|lpt\d)(\..*)?", re.IGNORECASE)
 
 
-def workspace_dir() -> Path:
-    """`SIGNOFF_WORKSPACE` if set, else `workspace` in the working directory."""
-    return Path(os.environ.get("SIGNOFF_WORKSPACE") or "workspace")
+def kept_name(name: str) -> str:
+    """The file name a source is kept under: safe anywhere, its extension (which the loader
+    reads) kept whole however long the name."""
+    path = PurePath(re.split(r"[\\/]", str(name or ""))[-1])
+    return safe_filename(path.stem, path.suffix, default="source")
 
 
-def safe_file_name(name: str, *, default: str = "source") -> str:
-    """A file name safe on any file system: no directories, no control or odd characters.
-
-    Keeps letters, digits, `.`, `_` and `-` (accents folded to ASCII where possible); a name
-    that ends up empty, hidden or reserved on Windows falls back to `default`.
-    """
-    base = re.split(r"[\\/]", str(name or ""))[-1]
-    ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
-    cleaned = _UNSAFE.sub("_", ascii_name).strip("._ ")
-    stem, dot, suffix = cleaned.rpartition(".")
-    if dot and len(cleaned) > MAX_NAME_CHARS:
-        suffix = suffix[:16]
-        cleaned = stem[: MAX_NAME_CHARS - len(suffix) - 1] + "." + suffix
-    cleaned = cleaned[:MAX_NAME_CHARS]
-    if not cleaned or _WINDOWS_RESERVED.fullmatch(cleaned):
-        return default
-    return cleaned
-
-
-def _sources_dir(root: Path | None) -> Path:
-    return (root or workspace_dir()) / "sources"
+def _sources_dir(root: Path) -> Path:
+    return root / "sources"
 
 
 def _checked_sha256(sha256: str) -> str:
@@ -63,7 +43,7 @@ def _checked_sha256(sha256: str) -> str:
     return sha
 
 
-def source_path(sha256: str, *, root: Path | None = None) -> Path | None:
+def source_path(sha256: str, *, root: Path) -> Path | None:
     """The kept file with that SHA-256, or None if this workspace does not hold it."""
     folder = _sources_dir(root) / _checked_sha256(sha256)
     if not folder.is_dir():
@@ -81,8 +61,8 @@ class IncomingSource:
     so a half-arrived upload can never be mistaken for a source.
     """
 
-    def __init__(self, name: str, *, limit: int | None = None, root: Path | None = None) -> None:
-        self.name = safe_file_name(name)
+    def __init__(self, name: str, *, limit: int | None = None, root: Path) -> None:
+        self.name = kept_name(name)
         self.limit = limit
         self.size = 0
         self._root = root
@@ -103,6 +83,12 @@ class IncomingSource:
             )
         self._digest.update(chunk)
         self._out.write(chunk)
+
+    def staged(self) -> Path:
+        """Everything received so far, flushed to the staging file, which can be read (and
+        loaded) in place before `keep()` moves it: the bytes are written once."""
+        self._out.flush()
+        return self._staging / self.name
 
     def keep(self) -> Path:
         """Store the bytes received under their SHA-256 and return the kept file's path."""
@@ -134,7 +120,7 @@ class IncomingSource:
         self.discard()
 
 
-def _already_kept(path: Path, root: Path | None) -> bool:
+def _already_kept(path: Path, root: Path) -> bool:
     """True for a file inside `sources/<sha256>/`: it is kept already, under its hash."""
     resolved = path.resolve()
     return resolved.parent.parent == _sources_dir(root).resolve() and bool(
@@ -142,7 +128,7 @@ def _already_kept(path: Path, root: Path | None) -> bool:
     )
 
 
-def keep_source(data: bytes | Path, name: str, *, root: Path | None = None) -> Path:
+def keep_source(data: bytes | Path, name: str, *, root: Path) -> Path:
     """Store the source once under its SHA-256 and return the kept file's path.
 
     A path that is already a kept source (a streamed upload, a reopened analysis) is returned
@@ -151,7 +137,7 @@ def keep_source(data: bytes | Path, name: str, *, root: Path | None = None) -> P
     if not isinstance(data, (bytes, bytearray, memoryview, Path)):
         raise WorkspaceError("A source to keep must be bytes or a path to a file.")
     if isinstance(data, Path) and not data.is_file():
-        raise WorkspaceError(f"There is no file to keep at {safe_file_name(data.name)}.")
+        raise WorkspaceError(f"There is no file to keep at {kept_name(data.name)}.")
     if isinstance(data, Path) and _already_kept(data, root):
         return data
     with IncomingSource(name, root=root) as incoming:
@@ -164,13 +150,12 @@ def keep_source(data: bytes | Path, name: str, *, root: Path | None = None) -> P
         return incoming.keep()
 
 
-def streamed_source(sha256: str | None, *, root: Path | None = None) -> dict | None:
-    """The kept upload a page address names (`?upload=<sha256>`) as an app source, or None.
+def streamed_source(sha256: str | None, *, root: Path) -> Path | None:
+    """The kept upload a page address names (`?upload=<sha256>`), or None.
 
     Anything that is not a kept source's hash gives None: the address is typed by a person.
     """
     try:
-        path = source_path(sha256 or "", root=root)
+        return source_path(sha256 or "", root=root)
     except WorkspaceError:
         return None
-    return {"name": path.name, "data": path} if path is not None else None

@@ -1,28 +1,32 @@
-"""Headless signoff: the same steps as the app, no reviewer, so every gate stays pending.
+"""Headless signoff: the same flow as the app, no reviewer, so every gate stays pending.
 
     uv run python -m steps FILE --json report.json
-    uv run python -m steps FILE --out exports/ --target price
+    uv run python -m steps FILE --out exports/ --target price --plan plan.json
 
-Bad input exits with code 2 and `error: <one sentence>` on stderr.
+The options mirror the app's controls one to one (cleaning plan, Step 3's methods and
+threshold, the model's target and left-out features); the stages, the report and the
+exports are `flow`'s, the same the notebook calls. Bad input exits with code 2 and
+`error: <one sentence>` on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from ai.advisor import choose_advisor
-from steps.errors import SignoffError
-from steps.exports import export_files, json_report
-from steps.figures import overview_figures, quality_figures, statistics_figures
+from ai.factory import choose_advisor
+from flow.report import report
+from flow.stages import Options, compute
+from review.gates import undecided_states
+from steps.cleaning import CleaningPlan
+from steps.errors import CleaningError, SignoffError
+from steps.exports import ExportContext, export_files, json_report
+from steps.figures import report_figures
 from steps.load import load
-from steps.model import baselines
-from steps.overview import overview
-from steps.quality import quality
-from steps.recommend import RecommendContext
-from steps.report import build_report
-from steps.statistics import scatter_sample, statistics
+from steps.record import Parameters
+from steps.settings import Settings
 
 USAGE_ERROR = 2
 
@@ -34,60 +38,65 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("file", type=Path, help="a CSV, TSV, TXT, XLSX or XLS file")
     parser.add_argument("--json", type=Path, help="write the JSON report here")
     parser.add_argument("--out", type=Path, help="write every export into this folder")
-    parser.add_argument("--target", help="train baseline models for this column")
+    parser.add_argument(
+        "--plan",
+        help="gate 1's cleaning plan: a JSON file or JSON text with drop_duplicates, "
+        "drop_columns, drop_rows_missing",
+    )
     parser.add_argument("--threshold", type=float, default=0.7, help="strong |r| (0.5–1.0)")
+    parser.add_argument("--method", choices=("pearson", "spearman"), default="pearson")
+    parser.add_argument("--outliers", choices=("iqr", "zscore", "isolation_forest"), default="iqr")
+    parser.add_argument("--iqr-multiplier", type=float, default=1.5)
+    parser.add_argument("--z-threshold", type=float, default=3.0)
+    parser.add_argument("--target", help="train baseline models for this column")
+    parser.add_argument(
+        "--exclude", action="append", default=[], help="leave this feature out (repeatable)"
+    )
     return parser.parse_args(argv)
 
 
-def analyse(args: argparse.Namespace) -> tuple[dict, dict[str, bytes]]:
-    """Every step in order; returns the report and, with --out, the export files."""
-    loaded = load(args.file)
-    con, table = loaded.con, loaded.table
-    ov = overview(con, table)
-    q = quality(con, table, overview=ov)
-    stats = statistics(con, table, threshold=args.threshold)
-    model = baselines(con, table, args.target) if args.target else None
-    advisor = choose_advisor()
-    insights = {
-        "overview": advisor.advise("overview", ov.to_dict()),
-        "quality": advisor.advise("quality", {"overview": ov.to_dict(), "quality": q.to_dict()}),
-        "statistics": advisor.advise("statistics", stats.to_dict()),
-    }
-    recommendations = advisor.recommend(
-        RecommendContext(
-            overview=ov.to_dict(),
-            quality=q.to_dict(),
-            statistics=stats.to_dict(),
-            model=model.to_dict() if model else None,
-        )
+def plan_from(text: str | None) -> CleaningPlan:
+    """The `--plan` option: a path to a JSON file, or the JSON itself."""
+    if text is None:
+        return CleaningPlan()
+    path = Path(text)
+    raw = path.read_text("utf-8") if path.is_file() else text
+    try:
+        fields = json.loads(raw)
+    except json.JSONDecodeError:
+        raise CleaningError("--plan must be a JSON object or a file holding one.") from None
+    if not isinstance(fields, dict):
+        raise CleaningError("--plan must be a JSON object or a file holding one.")
+    return CleaningPlan.from_mapping(fields)
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    return Options(
+        plan=plan_from(args.plan),
+        parameters=Parameters(
+            threshold=args.threshold,
+            correlation=args.method,
+            outlier_method=args.outliers,
+            iqr_multiplier=args.iqr_multiplier,
+            z_threshold=args.z_threshold,
+        ),
+        target=args.target,
+        exclude=tuple(args.exclude),
     )
-    gates = {"model_approval": None if model else {"status": "not_applicable"}}
-    report = build_report(
-        source=loaded.report.to_dict(),
-        overview=ov.to_dict(),
-        quality=q.to_dict(),
-        statistics=stats.to_dict(),
-        model=model.to_dict() if model else None,
-        recommendations=recommendations.to_dict(),
-        ai={step: i.to_dict() for step, i in insights.items()},
-        gates={k: v for k, v in gates.items() if v},
-        parameters={"threshold": args.threshold, "target": args.target},
-    )
-    if not args.out:
-        return report, {}
-    scatters = tuple(scatter_sample(con, table, p.a, p.b) for p in stats.scatter_pairs)
-    figures = {
-        **overview_figures(ov),
-        **quality_figures(ov, q),
-        **statistics_figures(stats, scatters),
-    }
-    return report, export_files(report, con=con, table=table, figures=figures)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        report, files = analyse(args)
+        settings = Settings.from_env()
+        options = options_from(args)
+        loaded = load(args.file, limit=settings.max_bytes, memory_limit=settings.duckdb_memory)
+        record = compute(loaded, options, choose_advisor(settings.ai))
+        drafted = report(record, undecided_states(record))
+        files = {}
+        if args.out:
+            context = ExportContext(drafted, report_figures(record), loaded.con, record.shown.table)
+            files = export_files(context)
     except SignoffError as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
@@ -97,12 +106,12 @@ def main(argv: list[str] | None = None) -> int:
             (args.out / name).write_bytes(data)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_bytes(json_report(report))
-    pending = [gate for gate, state in report["gates"].items() if state["status"] == "pending"]
+        args.json.write_bytes(json_report(drafted))
+    pending = [g.id for g in drafted.gates if g.status == "pending"]
+    overview = record.shown.overview
     print(
-        f"{report['source']['name']}: {report['overview']['n_rows']:,} rows, "
-        f"{report['overview']['n_columns']} columns; report {report['status']}; "
-        f"gates pending: {', '.join(pending) or 'none'}",
+        f"{record.source.name}: {overview.n_rows:,} rows, {overview.n_columns} columns; "
+        f"report {drafted.status}; gates pending: {', '.join(pending) or 'none'}",
         file=sys.stderr,
     )
     return 0

@@ -7,8 +7,7 @@ lists are sorted and de-duplicated, and equal plans give equal digests.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from steps.engine import columns, quote_ident
 from steps.errors import CleaningError
 from steps.overview import fresh_name, value_expr
 from steps.results import ToDict
+from steps.text import canonical_json
 
 
 def _canonical(names: Iterable[str]) -> tuple[str, ...]:
@@ -57,10 +57,21 @@ class CleaningPlan(ToDict):
     def is_empty(self) -> bool:
         return not (self.drop_duplicates or self.drop_columns or self.drop_rows_missing)
 
+    def check(self, names: Sequence[str]) -> None:
+        """Refuse, in one sentence, a plan that names columns the data lacks or would drop
+        every column: checked before a decision records it, and again when applied."""
+        unknown = [n for n in (*self.drop_columns, *self.drop_rows_missing) if n not in names]
+        if unknown:
+            raise CleaningError(
+                f"The cleaning plan names columns that are not in the data: "
+                f"{_quoted_list(dict.fromkeys(unknown))}."
+            )
+        if set(self.drop_columns) >= set(names):
+            raise CleaningError("The cleaning plan would drop every column; keep at least one.")
+
     def digest(self) -> str:
         """SHA-256 of the plan's canonical JSON (sorted keys, no spaces, UTF-8)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return hashlib.sha256(canonical_json(self.to_dict()).encode("utf-8")).hexdigest()
 
 
 def _quoted_list(names: Iterable[str]) -> str:
@@ -68,14 +79,7 @@ def _quoted_list(names: Iterable[str]) -> str:
 
 
 def _check(plan: CleaningPlan, names: list[str], source: str, target: str) -> None:
-    unknown = [n for n in (*plan.drop_columns, *plan.drop_rows_missing) if n not in names]
-    if unknown:
-        raise CleaningError(
-            f"The cleaning plan names columns that are not in the data: "
-            f"{_quoted_list(dict.fromkeys(unknown))}."
-        )
-    if set(plan.drop_columns) >= set(names):
-        raise CleaningError("The cleaning plan would drop every column; keep at least one.")
+    plan.check(names)
     if target == source:
         raise CleaningError("The cleaned data needs a name other than the original's.")
 

@@ -14,6 +14,7 @@ from steps.charts import BoxStats
 from steps.overview import Overview
 from steps.quality import Quality
 from steps.recommend import Recommendations
+from steps.record import Record
 from steps.statistics import ScatterSample, Statistics
 
 
@@ -97,3 +98,15 @@ def recommendation_figures(
         "Completion status": charts.completion_status(statuses),
         "Priority matrix": charts.priority_matrix(items),
     }
+
+
+def report_figures(record: Record) -> dict[str, go.Figure]:
+    """The figures the HTML report carries: Steps 1–3 of the data the report describes."""
+    shown = record.shown
+    figures = {
+        **overview_figures(shown.overview),
+        **quality_figures(shown.overview, shown.quality),
+    }
+    if record.analysed is not None:
+        figures.update(statistics_figures(record.analysed.statistics, record.analysed.scatters))
+    return figures

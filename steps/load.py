@@ -171,7 +171,7 @@ def load(
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         name = name or "upload"
-        _check_size(len(source), limit, name)
+        check_size(len(source), limit, name)
         with tempfile.TemporaryDirectory(prefix="signoff-upload-") as tmp:
             path = Path(tmp) / ("upload" + _known_suffix(name))
             path.write_bytes(source)
@@ -230,7 +230,8 @@ def _megabytes(n: int) -> str:
     return f"{n / (1024 * 1024):,.1f} MB ({n:,} bytes)"
 
 
-def _check_size(size: int, limit: int, name: str) -> None:
+def check_size(size: int, limit: int, name: str) -> None:
+    """Refuse a file over the size limit, in one sentence naming both sizes."""
     if size > limit:
         raise LoadError(
             f"{_shown(name)} is {_megabytes(size)}, over the limit of {_megabytes(limit)}."
@@ -1095,7 +1096,7 @@ def _load_path(
     sheet: str | None,
 ) -> Loaded:
     size = path.stat().st_size
-    _check_size(size, limit, name)
+    check_size(size, limit, name)
     if size == 0:
         raise LoadError("The file is empty.")
     head = _read_head(path)

@@ -11,24 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from steps.insights import Facts, Finding, UnverifiedNumber
 from steps.results import ToDict
 
 Priority = Literal["high", "medium", "low"]
 PRIORITIES: tuple[Priority, ...] = ("high", "medium", "low")
-
-
-@dataclass(frozen=True)
-class UnverifiedNumber(ToDict):
-    """A number the AI stated that none of the computed figures supports.
-
-    `where` names the field it came from (e.g. `findings[2].detail`), `sentence` the
-    sentence around it, so a reviewer can see it in place.
-    """
-
-    value: float
-    text: str
-    sentence: str
-    where: str
 
 
 @dataclass(frozen=True)
@@ -71,49 +58,48 @@ class Recommendations(ToDict):
     prompt_sha256: str | None = None
 
 
-@dataclass(frozen=True)
-class RecommendContext:
-    """Everything Step 4 may build on: the step results (their `to_dict()`), the gates,
-    and what reviewers said.
+ItemVerdict = Literal["accept", "reject", "edit"]
 
-    `decisions` maps a gate name to `{status, reviewer, notes}`; `findings` are the
-    Step 1–3 findings as shown to the reviewer (`Finding.to_dict()`), empty to let the
-    advisor derive them; findings whose id is in `rejected_finding_ids` are left out.
-    `previous` is the version a *modify* at gate 4 asked to regenerate; `item_verdicts`
-    and `item_edits` are what the reviewer said of its items (see `with_item_reviews`).
+
+@dataclass(frozen=True)
+class ItemReviews(ToDict):
+    """What the gate-4 reviewer said of each recommendation, by item id.
+
+    `edits` count only for items marked `edit` with a non-empty wording.
     """
 
-    overview: Mapping[str, Any]
-    quality: Mapping[str, Any]
-    statistics: Mapping[str, Any]
-    model: Mapping[str, Any] | None = None
-    decisions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    items: Mapping[str, ItemVerdict] = field(default_factory=dict)
+    edits: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        kept = {k: v.strip() for k, v in self.edits.items() if self.items.get(k) == "edit"}
+        object.__setattr__(self, "items", dict(self.items))
+        object.__setattr__(self, "edits", {k: v for k, v in kept.items() if v})
+
+
+@dataclass(frozen=True)
+class RecommendContext:
+    """Everything Step 4 may build on: the typed figures, the findings reviewers saw, and
+    what reviewers said.
+
+    `findings` are the Step 1–3 findings as shown (empty to let the advisor derive them);
+    those whose id is in `rejected_finding_ids` are left out. `feedback` holds the
+    reviewers' notes and a gate-4 *modify*'s lines, once each, without reviewer names (it
+    goes into prompts; the names need not). `previous` is the version a *modify* at gate 4
+    asked to regenerate, and `reviews` what the reviewer said of its items.
+    """
+
+    facts: Facts
+    findings: tuple[Finding, ...] = ()
     rejected_finding_ids: frozenset[str] = frozenset()
-    reviewer_feedback: tuple[str, ...] = ()
-    findings: tuple[Mapping[str, Any], ...] = ()
+    feedback: tuple[str, ...] = ()
     previous: Recommendations | None = None
-    item_verdicts: Mapping[str, str] = field(default_factory=dict)
-    item_edits: Mapping[str, str] = field(default_factory=dict)
+    reviews: ItemReviews = field(default_factory=ItemReviews)
 
     @property
     def version(self) -> int:
         """The version number the next generation gets."""
         return 1 if self.previous is None else self.previous.version + 1
-
-    @property
-    def feedback(self) -> tuple[str, ...]:
-        """What reviewers said, once each: explicit feedback first, then gate notes.
-
-        Reviewer names are left out: the feedback goes into prompts, the names do not
-        need to.
-        """
-        lines = list(self.reviewer_feedback)
-        for gate, decision in self.decisions.items():
-            notes = str(decision.get("notes") or "").strip()
-            if notes:
-                status = decision.get("status", "pending")
-                lines.append(f"{gate.replace('_', ' ')} gate ({status}): {notes}")
-        return tuple(dict.fromkeys(line.strip() for line in lines if line.strip()))
 
 
 @dataclass(frozen=True)
@@ -189,41 +175,30 @@ def compare(old: Recommendations, new: Recommendations) -> RecommendationDiff:
     )
 
 
-ItemVerdict = Literal["accept", "reject", "edit"]
-
-
-def with_item_reviews(
-    plan: tuple[ActionItem, ...], verdicts: Mapping[str, str], edits: Mapping[str, str]
-) -> tuple[ActionItem, ...]:
+def with_item_reviews(plan: tuple[ActionItem, ...], reviews: ItemReviews) -> tuple[ActionItem, ...]:
     """The next version's plan as the reviewer asked of the last one: an item rejected at
     gate 4 is left out and an edited one takes the reviewer's wording, whichever advisor
     answered (a model told so in its prompt may still propose the item again).
     """
     return tuple(
-        dataclasses.replace(item, title=edits[item.id])
-        if verdicts.get(item.id) == "edit" and edits.get(item.id)
+        dataclasses.replace(item, title=reviews.edits[item.id])
+        if item.id in reviews.edits
         else item
         for item in plan
-        if verdicts.get(item.id) != "reject"
+        if reviews.items.get(item.id) != "reject"
     )
 
 
-def reviewed(
-    recommendations: Recommendations,
-    verdicts: Mapping[str, ItemVerdict],
-    edits: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
+def reviewed(recommendations: Recommendations, reviews: ItemReviews) -> dict[str, Any]:
     """The report's `recommendations`: every item with the reviewer's verdict on it.
 
     Rejected items stay in the report, marked, so a reader sees what was turned down;
     an edit keeps the advisor's wording beside the reviewer's. Items without a verdict
     are `pending`.
     """
-    edits = edits or {}
     out = recommendations.to_dict()
     for item in out["action_plan"]:
-        verdict = verdicts.get(item["id"], "pending")
-        item["review"] = verdict
-        if verdict == "edit" and edits.get(item["id"], "").strip():
-            item["edited_rationale"] = edits[item["id"]].strip()
+        item["review"] = reviews.items.get(item["id"], "pending")
+        if item["id"] in reviews.edits:
+            item["edited_rationale"] = reviews.edits[item["id"]]
     return out

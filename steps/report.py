@@ -1,39 +1,35 @@
 """The report: one versioned JSON document that every export is a view of.
 
-The report assembles the JSON-safe `to_dict()` forms of the step results, the five gate
-decisions and the audit chain head, so a reader can tell an approved analysis from a draft.
-It checks that the keys `docs/report.md` promises are there and refuses to fill a gap with a
-guess: a step that did not run is `null`, a gate nobody decided is `pending`.
+It is built from the typed `Record` alone (`report_parts`), plus the gates' states and the
+audit chain head the caller hands over, so the app and the headless run — which build the
+same record with the same stage functions — write the same content for the same file and
+the same answers; only the envelope (when, which gates are signed, the trail) differs.
+`docs/report.md` documents every key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import importlib.metadata
-import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from steps.errors import ReportError
-from steps.results import json_safe
+from steps.insights import StepInsights
+from steps.recommend import reviewed
+from steps.record import Record, RejectedFinding
+from steps.results import ToDict, json_safe
+from steps.text import canonical_json
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 
-GATES = (
-    "data_quality",
-    "analysis_validation",
-    "model_approval",
-    "result_verification",
-    "export_authorization",
-)
-GATE_STATUSES = frozenset(
-    {"pending", "approved", "rejected", "modified", "stale", "not_applicable"}
-)
-GATE_FIELDS = ("reviewer", "decided_at", "subject_sha256", "notes")
+GateStatus = Literal["pending", "approved", "rejected", "modified", "stale", "not_applicable"]
 
 # The envelope records *when* and *what was decided about* the content; it is left out of
 # the content digest so that approving (or exporting, which appends to the audit trail)
@@ -42,208 +38,183 @@ ENVELOPE_KEYS = frozenset(
     {"generated_at", "status", "status_reason", "content_sha256", "gates", "audit"}
 )
 
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "source": ("name", "sha256", "bytes", "encoding", "delimiter"),
-    "overview": ("n_rows", "n_columns", "columns"),
-    "quality": ("duplicate_rows", "missing_cells", "quality_score", "outliers"),
-    "cleaning": ("drop_duplicates", "drop_columns", "drop_rows_missing"),
-    "statistics": ("correlation", "strong_correlations", "threshold", "distributions"),
-    "model": ("target", "task", "candidates", "selected", "metrics", "importances", "warnings"),
-    "recommendations": ("action_plan", "business_insights", "next_steps"),
-    "audit": ("head_sha256", "events"),
-}
-_COLUMN_KEYS = (
-    "name",
-    "kind",
-    "n_missing",
-    "n_distinct",
-    "mean",
-    "std",
-    "min",
-    "q1",
-    "median",
-    "q3",
-    "max",
-)
-_CORRELATION_KEYS = ("method", "columns", "matrix")
-_STRONG_KEYS = ("a", "b", "r", "n")
-_AI_KEYS = ("advisor", "findings", "unverified_numbers")
+
+@dataclass(frozen=True)
+class GateEntry(ToDict):
+    """What the report says of one gate: its state now and the decision behind it.
+
+    `review/` fills these from the trail; the report only orders and shows them, so a gate
+    added to the table appears here with no change to this module.
+    """
+
+    id: str
+    title: str
+    status: GateStatus
+    open: bool
+    message: str
+    verdict: str | None = None
+    reviewer: str | None = None
+    decided_at: str | None = None
+    subject_sha256: str | None = None
+    decided_subject_sha256: str | None = None
+    notes: str | None = None
+    modifications: Mapping[str, Any] | None = None
+    details: Mapping[str, Any] | None = None
+    blocked_by: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditSummary(ToDict):
+    """The report's `audit`: this analysis's events and the chain head they hang from."""
+
+    head_sha256: str | None
+    verified: bool
+    events: tuple[Mapping[str, Any], ...]
+
+
+def report_parts(record: Record) -> dict[str, Any]:
+    """The report's content: every section that the content digest covers, from the record.
+
+    A step that did not run is `None`; nothing is filled in with a guess.
+    """
+    shown, analysed = record.shown, record.analysed
+    rejected = {r.id: r for r in record.rejected}
+    statistics = None
+    if analysed is not None:
+        statistics = {**analysed.statistics.to_dict(), "outliers": analysed.outliers.to_dict()}
+    ai = {
+        "overview": _marked(shown.overview_insights, rejected),
+        "quality": _marked(shown.quality_insights, rejected),
+    }
+    if analysed is not None:
+        ai["statistics"] = _marked(analysed.insights, rejected)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "app": {"name": "signoff", "version": _app_version()},
+        "parameters": {
+            **(analysed.parameters.to_dict() if analysed is not None else {}),
+            "target": record.model.target if record.model is not None else None,
+        },
+        "source": record.source.to_dict(),
+        "overview": shown.overview.to_dict(),
+        "quality": shown.quality.to_dict(),
+        "cleaning": record.plan.to_dict(),
+        "statistics": statistics,
+        "model": record.approved_model.to_dict() if record.approved_model is not None else None,
+        "recommendations": (
+            reviewed(record.recommendations, record.reviews)
+            if record.recommendations is not None
+            else None
+        ),
+        "ai": ai,
+    }
+
+
+def _marked(insights: StepInsights, rejected: Mapping[str, RejectedFinding]) -> dict[str, Any]:
+    """Findings rejected at gate 2 stay in the report, marked, with the reason: a reader sees
+    what the reviewer overruled instead of finding it silently gone."""
+    out = insights.to_dict()
+    for finding in out["findings"]:
+        overruled = rejected.get(finding["id"])
+        finding["rejected"] = overruled is not None
+        finding["rejection_reason"] = overruled.reason if overruled is not None else None
+    return out
+
+
+def content_sha256(parts: Mapping[str, Any]) -> str:
+    """SHA-256 of the report's content (everything but the envelope) as canonical JSON.
+
+    This is what an export-authorization approval is bound to: the same for the report
+    object and for the report read back from its JSON file.
+    """
+    content = {k: v for k, v in parts.items() if k not in ENVELOPE_KEYS}
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def result_digest(result: ToDict) -> str:
+    """SHA-256 of one step result's canonical JSON: how the trail and the gates name it."""
+    return hashlib.sha256(canonical_json(result.to_dict()).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Report:
+    """One analysis's report: the record's content, the gates in flow order, the trail.
+
+    `to_dict()` is the JSON document; every export renders this object, so a figure cannot
+    read differently in two of them.
+    """
+
+    record: Record
+    parts: Mapping[str, Any]
+    gates: tuple[GateEntry, ...]
+    audit: AuditSummary | None
+    generated_at: str
+    content_sha256: str
+
+    @property
+    def status(self) -> Literal["draft", "final"]:
+        return "final" if self._blocker() is None else "draft"
+
+    @property
+    def status_reason(self) -> str:
+        blocker = self._blocker()
+        if blocker is None:
+            return f"{self.gates[-1].title} is approved."
+        return f"{blocker.title} is {blocker.status.replace('_', ' ')}, not approved."
+
+    def _blocker(self) -> GateEntry | None:
+        """Final only once every gate is open and the last one (export authorization) is
+        approved: the first gate that stands in the way, if any."""
+        closed = next((g for g in self.gates if not g.open), None)
+        if closed is not None or not self.gates:
+            return closed
+        return None if self.gates[-1].status == "approved" else self.gates[-1]
+
+    def gate(self, gate_id: str) -> GateEntry:
+        return next(g for g in self.gates if g.id == gate_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        parts = dict(self.parts)
+        return {
+            "schema_version": parts.pop("schema_version"),
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "generated_at": self.generated_at,
+            **parts,
+            "gates": {
+                g.id: {k: v for k, v in g.to_dict().items() if k != "id"} for g in self.gates
+            },
+            "audit": self.audit.to_dict() if self.audit is not None else None,
+            "content_sha256": self.content_sha256,
+        }
 
 
 def build_report(
+    record: Record,
+    gates: Iterable[GateEntry],
     *,
-    source: Mapping[str, Any],
-    overview: Mapping[str, Any],
-    quality: Mapping[str, Any],
-    cleaning: Mapping[str, Any] | None = None,
-    statistics: Mapping[str, Any] | None = None,
-    model: Mapping[str, Any] | None = None,
-    recommendations: Mapping[str, Any] | None = None,
-    ai: Mapping[str, Any] | None = None,
-    gates: Mapping[str, Any],
-    audit: Mapping[str, Any] | None = None,
-    parameters: Mapping[str, Any] | None = None,
+    audit: AuditSummary | None = None,
     generated_at: str | None = None,
-) -> dict[str, Any]:
-    """Assemble, check and stamp the report (schema in `docs/report.md`).
-
-    Inputs may be `to_dict()` forms or the result objects themselves; both pass through
-    `json_safe`, so the report is plain JSON. Raises `ReportError` naming the first missing key.
-    """
-    sections = {
-        "source": _checked_section("source", source),
-        "overview": _checked_overview(overview),
-        "quality": _checked_quality(quality),
-        "cleaning": _checked_section("cleaning", cleaning),
-        "statistics": _checked_statistics(statistics),
-        "model": _checked_section("model", model),
-        "recommendations": _checked_section("recommendations", recommendations),
-        "ai": _checked_ai(ai),
-    }
-    gate_states = _checked_gates(gates)
-    status, reason = _status(gate_states)
-    report: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "status": status,
-        "status_reason": reason,
-        "generated_at": generated_at or _now(),
-        "app": {"name": "signoff", "version": _app_version()},
-        "parameters": json_safe(dict(parameters or {})),
-        **sections,
-        "gates": gate_states,
-        "audit": _checked_section("audit", audit),
-    }
-    report["content_sha256"] = report_digest(report)
-    return report
-
-
-def report_digest(report: Mapping[str, Any]) -> str:
-    """SHA-256 of the report's content (everything but the envelope) as canonical JSON.
-
-    This is the result digest an export-authorization approval is bound to: it is the same
-    for the report object and for the report read back from its JSON file.
-    """
-    content = {k: v for k, v in report.items() if k not in ENVELOPE_KEYS}
-    return hashlib.sha256(canonical_json(content)).hexdigest()
-
-
-def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no whitespace, UTF-8, no NaN: one byte string per JSON value."""
-    text = json.dumps(
-        json_safe(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+) -> Report:
+    """Stamp the record's content with the gates (in flow order) and the audit summary."""
+    ordered = tuple(gates)
+    ids = [g.id for g in ordered]
+    if len(set(ids)) != len(ids):
+        raise ReportError("The report got the same gate twice.")
+    parts = json_safe(report_parts(record))
+    return Report(
+        record=record,
+        parts=parts,
+        gates=ordered,
+        audit=audit,
+        generated_at=generated_at or _now(),
+        content_sha256=content_sha256(parts),
     )
-    return text.encode("utf-8")
 
 
-def _checked_section(name: str, value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    section = json_safe(value)
-    if not isinstance(section, dict):
-        raise ReportError(f"The report's {name} section must be an object, not {_kind(section)}.")
-    _require(section, _REQUIRED[name], name)
-    return section
-
-
-def _checked_overview(overview: Any) -> dict[str, Any]:
-    section = _checked_required("overview", overview)
-    columns = section["columns"]
-    if not isinstance(columns, list):
-        raise ReportError("The report's overview.columns must be a list of column summaries.")
-    for i, column in enumerate(columns):
-        if not isinstance(column, dict):
-            raise ReportError(f"The report's overview.columns[{i}] must be an object.")
-        _require(column, _COLUMN_KEYS, f"overview.columns[{i}]")
-    return section
-
-
-def _checked_quality(quality: Any) -> dict[str, Any]:
-    section = _checked_required("quality", quality)
-    outliers = section["outliers"]
-    if not isinstance(outliers, dict):
-        raise ReportError("The report's quality.outliers must map column names to counts.")
-    for column, counts in outliers.items():
-        if not isinstance(counts, dict):
-            raise ReportError(f"The report's quality.outliers[{column!r}] must be an object.")
-        _require(counts, ("iqr", "zscore"), f"quality.outliers[{column!r}]")
-    return section
-
-
-def _checked_statistics(statistics: Any) -> dict[str, Any] | None:
-    section = _checked_section("statistics", statistics)
-    if section is None:
-        return None
-    if not isinstance(section["correlation"], dict):
-        raise ReportError("The report's statistics.correlation must be an object.")
-    _require(section["correlation"], _CORRELATION_KEYS, "statistics.correlation")
-    for i, pair in enumerate(section["strong_correlations"]):
-        _require(pair, _STRONG_KEYS, f"statistics.strong_correlations[{i}]")
-    return section
-
-
-def _checked_ai(ai: Any) -> dict[str, Any] | None:
-    if ai is None:
-        return None
-    section = json_safe(ai)
-    if not isinstance(section, dict):
-        raise ReportError(f"The report's ai section must be an object, not {_kind(section)}.")
-    for step, insight in section.items():
-        if not isinstance(insight, dict):
-            raise ReportError(f"The report's ai.{step} must be an object.")
-        _require(insight, _AI_KEYS, f"ai.{step}")
-    return section
-
-
-def _checked_required(name: str, value: Any) -> dict[str, Any]:
-    section = _checked_section(name, value)
-    if section is None:
-        raise ReportError(f"The report needs the {name} section, and none was given.")
-    return section
-
-
-def _checked_gates(gates: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every gate, in flow order; one without a recorded decision is pending."""
-    given = json_safe(gates)
-    if not isinstance(given, dict):
-        raise ReportError(f"The report's gates must be an object, not {_kind(given)}.")
-    unknown = sorted(set(given) - set(GATES))
-    if unknown:
-        raise ReportError(f"The report got an unknown gate {unknown[0]!r}.")
-    return {gate: _checked_gate(gate, given.get(gate)) for gate in GATES}
-
-
-def _checked_gate(gate: str, state: Any) -> dict[str, Any]:
-    state = state or {"status": "pending"}
-    if not isinstance(state, dict):
-        raise ReportError(f"The report's gates.{gate} must be an object, not {_kind(state)}.")
-    status = state.get("status")
-    if status not in GATE_STATUSES:
-        raise ReportError(
-            f"Gate {gate} has status {status!r}, not one of {', '.join(sorted(GATE_STATUSES))}."
-        )
-    fields = {field: state.get(field) for field in GATE_FIELDS}
-    extras = {k: v for k, v in state.items() if k != "status" and k not in GATE_FIELDS}
-    return {"status": status, **fields, **extras}
-
-
-def _status(gates: Mapping[str, Mapping[str, Any]]) -> tuple[str, str]:
-    """Final only once export authorization is approved; the reason says what is missing."""
-    export = gates["export_authorization"]["status"]
-    if export == "approved":
-        return "final", "Export authorization is approved."
-    return "draft", f"Export authorization is {export.replace('_', ' ')}, not approved."
-
-
-def _require(section: Any, keys: tuple[str, ...], where: str) -> None:
-    if not isinstance(section, dict):
-        raise ReportError(f"The report's {where} must be an object, not {_kind(section)}.")
-    missing = [k for k in keys if k not in section]
-    if missing:
-        raise ReportError(f"The report's {where} is missing the key {missing[0]!r}.")
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
+def with_gates(report: Report, gates: Iterable[GateEntry], audit: AuditSummary | None) -> Report:
+    """The same content under newer gate states (the final report after gate 5)."""
+    return dataclasses.replace(report, gates=tuple(gates), audit=audit, generated_at=_now())
 
 
 def _now() -> str:

@@ -128,16 +128,6 @@ class Distributions(ToDict):
     numeric: dict[str, NumericDistribution]
     categorical: dict[str, CategoricalDistribution]
 
-    def to_dict(self) -> dict:
-        """Both kinds under one mapping, column -> figures, as the report expects."""
-        merged = {**self.numeric, **self.categorical}
-        out = {name: dist.to_dict() for name, dist in merged.items()}
-        for name in self.numeric:
-            out[name]["kind"] = "numeric"
-        for name in self.categorical:
-            out[name]["kind"] = "categorical"
-        return out
-
 
 @dataclass(frozen=True)
 class ScatterSample(ToDict):

@@ -9,7 +9,6 @@ entities back into the characters on screen, so the names still read correctly).
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -17,17 +16,14 @@ from typing import Any, Protocol
 import numpy as np
 import plotly.graph_objects as go
 
+from steps.text import html_text as escape
+
 LABEL_MAX_CHARS = 40
 # Hover text names a column in full, up to this: a 100 000-character name stays out.
 HOVER_MAX_CHARS = 200
 TEMPLATE = "plotly_white"
 
 _GREEN, _AMBER, _RED, _GREY, _BLUE = "#2e7d32", "#f9a825", "#c62828", "#9e9e9e", "#1565c0"
-
-
-def escape(text: object) -> str:
-    """A data-derived string made safe for plotly's pseudo-HTML text."""
-    return html.escape(str(text), quote=True)
 
 
 def short_label(text: object, limit: int = LABEL_MAX_CHARS) -> str:

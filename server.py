@@ -1,4 +1,4 @@
-"""The app with a streaming upload route: `uv run python -m review.server`.
+"""The app with a streaming upload route: `uv run python -m server`.
 
 `marimo run` takes an upload through `mo.ui.file`, which sends the whole file base64-encoded
 in one message that the server holds in memory (a 100 MB file costs about 6x its size in
@@ -22,7 +22,6 @@ import base64
 import binascii
 import hmac
 import json
-import os
 import secrets
 import sys
 from pathlib import Path
@@ -33,26 +32,29 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from flow.source import UPLOAD_META, UPLOAD_PATH
 from review.workspace import IncomingSource, SourceTooLarge, WorkspaceError
 from steps.errors import SignoffError
 from steps.settings import Settings
 
-UPLOAD_PATH = "/upload"
-# Tells the notebook that this process also serves the streaming upload page.
-ROUTE_ENV = "SIGNOFF_STREAMING_UPLOAD"
 _REALM = 'Basic realm="signoff", charset="UTF-8"'
 _MARIMO_COOKIE = "session"
 _COOKIE_MAX_AGE = 14 * 24 * 60 * 60
 
 
-def streaming_upload_path() -> str | None:
-    """The upload page's address when this process serves it (`python -m review.server`).
+class UploadRouteMeta:
+    """ASGI middleware that tells the notebook this process serves the streaming upload
+    page, through marimo's public request metadata rather than a process-wide variable."""
 
-    Under plain `marimo run` there is no such page, so the notebook offers no link to one.
-    """
-    return os.environ.get(ROUTE_ENV) or None
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope["meta"] = {**scope.get("meta", {}), UPLOAD_META: UPLOAD_PATH}
+        await self.app(scope, receive, send)
 
 
 def presented_secrets(request: Request) -> list[str]:
@@ -125,7 +127,9 @@ async def receive_upload(request: Request) -> Response:
             f"The upload is {length:,} bytes, over the limit of {limit:,} bytes; nothing was kept.",
         )
     try:
-        with IncomingSource(name, limit=limit) as incoming:
+        with IncomingSource(
+            name, limit=limit, root=request.app.state.settings.workspace
+        ) as incoming:
             async for chunk in request.stream():
                 incoming.write(chunk)
             if incoming.size == 0:
@@ -206,8 +210,7 @@ def create_app(*, token: str, settings: Settings, notebook: Path = Path("app.py"
     """The notebook (run mode, same token) at `/` with the upload route beside it."""
     import marimo
 
-    os.environ[ROUTE_ENV] = UPLOAD_PATH
-    notebook_app: ASGIApp = (
+    notebook_app: ASGIApp = UploadRouteMeta(
         marimo.create_asgi_app(quiet=True, token=token or None)
         .with_app(path="/", root=str(notebook))
         .build()
@@ -236,9 +239,7 @@ def token_from(args: argparse.Namespace) -> tuple[str, bool]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m review.server", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=2718)
     parser.add_argument("--app", type=Path, default=Path("app.py"), help="the notebook")

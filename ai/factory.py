@@ -1,0 +1,42 @@
+"""Which advisor answers: Gemini when a key is configured, else a local Ollama model when
+its URL is, else the offline rules — and the app says which, and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ai.types import Advisor, OnCall
+from steps.settings import AISettings
+
+OFFLINE_REASON = (
+    "The offline rule-based advisor answers because neither GEMINI_API_KEY, "
+    "GOOGLE_API_KEY nor SIGNOFF_OLLAMA_URL is set; nothing leaves this machine."
+)
+
+
+def choose_advisor(
+    settings: AISettings,
+    *,
+    cache_path: str | Path | None = None,
+    on_call: OnCall | None = None,
+) -> Advisor:
+    """The advisor the settings ask for.
+
+    `cache_path` is the SQLite file holding the `ai_cache` table (the audit trail's file);
+    `on_call` receives a `CallRecord` for every remote attempt, to write to the trail.
+    """
+    # Imported when chosen: google-genai costs a second of start-up the offline path does
+    # not need.
+    from ai.cache import AICache
+    from ai.offline import OfflineAdvisor
+
+    cache = AICache(cache_path) if cache_path is not None else None
+    if settings.gemini_key:
+        from ai.gemini import GeminiAdvisor
+
+        return GeminiAdvisor.from_settings(settings, cache=cache, on_call=on_call)
+    if settings.ollama_url:
+        from ai.ollama import OllamaAdvisor
+
+        return OllamaAdvisor.from_settings(settings, cache=cache, on_call=on_call)
+    return OfflineAdvisor(description=OFFLINE_REASON)

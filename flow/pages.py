@@ -1,0 +1,339 @@
+"""Each step's page in the notebook: its cards, its four tabs, its tables.
+
+Built from the typed record (and the prompts that were sent), so the notebook's cells only
+say which page to show where.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import marimo as mo
+
+from flow.stages import Prompts
+from flow.views import (
+    bullets,
+    esc,
+    figures_table,
+    insights_view,
+    json_download,
+    notes,
+    stat,
+    step_tabs,
+)
+from review.audit import Event
+from review.gates import GateState, gate_by_id
+from review.requests import ReviewRequest
+from steps.figures import (
+    overview_figures,
+    quality_figures,
+    recommendation_figures,
+    statistics_figures,
+)
+from steps.load import LoadReport
+from steps.model import ModelCard
+from steps.outliers import OutlierReport
+from steps.recommend import RecommendationDiff, Recommendations
+from steps.record import Analysed, Described
+from steps.text import number_text
+
+
+def load_summary(report: LoadReport, awaiting: str | None) -> mo.Html:
+    """What the loader read and how: encoding, delimiter, rows skipped, markers, warnings."""
+    delimiter = report.delimiter if report.delimiter is not None else "none (spreadsheet)"
+    lines = [
+        f"Encoding **{esc(report.encoding)}**, delimiter <code>{esc(delimiter)}</code>, "
+        f"{number_text(report.rows_skipped)} row(s) skipped."
+    ]
+    if report.missing_markers_seen:
+        markers = ", ".join(
+            f"<code>{esc(m)}</code>" if m else "(empty)" for m in report.missing_markers_seen
+        )
+        lines.append(f"Read as missing: {markers}.")
+    lines += [esc(w) for w in report.warnings]
+    parts = [
+        mo.md(f"Loaded **{esc(report.name)}** · sha256 `{report.sha256[:16]}…`"),
+        mo.md("  \n".join(lines)),
+    ]
+    if awaiting:
+        title = gate_by_id(awaiting).title
+        opened = f"Opened from the review queue: **{esc(title)}** awaits you."
+        parts.append(mo.callout(mo.md(opened), kind="info"))
+    return mo.vstack(parts)
+
+
+def overview_page(described: Described, prompts: Prompts) -> mo.Html:
+    ov = described.overview
+    memory = ov.memory_bytes
+    size = f"{number_text(memory / 1e6)} MB" if memory >= 1e6 else f"{number_text(memory / 1e3)} kB"
+    cards = mo.hstack(
+        [
+            stat(ov.n_rows, "Rows"),
+            stat(ov.n_columns, "Columns"),
+            mo.stat(size, label="Memory", caption="estimated, uncompressed"),
+        ],
+        justify="start",
+    )
+    return mo.vstack(
+        [
+            cards,
+            *notes(ov.notes),
+            step_tabs(
+                overview_figures(ov),
+                insights_view(described.overview_insights, prompts.get("overview")),
+                figures_table([c.to_dict() for c in ov.columns], page_size=20),
+                json_download("overview", ov),
+            ),
+        ]
+    )
+
+
+def quality_page(described: Described, prompts: Prompts) -> mo.Html:
+    """Step 2's cards and tabs; the same for the data as loaded and the cleaned view."""
+    q = described.quality
+    cards = mo.hstack(
+        [
+            stat(q.quality_score, "Quality score", "out of 100"),
+            stat(q.duplicate_rows, "Duplicate rows"),
+            stat(q.missing_cells, "Missing cells"),
+        ],
+        justify="start",
+    )
+    metrics = mo.vstack(
+        [
+            mo.md(f"**Quality score formula:** <code>{esc(q.score_formula)}</code>"),
+            figures_table(_quality_rows(described) or [{"columns": "none"}]),
+            mo.md("**Type consistency**"),
+            figures_table(
+                [{**i.to_dict(), "examples": ", ".join(i.examples)} for i in q.type_issues]
+                or [{"type issues": "none found"}]
+            ),
+        ]
+    )
+    return mo.vstack(
+        [
+            cards,
+            *notes(q.notes),
+            step_tabs(
+                quality_figures(described.overview, q),
+                insights_view(described.quality_insights, prompts.get("quality")),
+                metrics,
+                json_download("quality", q),
+            ),
+        ]
+    )
+
+
+def _quality_rows(described: Described) -> list[dict]:
+    """Step 2's per-column figures: missing, outliers and their bounds."""
+    q = described.quality
+    return [
+        {
+            "column": name,
+            "missing": q.missing_by_column.get(name, 0),
+            "IQR outliers": counts.iqr,
+            "IQR bounds": _bounds(counts.iqr_lower, counts.iqr_upper),
+            "Z-score outliers": counts.zscore,
+            "Z bounds": _bounds(counts.zscore_lower, counts.zscore_upper),
+        }
+        for name, counts in q.outliers.items()
+    ]
+
+
+def _bounds(lower: float | None, upper: float | None) -> str:
+    return "" if lower is None or upper is None else f"[{number_text(lower)}, {number_text(upper)}]"
+
+
+def outlier_caption(report: OutlierReport) -> str:
+    """Which method and parameters found the outliers, and whether a sample was used."""
+    params = ", ".join(f"{k}={v}" for k, v in report.params.items())
+    rows = number_text(report.sample_rows)
+    where = f"on a seeded sample of {rows} rows" if report.sample_based else ""
+    return " ".join(p for p in (report.method, f"({params})" if params else "", where) if p)
+
+
+def statistics_page(analysed: Analysed, prompts: Prompts) -> mo.Html:
+    stats, found = analysed.statistics, analysed.outliers
+    corr = stats.correlation
+    distributions = [
+        {
+            "column": name,
+            "n": d.n,
+            "skewness": d.skewness,
+            "excess kurtosis": d.kurtosis,
+            "normality": d.normality.note,
+        }
+        for name, d in stats.distributions.numeric.items()
+    ]
+    metrics = mo.vstack(
+        [
+            mo.md(esc(corr.basis)),
+            mo.md("**Strong correlations**"),
+            figures_table(
+                [p.to_dict() for p in stats.strong_correlations]
+                or [{"strong pairs": "none at this threshold"}]
+            ),
+            mo.md("**Distributions**"),
+            figures_table(distributions or [{"distributions": "no numeric columns"}]),
+            mo.md(f"**Outliers** · {esc(outlier_caption(found))}"),
+            figures_table(
+                [{k: v for k, v in c.to_dict().items() if k != "examples"} for c in found.columns]
+                or [{"outliers": "no numeric columns"}]
+            ),
+        ]
+    )
+    cards = mo.hstack(
+        [
+            stat(len(corr.columns), "Numeric columns"),
+            stat(len(stats.strong_correlations), "Strong pairs", f"|r| ≥ {stats.threshold:.2f}"),
+            stat(sum(found.counts.values()), "Outlier values", outlier_caption(found)),
+        ],
+        justify="start",
+    )
+    return mo.vstack(
+        [
+            cards,
+            *notes((*stats.notes, *found.notes)),
+            step_tabs(
+                statistics_figures(stats, analysed.scatters),
+                insights_view(analysed.insights, prompts.get("statistics")),
+                metrics,
+                json_download("statistics", stats),
+            ),
+        ]
+    )
+
+
+def model_page(card: ModelCard) -> mo.Html:
+    candidates = [
+        {
+            "candidate": c.name,
+            "description": c.description,
+            **{m: f"{number_text(v.mean)} ± {number_text(v.std)}" for m, v in c.metrics.items()},
+            "fit seconds": round(c.fit_seconds, 2),
+        }
+        for c in card.candidates
+    ]
+    sample = " (a seeded sample)" if card.sample_based else ""
+    return mo.vstack(
+        [
+            mo.md(
+                f"**Task:** {esc(card.task)} — {esc(card.task_reason)}  \n"
+                f"Trained on {number_text(card.sample_rows_used)} of "
+                f"{number_text(card.n_rows_total)} rows{sample}; {card.folds}-fold "
+                f"cross-validation. **Recommended:** <code>{esc(card.selected)}</code> "
+                f"({esc(card.selection_rule)})"
+            ),
+            *[mo.callout(mo.md(esc(w.sentence)), kind="warn") for w in card.warnings],
+            figures_table(candidates),
+            mo.md("**Permutation importances** (best model, held-out split)"),
+            figures_table([i.to_dict() for i in card.importances] or [{"importances": "none"}]),
+        ]
+    )
+
+
+def recommendations_page(
+    recs: Recommendations,
+    diff: RecommendationDiff | None,
+    states: Sequence[GateState],
+    prompts: Prompts,
+) -> mo.Html:
+    statuses = [
+        ("Step 1 · Overview", "done"),
+        ("Step 2 · Quality", "done"),
+        *((f"Gate · {gate_by_id(s.gate).title}", s.status) for s in states),
+        ("Step 4 · Recommendations", "done"),
+    ]
+    plan = [
+        {
+            "#": n,
+            "priority": i.priority,
+            "title": i.title,
+            "rationale": i.rationale,
+            "evidence": "; ".join(i.evidence),
+            "impact": i.impact,
+            "effort": i.effort,
+        }
+        for n, i in enumerate(recs.action_plan, start=1)
+    ]
+    prompt = prompts.get("recommendations")
+    insights = mo.vstack(
+        [
+            mo.md(f"_Advisor: {esc(recs.advisor)} · version {recs.version}_"),
+            *([mo.callout(mo.md(esc(recs.notice)), kind="warn")] if recs.notice else []),
+            mo.md("**Business insights**\n\n" + bullets(recs.business_insights)),
+            mo.md("**Next steps**\n\n" + bullets(recs.next_steps)),
+            *(
+                [mo.accordion({"What is (or would be) sent": mo.plain_text(prompt.text)})]
+                if prompt is not None
+                else []
+            ),
+        ]
+    )
+    return mo.vstack(
+        [
+            mo.md(f"Version {recs.version}, from the {esc(recs.advisor)} advisor."),
+            *([diff_view(diff)] if diff is not None else []),
+            step_tabs(
+                recommendation_figures(statuses, recs),
+                insights,
+                figures_table(plan or [{"action plan": "nothing to do"}]),
+                json_download("recommendations", recs),
+            ),
+        ]
+    )
+
+
+def diff_view(diff: RecommendationDiff) -> mo.Html:
+    """What the regenerated version changed, next to the one the reviewer sent back."""
+    parts = [f"**Compared with version {diff.old_version}:**"]
+    parts += [f"- added: {esc(i.title)}" for i in diff.added]
+    parts += [f"- removed: {esc(i.title)}" for i in diff.removed]
+    parts += [f"- changed: {esc(c.title)} ({esc(', '.join(c.fields))})" for c in diff.changed]
+    parts += [f"- new insight: {esc(t)}" for t in diff.insights_added]
+    parts += [f"- insight dropped: {esc(t)}" for t in diff.insights_removed]
+    parts += [f"- new next step: {esc(t)}" for t in diff.next_steps_added]
+    parts += [f"- next step dropped: {esc(t)}" for t in diff.next_steps_removed]
+    if diff.is_empty:
+        parts.append("- no change to the plan")
+    return mo.callout(mo.md("\n".join(parts)), kind="info")
+
+
+def queue_rows(requests: Sequence[ReviewRequest]) -> list[dict]:
+    """The review queue as table rows; overdue requests say so first."""
+    return [
+        {
+            "overdue": "OVERDUE" if r.overdue else "",
+            "priority": r.priority,
+            "deadline": r.deadline or "",
+            "gate": gate_by_id(r.gate).title,
+            "type": r.type,
+            "file": r.source_name or "",
+            "assignee": r.assignee or "",
+            "analysis": r.analysis_id,
+            "opened": r.created_at,
+            "request": r.id,
+        }
+        for r in requests
+    ]
+
+
+def selected_request(selection: Sequence[Mapping] | None) -> Mapping | None:
+    """The queue row the reviewer picked, if any."""
+    rows = list(selection or [])
+    return rows[0] if rows and rows[0].get("analysis") else None
+
+
+def event_row(event: Event) -> dict:
+    """One audit event as a table row; the payload shown as compact JSON."""
+    return {
+        "id": event.id,
+        "at": event.at,
+        "kind": event.kind,
+        "gate": event.payload.get("gate", ""),
+        "actor": event.actor or "",
+        "analysis": event.analysis_id or "",
+        "payload": json.dumps(event.payload, sort_keys=True)[:300],
+        "sha256": event.sha256[:16],
+    }

@@ -1,0 +1,36 @@
+"""The report both producers write: the record's content under the gates' states and the
+audit summary, and the figures that go with it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from review.audit import AuditTrail
+from review.gates import GateState
+from steps.record import Record
+from steps.report import AuditSummary, Report, build_report, result_digest
+from steps.results import ToDict
+
+
+def audit_summary(trail: AuditTrail, analysis_id: str) -> AuditSummary:
+    """The report's audit block: this analysis's events and the chain head they hang from."""
+    return AuditSummary(
+        head_sha256=trail.head(),
+        verified=trail.verify().ok,
+        events=tuple(e.to_dict() for e in trail.events(analysis_id=analysis_id)),
+    )
+
+
+def report(
+    record: Record,
+    states: Sequence[GateState],
+    *,
+    audit: AuditSummary | None = None,
+) -> Report:
+    """The report of `record` as the gates stand (`states`, in flow order)."""
+    return build_report(record, (s.report_entry() for s in states), audit=audit)
+
+
+def record_step(trail: AuditTrail, analysis_id: str, step: str, result: ToDict) -> None:
+    """A `step` audit event naming a result by its digest (never its rows)."""
+    trail.append("step", {"step": step, "digest": result_digest(result)}, analysis_id=analysis_id)

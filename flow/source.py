@@ -1,0 +1,84 @@
+"""Where an analysis's data comes from, and opening it: loaded once, kept once, registered.
+
+The bytes of an upload are written once: into the workspace's staging file, which the
+loader reads in place and which is then moved under its SHA-256 — not written to a
+temporary file for the loader and again for the workspace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from review.analyses import get_analysis, register_analysis
+from review.audit import AuditTrail
+from review.workspace import IncomingSource, keep_source
+from steps.load import Loaded, check_size, load
+from steps.settings import Settings
+
+UPLOAD_PATH = "/upload"
+# The key under which `python -m server` tells the notebook about its upload route: marimo
+# hands a middleware's `scope["meta"]` to the notebook as `mo.app_meta().request.meta`.
+UPLOAD_META = "signoff_upload_path"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file handed over: a bundled sample, a path, an upload's bytes, or a kept source
+    reopened from the review queue (`awaiting` names the gate the reviewer was asked for)."""
+
+    name: str
+    data: bytes | Path
+    awaiting: str | None = None
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A loaded source, kept in the workspace and registered as an analysis."""
+
+    analysis_id: str
+    loaded: Loaded
+    source: Source
+
+
+def analysis_id_for(sha256: str) -> str:
+    """The analysis a file's bytes belong to."""
+    return sha256[:16]
+
+
+def load_and_keep(source: Source, settings: Settings) -> tuple[Loaded, Path]:
+    """Load the source and keep its bytes in the workspace so a reviewer can reopen it;
+    raises the loader's `LoadError` (nothing is kept then)."""
+    options = {
+        "name": source.name,
+        "limit": settings.max_bytes,
+        "memory_limit": settings.duckdb_memory,
+    }
+    if isinstance(source.data, Path):
+        loaded = load(source.data, **options)
+        return loaded, keep_source(source.data, source.name, root=settings.workspace)
+    check_size(len(source.data), settings.max_bytes, source.name)
+    with IncomingSource(source.name, root=settings.workspace) as incoming:
+        incoming.write(bytes(source.data))
+        loaded = load(incoming.staged(), **options)
+        return loaded, incoming.keep()
+
+
+def open_source(source: Source, settings: Settings, trail: AuditTrail) -> Opened:
+    """Load, keep and register the source; the first load of an analysis is recorded.
+
+    A refusal raises before anything is written. Reopening an analysis (a reload, the
+    queue, another session) writes nothing: only decisions change the record.
+    """
+    loaded, _kept = load_and_keep(source, settings)
+    analysis_id = analysis_id_for(loaded.report.sha256)
+    new = get_analysis(trail, analysis_id) is None
+    register_analysis(
+        trail,
+        analysis_id=analysis_id,
+        source_sha256=loaded.report.sha256,
+        source_name=loaded.report.name,
+    )
+    if new:
+        trail.append("load", loaded.report.to_dict(), analysis_id=analysis_id)
+    return Opened(analysis_id, loaded, source)

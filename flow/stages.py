@@ -1,0 +1,195 @@
+"""The stages of an analysis, each a function of the record so far.
+
+The notebook calls them one cell at a time as gates open; `compute` calls them all for the
+headless run. Each returns a new `Record` (or a part of one) and the prompts its advisor
+was (or would have been) sent, so the app can show exactly what leaves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from ai.prompts import Prompt, recommend_prompt, step_prompt
+from ai.types import Advisor, Rows
+from steps.cleaning import CleaningPlan, apply_plan
+from steps.engine import columns
+from steps.insights import Facts, Finding, Step, StepInsights
+from steps.load import Loaded
+from steps.model import baselines
+from steps.outliers import OutlierReport, outliers
+from steps.overview import overview
+from steps.quality import quality
+from steps.recommend import ItemReviews, Recommendations, RecommendContext
+from steps.record import Analysed, CorrelationMethod, Described, Parameters, Record
+from steps.statistics import Statistics, scatter_sample, statistics, with_threshold
+
+Prompts = Mapping[str, Prompt]
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the analyst (or the command line) chose, stage by stage."""
+
+    plan: CleaningPlan = dataclasses.field(default_factory=CleaningPlan)
+    parameters: Parameters = dataclasses.field(default_factory=Parameters)
+    target: str | None = None
+    exclude: tuple[str, ...] = ()
+
+
+def facts_of(record: Record) -> Facts:
+    """What an advisor may read of the record: the view's figures and the approved model."""
+    shown = record.shown
+    return Facts(
+        overview=shown.overview,
+        quality=shown.quality,
+        statistics=record.analysed.statistics if record.analysed is not None else None,
+        model=record.approved_model,
+    )
+
+
+def _advise(
+    advisor: Advisor, step: Step, facts: Facts, rows: Rows | None
+) -> tuple[StepInsights, Prompt]:
+    prompt = step_prompt(step, facts, rows=rows)
+    return advisor.advise(step, facts, prompt=prompt, rows=rows), prompt
+
+
+def describe(
+    con: duckdb.DuckDBPyConnection, table: str, advisor: Advisor, rows: Rows | None
+) -> tuple[Described, Prompts]:
+    """Steps 1–2 of one table, and what the advisor says of each."""
+    ov = overview(con, table)
+    q = quality(con, table, overview=ov)
+    ov_insights, ov_prompt = _advise(advisor, "overview", Facts(ov), rows)
+    q_insights, q_prompt = _advise(advisor, "quality", Facts(ov, q), rows)
+    described = Described(table, ov, q, ov_insights, q_insights)
+    return described, {"overview": ov_prompt, "quality": q_prompt}
+
+
+def start(loaded: Loaded, advisor: Advisor, rows: Rows | None) -> tuple[Record, Prompts]:
+    """The record of a freshly loaded file: its Steps 1–2."""
+    original, prompts = describe(loaded.con, loaded.table, advisor, rows)
+    return Record(source=loaded.report, original=original), prompts
+
+
+def clean(
+    record: Record, loaded: Loaded, plan: CleaningPlan, advisor: Advisor, rows: Rows | None
+) -> tuple[Record, Prompts]:
+    """The record once gate 1 opens: Steps 1–2 of the cleaned view when a plan applies,
+    else the data as loaded."""
+    if plan.is_empty():
+        return dataclasses.replace(record, plan=plan, view=record.original), {}
+    table = apply_plan(loaded.con, plan, source=loaded.table)
+    view, prompts = describe(loaded.con, table, advisor, rows)
+    return dataclasses.replace(record, plan=plan, view=view), prompts
+
+
+def statistics_at(
+    con: duckdb.DuckDBPyConnection, table: str, method: CorrelationMethod
+) -> Statistics:
+    """Step 3's matrix and distributions: the expensive part, computed once per method (the
+    threshold only picks pairs from it, see `with_threshold`)."""
+    return statistics(con, table, method=method)
+
+
+def outliers_at(
+    con: duckdb.DuckDBPyConnection, table: str, parameters: Parameters
+) -> OutlierReport:
+    """Outliers by the chosen method, computed again only when the method changes."""
+    return outliers(con, table, **parameters.outlier_options())  # type: ignore[arg-type]
+
+
+def analyse(
+    record: Record,
+    con: duckdb.DuckDBPyConnection,
+    parameters: Parameters,
+    advisor: Advisor,
+    rows: Rows | None,
+    *,
+    base: Statistics | None = None,
+    found: OutlierReport | None = None,
+) -> tuple[Record, Prompts]:
+    """Step 3 on the view: statistics at the threshold, outliers by the chosen method, the
+    scatter samples, and the advisor's findings. The app passes the matrix (`base`) and the
+    outliers (`found`) it computed already, so moving the threshold slider costs no scan."""
+    assert record.view is not None, "Step 3 runs on the view gate 1 opened"
+    table = record.view.table
+    stats = with_threshold(
+        base or statistics_at(con, table, parameters.correlation), parameters.threshold
+    )
+    found = found or outliers_at(con, table, parameters)
+    scatters = tuple(scatter_sample(con, table, p.a, p.b) for p in stats.scatter_pairs)
+    facts = Facts(record.view.overview, record.view.quality, stats)
+    insights, prompt = _advise(advisor, "statistics", facts, rows)
+    analysed = Analysed(parameters, stats, found, scatters, insights)
+    return dataclasses.replace(record, analysed=analysed), {"statistics": prompt}
+
+
+def train(
+    record: Record,
+    con: duckdb.DuckDBPyConnection,
+    target: str | None,
+    exclude: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> Record:
+    """Baseline models for the target on the view (none without a target)."""
+    if target is None:
+        return dataclasses.replace(record, model=None)
+    assert record.view is not None, "models train on the view gate 1 opened"
+    table = record.view.table
+    features = None
+    if exclude:
+        features = [
+            c.name for c in columns(con, table) if c.name not in exclude and c.name != target
+        ]
+    card = baselines(con, table, target, features=features, progress=progress)
+    return dataclasses.replace(record, model=card)
+
+
+def findings_of(record: Record) -> tuple[Finding, ...]:
+    """The Step 1–3 findings reviewers saw, in flow order."""
+    shown = record.shown
+    found = [*shown.overview_insights.findings, *shown.quality_insights.findings]
+    if record.analysed is not None:
+        found += record.analysed.insights.findings
+    return tuple(found)
+
+
+def recommend(
+    record: Record,
+    advisor: Advisor,
+    rows: Rows | None,
+    *,
+    feedback: tuple[str, ...] = (),
+    previous: Recommendations | None = None,
+    reviews: ItemReviews | None = None,
+) -> tuple[Record, Prompts]:
+    """Step 4 from everything before it: findings not rejected at gate 2, the approved
+    model, the reviewers' notes and, after a gate-4 *modify*, the version sent back."""
+    context = RecommendContext(
+        facts=facts_of(record),
+        findings=findings_of(record),
+        rejected_finding_ids=frozenset(r.id for r in record.rejected),
+        feedback=tuple(dict.fromkeys(feedback)),
+        previous=previous,
+        reviews=reviews or ItemReviews(),
+    )
+    prompt = recommend_prompt(context, rows=rows)
+    recs = advisor.recommend(context, prompt=prompt, rows=rows)
+    return dataclasses.replace(record, recommendations=recs), {"recommendations": prompt}
+
+
+def compute(loaded: Loaded, options: Options, advisor: Advisor, rows: Rows | None = None) -> Record:
+    """Every stage in order, as the headless run needs it: the same record the notebook
+    builds when each gate is approved with the same choices."""
+    record, _ = start(loaded, advisor, rows)
+    record, _ = clean(record, loaded, options.plan, advisor, rows)
+    record, _ = analyse(record, loaded.con, options.parameters, advisor, rows)
+    record = train(record, loaded.con, options.target, options.exclude)
+    record, _ = recommend(record, advisor, rows)
+    return record

@@ -1,0 +1,228 @@
+"""What the notebook shows, built from typed results: the pieces every step and gate use.
+
+The notebook's cells choose, call and show; how a step's tabs, a gate's form, an advisor's
+findings or a table of figures look is decided here once. Every data-derived string is
+made inert (`esc`) before `mo.md` renders it: column names and cell values are data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import marimo as mo
+
+from ai.prompts import Prompt
+from flow.source import UPLOAD_META
+from review.answers import Control, validate_answer
+from review.gates import GateSpec, GateState, order_of
+from steps.errors import SignoffError
+from steps.insights import StepInsights
+from steps.record import Record
+from steps.results import ToDict
+from steps.text import markdown_text, number_text
+
+_KINDS = {"critical": "danger", "warning": "warn", "info": "neutral"}
+_STATE_KINDS = {"approved": "success", "modified": "success", "rejected": "danger", "stale": "warn"}
+
+
+def esc(value: object) -> str:
+    """Data-derived text for `mo.md`, which renders HTML and markdown as is: made inert.
+
+    Not for code spans (entities show literally there): wrap it in `<code>` instead.
+    """
+    return markdown_text(value)
+
+
+def attempt(what: str, compute: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple:
+    """(result, None), or (None, one sentence) when the step fails.
+
+    A refusal meant for a person (any `SignoffError`) is shown as it is. Anything unexpected
+    is shown as a short error id, never a traceback or a server path: the detail goes to
+    the server log under that id.
+    """
+    try:
+        return compute(*args, **kwargs), None
+    except SignoffError as error:
+        return None, str(error)
+    except Exception:
+        error_id = secrets.token_hex(4)
+        logging.getLogger("signoff").exception("%s failed (error id %s)", what, error_id)
+        return None, f"{what} failed unexpectedly (error id {error_id}); see the server log."
+
+
+def upload_route() -> str | None:
+    """The streaming upload page's address when the server in front serves one
+    (`python -m server` says so in each request's metadata); under plain `marimo run`
+    there is none, so the notebook offers no link to one."""
+    request = mo.app_meta().request
+    meta = request.meta if request is not None else None
+    route = (meta or {}).get(UPLOAD_META)
+    return route if isinstance(route, str) else None
+
+
+def failure(sentence: str | None) -> mo.Html:
+    """A failed step, in the one sentence `attempt` produced."""
+    return mo.callout(mo.md(esc(sentence)), kind="danger")
+
+
+def notes(lines: Sequence[str]) -> list[mo.Html]:
+    """A step's notes (what was capped, sampled or assumed), one callout each."""
+    return [mo.callout(mo.md(esc(line)), kind="info") for line in lines]
+
+
+def bullets(lines: Sequence[str]) -> str:
+    """Escaped markdown bullets (advisor text may quote column names)."""
+    return "\n".join(f"- {esc(line)}" for line in lines) or "_none_"
+
+
+def shown_value(value: object) -> object:
+    """A table cell: floats to six significant digits (17 digits of a mean hide its size)
+    but still numbers, so columns sort; a missing value blank, never `None` or `NaN`."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.6g}")
+    return value
+
+
+def figures_table(rows: Sequence[Mapping[str, Any]], **options: Any) -> mo.ui.table:
+    """Computed figures as a table. The exact values are in the JSON download and report.
+
+    Rounded in the rows, not with `format_mapping`: that makes marimo ship the raw rows
+    again in an attribute that is not escaped like the cells (column names are data).
+    """
+    shown = [{k: shown_value(v) for k, v in row.items()} for row in rows]
+    return mo.ui.table(shown, selection=None, show_download=False, **options)
+
+
+def json_download(name: str, result: ToDict) -> mo.Html:
+    """A lazy download of one step's result as JSON (built on click, not on render)."""
+    return mo.download(
+        data=lambda: json.dumps(result.to_dict(), indent=2).encode(),
+        filename=f"{name}.json",
+        mimetype="application/json",
+        label=f"{name}.json",
+    )
+
+
+def step_tabs(
+    figures: Mapping[str, Any], insights: mo.Html, metrics: mo.Html, export: mo.Html
+) -> mo.ui.tabs:
+    """The four tabs every step shows."""
+    return mo.ui.tabs(
+        {
+            "Charts": mo.vstack(list(figures.values())) if figures else mo.md("No charts."),
+            "AI Insights": insights,
+            "Metrics": metrics,
+            "Export": export,
+        }
+    )
+
+
+def insights_view(insights: StepInsights, prompt: Prompt | None) -> mo.Html:
+    """An advisor's findings as callouts, its notice, unverified numbers, and the prompt."""
+    parts = [mo.md(f"_Advisor: {esc(insights.advisor)}_")]
+    if insights.notice:
+        parts.append(mo.callout(mo.md(esc(insights.notice)), kind="warn"))
+    for finding in insights.findings:
+        evidence = "; ".join(f"<code>{esc(e)}</code>" for e in finding.evidence)
+        body = f"**{esc(finding.title)}**\n\n{esc(finding.detail)}"
+        if evidence:
+            body += f"\n\nEvidence: {evidence}"
+        parts.append(mo.callout(mo.md(body), kind=_KINDS.get(finding.severity, "neutral")))
+    if not insights.findings:
+        parts.append(mo.md("No findings."))
+    if insights.unverified_numbers:
+        listed = "\n".join(
+            f"- **{esc(n.text)}** in “{esc(n.sentence)}”" for n in insights.unverified_numbers
+        )
+        warning = f"**Not found in the computed figures — check before relying on:**\n{listed}"
+        parts.append(mo.callout(mo.md(warning), kind="danger"))
+    if prompt is not None:
+        sent = "What is sent to the AI" if insights.advisor != "offline" else "What would be sent"
+        title = f"{sent} (prompt sha256 {prompt.sha256[:12]}…)"
+        parts.append(mo.accordion({title: mo.plain_text(prompt.text)}))
+    return mo.vstack(parts)
+
+
+def stat(value: object, label: str, caption: str | None = None) -> mo.Html:
+    """One headline figure, in the one number format of every view."""
+    return mo.stat(number_text(value) or "n/a", label=label, caption=caption)
+
+
+# --- gates -----------------------------------------------------------------------------
+
+
+def _widget(control: Control) -> Any:
+    label = esc(control.label)
+    options = dict(control.options)
+    if control.kind == "checkbox":
+        return mo.ui.checkbox(label=label, value=bool(control.value))
+    if control.kind == "multiselect":
+        return mo.ui.multiselect(options, label=label)
+    if control.kind == "dropdown":
+        chosen = next((k for k, v in options.items() if v == control.value), None)
+        return mo.ui.dropdown(options, value=chosen, label=label)
+    return mo.ui.text(label=label, full_width=True)
+
+
+def _refusal(spec: GateSpec, record: Record, value: Mapping[str, Any] | None) -> str | None:
+    """Shown beside the button before anything is submitted: the form's own checks, then
+    whatever the gate itself would refuse."""
+    missing = validate_answer(value)
+    if missing or value is None:
+        return missing
+    try:
+        spec.read(value, record)
+    except SignoffError as error:
+        return str(error)
+    return None
+
+
+def gate_form(spec: GateSpec, record: Record) -> mo.ui.form:
+    """A gate as a form: verdict, reviewer, notes, plus the gate's own *modify* controls
+    (modify is offered only where it has controls)."""
+    controls = spec.controls(record)
+    verdicts = ["approve", "reject", "modify"] if controls else ["approve", "reject"]
+    elements = {
+        "verdict": mo.ui.radio(verdicts, label="Verdict", inline=True),
+        "reviewer": mo.ui.text(label="Reviewer", placeholder="Your name"),
+        "notes": mo.ui.text_area(label="Notes", full_width=True),
+        **{c.name: _widget(c) for c in controls},
+    }
+    lines: dict[str | None, list[str]] = {}
+    for control in controls:
+        lines.setdefault(control.line or control.name, []).append(f"{{{control.name}}}")
+    modify = "".join(f"- {' '.join(names)}\n" for names in lines.values())
+    template = (
+        f"### Gate {order_of(spec.id)} · {esc(spec.title)}\n\n_Signs off {esc(spec.guards)}._"
+        "\n\n{verdict}\n\n{reviewer}\n\n{notes}\n\n"
+        + (f"**With *modify*:**\n\n{modify}" if controls else "")
+    )
+    return (
+        mo.md(template)
+        .batch(**elements)
+        .form(
+            submit_button_label="Record decision",
+            validate=lambda value: _refusal(spec, record, value),
+            bordered=True,
+        )
+    )
+
+
+def gate_view(state: GateState, refusal: str | None = None) -> mo.Html:
+    """A gate's state in one sentence, coloured by whether downstream may run."""
+    shown = [mo.callout(mo.md(esc(state.message)), kind=_STATE_KINDS.get(state.status, "info"))]
+    if refusal:
+        shown.insert(0, failure(refusal))
+    return mo.vstack(shown)
+
+
+def waiting(what: str, gate: GateState) -> mo.Html:
+    """Why a step does not run yet: the gate it waits for, in its own words."""
+    return mo.callout(mo.md(f"{esc(what)} waits: {esc(gate.message)}"), kind="warn")

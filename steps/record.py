@@ -1,0 +1,121 @@
+"""The typed record of one analysis: every step's result, in flow order.
+
+Why one record: the app (cell by cell, as gates open) and the headless run (all at once)
+build the same `Record` with the same stage functions (`flow/`), and the report, the
+figures and every gate's subject are functions of it alone. So the two producers cannot
+drift apart, and a new step is a new field here rather than a new argument in ten places.
+
+A record grows: it starts with the load and Steps 1–2, and each later stage returns a copy
+with its part filled (`dataclasses.replace`). What reviewers decided that changes the
+content (the cleaning plan, findings rejected at gate 2, the model chosen at gate 3, the
+verdicts on Step 4's items) is part of it too, because the report shows it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+from steps.cleaning import CleaningPlan
+from steps.insights import StepInsights
+from steps.load import LoadReport
+from steps.model import ModelCard
+from steps.outliers import OutlierReport
+from steps.overview import Overview
+from steps.quality import Quality
+from steps.recommend import ItemReviews, Recommendations
+from steps.results import ToDict
+from steps.statistics import ScatterSample, Statistics
+
+CorrelationMethod = Literal["pearson", "spearman"]
+OutlierMethod = Literal["iqr", "zscore", "isolation_forest"]
+
+
+@dataclass(frozen=True)
+class Described(ToDict):
+    """Steps 1–2 of one table (the file as loaded, or the cleaned view) and what the
+    advisor said of them."""
+
+    table: str
+    overview: Overview
+    quality: Quality
+    overview_insights: StepInsights
+    quality_insights: StepInsights
+
+
+@dataclass(frozen=True)
+class Parameters(ToDict):
+    """Step 3's choices; part of the gate-2 subject and the report's `parameters`."""
+
+    threshold: float = 0.7
+    correlation: CorrelationMethod = "pearson"
+    outlier_method: OutlierMethod = "iqr"
+    iqr_multiplier: float = 1.5
+    z_threshold: float = 3.0
+
+    def outlier_options(self) -> dict[str, float | str]:
+        """The keyword arguments `steps.outliers.outliers` takes for these choices."""
+        return {
+            "method": self.outlier_method,
+            "iqr_multiplier": self.iqr_multiplier,
+            "z_threshold": self.z_threshold,
+        }
+
+
+@dataclass(frozen=True)
+class Analysed(ToDict):
+    """Step 3: statistics at the threshold, outliers by the chosen method, the scatter
+    samples the charts draw, and the advisor's findings."""
+
+    parameters: Parameters
+    statistics: Statistics
+    outliers: OutlierReport
+    scatters: tuple[ScatterSample, ...]
+    insights: StepInsights
+
+
+@dataclass(frozen=True)
+class RejectedFinding(ToDict):
+    """A Step 3 finding the gate-2 reviewer overruled, and why."""
+
+    id: str
+    title: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """Everything computed for one analysis so far.
+
+    `original` is Steps 1–2 of the file as loaded; `view` is what Steps 3–4 and the report
+    use — the cleaned view once gate 1 set a plan, else `original` — and is None until
+    gate 1 opens. `model` is the card as trained; `model_choice` the candidate the gate-3
+    reviewer chose instead of its own pick (see `approved_model`).
+    """
+
+    source: LoadReport
+    original: Described
+    plan: CleaningPlan = field(default_factory=CleaningPlan)
+    view: Described | None = None
+    analysed: Analysed | None = None
+    model: ModelCard | None = None
+    model_choice: str | None = None
+    recommendations: Recommendations | None = None
+    rejected: tuple[RejectedFinding, ...] = ()
+    reviews: ItemReviews = field(default_factory=ItemReviews)
+
+    @property
+    def shown(self) -> Described:
+        """Steps 1–2 as the report describes them: the view once there is one."""
+        return self.view or self.original
+
+    @property
+    def approved_model(self) -> ModelCard | None:
+        """The card Step 4 and the report receive: the reviewer's candidate selected, with
+        its metrics."""
+        card, chosen = self.model, self.model_choice
+        if card is None or chosen is None or chosen == card.selected:
+            return card
+        candidate = next(c for c in card.candidates if c.name == chosen)
+        return dataclasses.replace(card, selected=chosen, metrics=candidate.metrics)
