@@ -24,7 +24,8 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-cache
 
-COPY app.py ./
+COPY app.py server.py ./
+COPY flow ./flow
 COPY steps ./steps
 COPY review ./review
 COPY ai ./ai
@@ -51,5 +52,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=4)"]
 
 # Never --show-tracebacks here: viewers would see server paths and code.
-CMD ["python", "-m", "review.server", "--app", "/app/app.py", "--host", "0.0.0.0", "--port", "8080", \
+CMD ["python", "-m", "server", "--app", "/app/app.py", "--host", "0.0.0.0", "--port", "8080", \
      "--token-password-file", "/run/secrets/signoff-token"]

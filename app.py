@@ -18,7 +18,7 @@ with app.setup:
     from review.answers import exclusions_in_force, feedback_in_force
     from review.audit import EVENT_KINDS, AuditTrail
     from review.gates import gate_by_id, gate_ids, latest_decision
-    from review.requests import RequestError, open_requests, route_request
+    from review.requests import RequestError, get_request, open_requests, route_request
     from review.workspace import streamed_source
     from samples import SAMPLES, sample_path
     from steps.chart_builder import ChartProblem, ChartSpec
@@ -172,13 +172,14 @@ def reopen(trail: AuditTrail, settings: Settings, rows) -> Source | None:
     """The kept source of the queued analysis picked, so this session sees what the analyst
     saw; None (nothing changes) when nothing is picked or the source is gone."""
     chosen = pages.selected_request(rows)
-    if chosen is None:
+    request = get_request(trail, chosen["request"]) if chosen is not None else None
+    if request is None:
         return None
     try:
-        analysis, path = analysis_source(trail, chosen["analysis"], root=settings.workspace)
+        analysis, path = analysis_source(trail, request.analysis_id, root=settings.workspace)
     except AnalysisError:
         return None
-    return Source(analysis.source_name, path, awaiting=chosen["gate"])
+    return Source(analysis.source_name, path, awaiting=request.gate)
 
 
 @app.function
@@ -779,7 +780,9 @@ def exports_cell(analysis_id, gate1, gate2, gate3, gate4, gate5, loaded, trail):
             mo.md("**Final exports** (each file is recorded in the audit trail with its sha256)"),
             mo.hstack(
                 [
-                    mo.download(data=lambda n=name: _exports.build(n), filename=name, label=name)
+                    mo.download(
+                        data=lambda n=name, ex=_exports: ex.build(n), filename=name, label=name
+                    )
                     for name in _exports.names
                 ],
                 wrap=True,

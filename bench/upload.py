@@ -10,7 +10,7 @@ Each (file, route) gets a fresh server with its own SQLite file and workspace
   base64-encodes it and sends it in one request that the server holds in memory;
 - `path`: `marimo run app.py`, the Local path tab: the server reads the same file from disk,
   so this is the cost of loading and Step 1 alone, and the difference is what an upload adds;
-- `stream`: `python -m review.server` (marimo's ASGI app beside `POST /upload`): the page
+- `stream`: `python -m server` (marimo's ASGI app beside `POST /upload`): the page
   `/upload` sends the file as a streamed request body, which the server writes to the
   workspace as it arrives; the browser then opens `/?upload=<sha256>`, which the notebook
   (`--notebook`, default app.py) must read with `mo.query_params()`.
@@ -288,7 +288,7 @@ def server(command: list[str], workdir: Path, port: int) -> Iterator[tuple[str, 
 def server_command(route: str, port: int, notebook: Path) -> list[str]:
     where = ["--host", "127.0.0.1", "--port", str(port)]
     if route == "stream":
-        return [sys.executable, "-m", "review.server", "--no-token", "--app", str(notebook), *where]
+        return [sys.executable, "-m", "server", "--no-token", "--app", str(notebook), *where]
     return [sys.executable, "-m", "marimo", "run", "app.py", "--headless", "--no-token", *where]
 
 

@@ -19,7 +19,7 @@ import marimo as mo
 from ai.prompts import Prompt
 from flow.source import UPLOAD_META
 from review.answers import Control, validate_answer
-from review.gates import GateSpec, GateState, order_of
+from review.gates import GateSpec, GateState, gate_by_id, order_of
 from steps.errors import SignoffError
 from steps.insights import StepInsights
 from steps.record import Record
@@ -224,5 +224,8 @@ def gate_view(state: GateState, refusal: str | None = None) -> mo.Html:
 
 
 def waiting(what: str, gate: GateState) -> mo.Html:
-    """Why a step does not run yet: the gate it waits for, in its own words."""
-    return mo.callout(mo.md(f"{esc(what)} waits: {esc(gate.message)}"), kind="warn")
+    """Why a step does not run yet: the gate it waits for, and where that gate stands."""
+    blocker = gate_by_id(gate.blocked_by or gate.gate)
+    status = gate.status.replace("_", " ") if gate.blocked_by is None else "waiting"
+    sentence = f"{what}: waiting for **{blocker.title.lower()}** sign-off (now {status})."
+    return mo.callout(mo.md(sentence), kind="warn")

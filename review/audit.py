@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -77,11 +76,6 @@ _CREATE_GUARDS = (
        BEGIN SELECT RAISE(ABORT, 'the audit chain head cannot be deleted'); END""",
     "CREATE INDEX IF NOT EXISTS events_analysis_kind ON events (analysis_id, kind)",
 )
-
-
-def default_db_path() -> Path:
-    """`SIGNOFF_DB` if set, else `signoff.db` in the working directory (the app's home)."""
-    return Path(os.environ.get("SIGNOFF_DB") or "signoff.db")
 
 
 def utc_now_iso() -> str:

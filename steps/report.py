@@ -166,7 +166,7 @@ class Report:
         """Final only once every gate is open and the last one (export authorization) is
         approved: the first gate that stands in the way, if any."""
         closed = next((g for g in self.gates if not g.open), None)
-        if closed is not None or not self.gates:
+        if closed is not None:
             return closed
         return None if self.gates[-1].status == "approved" else self.gates[-1]
 
@@ -199,6 +199,8 @@ def build_report(
     """Stamp the record's content with the gates (in flow order) and the audit summary."""
     ordered = tuple(gates)
     ids = [g.id for g in ordered]
+    if not ordered:
+        raise ReportError("A report needs the state of its gates, and none was given.")
     if len(set(ids)) != len(ids):
         raise ReportError("The report got the same gate twice.")
     parts = json_safe(report_parts(record))

@@ -76,8 +76,8 @@ def safe_filename(name: str, suffix: str = "", *, default: str = "signoff") -> s
 
 def number_text(value: Any) -> str:
     """A figure as a person reads it, in every view: thousands separators, four
-    significant digits by magnitude (scientific past 1e15 or below 1e-4), no trailing
-    zeros, and a blank for a missing value — never `NaN` or `None`.
+    significant digits by magnitude (scientific past 1e15 or below 1e-4), and a blank for
+    a missing value — never `NaN` or `None`.
 
     Exact values live in the JSON and CSV exports; this is for reading.
     """
@@ -99,7 +99,10 @@ def number_text(value: Any) -> str:
         return f"{number:.{SIGNIFICANT_DIGITS - 1}e}"
     decimals = max(0, SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(magnitude)))
     text = f"{number:,.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    # Trailing zeros go only when nothing was rounded away: 1.5 reads "1.5", but 0.99996
+    # reads "1.0000", not "1", so a near-perfect figure never passes for a perfect one.
+    short = text.rstrip("0").rstrip(".") if "." in text else text
+    return short if float(short.replace(",", "")) == number else text
 
 
 def percent_text(fraction: float) -> str:

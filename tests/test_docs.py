@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 REPORT_DOC = ROOT / "docs" / "report.md"
 DOCKERFILE = ROOT / "Dockerfile"
-CODE_PATHS = ("app.py", "steps", "review", "ai", "samples", "bench")
+CODE_PATHS = ("app.py", "server.py", "flow", "steps", "review", "ai", "samples", "bench")
 ENV_PREFIXES = ("SIGNOFF_", "GEMINI_", "GOOGLE_")
 ENV_READ = re.compile(
     r"""(?:environ\.get|env\.get|getenv|environ\[|env\[)\(?\s*["']([A-Z][A-Z0-9_]+)["']"""
@@ -115,8 +116,8 @@ def flags_of(*module_args: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def server_flags() -> dict[str, set[str]]:
-    """Options of each way to serve the app: plain `marimo run`, and `review.server`."""
-    return {"marimo": flags_of("marimo", "run"), "review.server": flags_of("review.server")}
+    """Options of each way to serve the app: plain `marimo run`, and `server`."""
+    return {"marimo": flags_of("marimo", "run"), "server": flags_of("server")}
 
 
 def test_readme_shows_the_setup_commands() -> None:
@@ -148,7 +149,7 @@ def test_hosted_commands_use_real_flags_a_token_and_never_show_tracebacks(
     assert hosted, "README has no hosted-mode command"
     cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile(), flags=re.MULTILINE)[1])
     for argv in [shlex.split(c) for c in hosted] + [cmd]:
-        server = "review.server" if "review.server" in argv else "marimo"
+        server = "server" if "server" in argv else "marimo"
         flags = {a.split("=")[0] for a in argv if a.startswith("--")}
         assert {"--token-password-file", "--host", "--port"} <= flags
         known = server_flags[server]
@@ -171,11 +172,14 @@ def test_every_section_key_of_a_headless_report_is_documented(headless_report: d
         "quality": set(r["quality"])
         | keys_of(list(r["quality"]["outliers"].values()))
         | keys_of(r["quality"]["outlier_reports"])
+        | set(r["statistics"]["outliers"])  # the outlier report shape is documented there
         | keys_of(r["quality"]["type_issues"]),
         "statistics": set(r["statistics"])
         | set(r["statistics"]["correlation"])
         | keys_of(r["statistics"]["strong_correlations"])
-        | keys_of(list(r["statistics"]["distributions"].values())),
+        | set(r["statistics"]["distributions"])
+        | keys_of(list(r["statistics"]["distributions"]["numeric"].values()))
+        | keys_of(list(r["statistics"]["distributions"]["categorical"].values())),
         "model": set(r["model"])
         | keys_of(r["model"]["candidates"])
         | keys_of(r["model"]["importances"]),
@@ -193,7 +197,13 @@ def test_a_headless_report_is_a_draft_as_documented(headless_report: dict) -> No
     statuses = {gate: state["status"] for gate, state in headless_report["gates"].items()}
     assert headless_report["status"] == "draft"
     assert set(statuses.values()) == {"pending"}
-    assert headless_report["cleaning"] is None and headless_report["audit"] is None
+    assert headless_report["audit"] is None
+    assert headless_report["cleaning"] == {
+        "drop_duplicates": False,
+        "drop_columns": [],
+        "drop_rows_missing": [],
+    }
+    assert all(i["review"] == "pending" for i in headless_report["recommendations"]["action_plan"])
 
 
 @pytest.mark.slow
@@ -205,23 +215,23 @@ def test_every_key_of_the_apps_final_report_is_documented(
     for key in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "SIGNOFF_OLLAMA_URL"):
         monkeypatch.delenv(key, raising=False)
     from app import app
+    from flow.source import Source
 
-    approve = {"verdict": "approve", "reviewer": "Ada", "notes": "checked"}
+    approve = SimpleNamespace(value={"verdict": "approve", "reviewer": "Ada", "notes": "checked"})
     defs = {
-        "source": {"name": "messy_orders.csv", "data": sample_path("messy_orders")},
-        "gate1_answer": approve,
-        "gate2_answer": approve,
-        "gate4_answer": {**approve, "items": {}, "edits": {}},
-        "gate5_answer": approve,
+        "source": Source("messy_orders.csv", sample_path("messy_orders")),
+        "gate1_form": approve,
+        "gate2_form": approve,
+        "gate4_form": approve,
+        "gate5_form": approve,
     }
     _, out = app.run(defs=defs)
-    r = out["report"]
+    r = out["exported"].to_dict()
     assert r["status"] == "final"
     expected = {
-        "parameters": set(r["parameters"]) | set(r["parameters"]["outliers"]),
+        "parameters": set(r["parameters"]),
         "cleaning": set(r["cleaning"]),
         "statistics": set(r["statistics"]),
-        "quality": set(r["statistics"]["outliers"]),  # the outlier report shape lives there
         "recommendations": keys_of(r["recommendations"]["action_plan"]),
         "gates": keys_of(list(r["gates"].values())),
         "audit": set(r["audit"]) | keys_of(r["audit"]["events"]),
@@ -250,7 +260,9 @@ def test_everything_the_dockerfile_copies_exists_and_is_not_ignored() -> None:
         for line in re.findall(r"^COPY (?!--from)(.*)$", dockerfile(), flags=re.MULTILINE)
         for src in line.split()[:-1]
     ]
-    assert {"uv.lock", "app.py", "steps", "review", "ai", "samples"} <= set(sources)
+    assert {"uv.lock", "app.py", "server.py", "flow", "steps", "review", "ai", "samples"} <= set(
+        sources
+    )
     assert [s for s in sources if not (ROOT / s).exists()] == []
     ignored = {
         line.strip()

@@ -1,17 +1,18 @@
-"""Every export agrees with the report it is a view of, and is safe to open.
+"""Every export is a view of the same report, says what the reviewers decided, and is safe
+to open.
 
-The report is built from a small pandas frame whose figures are computed here with numpy and
-scipy, independently of the steps that compute them in the app.
+The report comes from a real walk through every gate (a gate-1 cleaning plan, a finding
+rejected at gate 2, a model, recommendations rejected and edited at gate 4) on a small
+messy file with hostile strings; its figures are checked against pandas and numpy here,
+independently of the steps that computed them.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import json
-import math
 import re
 import zipfile
 from pathlib import Path
@@ -24,36 +25,38 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 import pytest
 from plotly.offline import get_plotlyjs
-from scipy import stats as sps
+from records import Walk, answer, walk
 
+from flow.source import Source
+from flow.stages import Options
 from steps.engine import lock_down, quote_ident
+from steps.errors import ExportError
 from steps.exports import (
     BUNDLE_AUDIT,
     BUNDLE_MANIFEST,
     BUNDLE_REPORT,
-    CSV_HEADER,
-    FORMULA_STARTS,
-    ExportError,
+    ExportContext,
     ExportFile,
     ExportsOnDemand,
-    bundle,
-    csv_metrics,
     describe_export,
     export_files,
-    html_report,
     json_report,
-    neutralise_cell,
-    parquet_bytes,
-    safe_filename,
-    txt_summary,
 )
-from steps.report import GATES, build_report
+from steps.exports.bundle import bundle
+from steps.exports.csv_metrics import CSV_HEADER, FORMULA_STARTS, csv_metrics, neutralise_cell
+from steps.exports.html import html_report
+from steps.exports.parquet import parquet_bytes
+from steps.exports.txt import txt_summary
+from steps.figures import report_figures
+from steps.report import Report
+from steps.settings import Settings
+from steps.text import safe_filename
 
 HOSTILE_COLUMN = '=HYPERLINK("http://evil.example/x","click")'
 SCRIPT = "<script>alert(1)</script>"
-PAYLOADS = ("@SUM(A1:A9)", "+1", "-cmd|' /C calc'!A0", "\tTab", "\rCR", "=1+1", SCRIPT, "Zürich")
-NUMERIC = ("price", "qty", HOSTILE_COLUMN)
+PAYLOADS = ("@SUM(A1:A9)", "+1", "-cmd|' /C calc'!A0", "Tab", "CR", "=1+1", SCRIPT, "Zürich")
 WEIRD = 'we"ird\nname;'
+REVIEWER = "Ana <ana@example.org>"
 
 
 def messy_frame() -> pd.DataFrame:
@@ -75,132 +78,41 @@ def messy_frame() -> pd.DataFrame:
     return pd.concat([frame, frame.iloc[[1, 2, 9]]], ignore_index=True)
 
 
-def numeric_summary(values: np.ndarray) -> dict[str, float]:
-    v = values[~np.isnan(values)]
-    q1, median, q3 = np.quantile(v, [0.25, 0.5, 0.75])
-    return {
-        "mean": float(np.mean(v)),
-        "std": float(np.std(v, ddof=1)),
-        "min": float(np.min(v)),
-        "q1": float(q1),
-        "median": float(median),
-        "q3": float(q3),
-        "max": float(np.max(v)),
-    }
+def cleaned(frame: pd.DataFrame) -> pd.DataFrame:
+    """The plan of the walk, applied with pandas: rows missing price, then duplicates."""
+    return frame.dropna(subset=["price"]).drop_duplicates()
 
 
-def column_summary(frame: pd.DataFrame, name: str) -> dict[str, Any]:
-    series = frame[name]
-    missing = series.isna().to_numpy()
-    present = series[~missing]
-    values, counts = np.unique(present.astype(str).to_numpy(), return_counts=True)
-    order = np.argsort(-counts, kind="stable")[:3]
-    base = {
-        "name": name,
-        "n_missing": int(missing.sum()),
-        "n_distinct": len(values),
-        "top_values": [{"value": str(values[i]), "count": int(counts[i])} for i in order],
-    }
-    empty = dict.fromkeys(("mean", "std", "min", "q1", "median", "q3", "max"))
-    if name in NUMERIC:
-        return {**base, "kind": "numeric", **numeric_summary(series.to_numpy(dtype=float))}
-    kind = "datetime" if name == "when" else "categorical"
-    return {**base, "kind": kind, **empty}
-
-
-def outlier_counts(values: np.ndarray) -> dict[str, int]:
-    v = values[~np.isnan(values)]
-    q1, q3 = np.quantile(v, [0.25, 0.75])
-    low, high = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
-    z = (v - v.mean()) / v.std(ddof=1)
-    return {"iqr": int(((v < low) | (v > high)).sum()), "zscore": int((np.abs(z) > 3).sum())}
-
-
-def realistic_report(frame: pd.DataFrame, *, export_status: str = "pending") -> dict[str, Any]:
-    numeric = frame[list(NUMERIC)].to_numpy(dtype=float)
-    complete = numeric[~np.isnan(numeric).any(axis=1)]
-    matrix = np.corrcoef(complete, rowvar=False)
-    strong = [
-        {"a": NUMERIC[i], "b": NUMERIC[j], "r": float(matrix[i, j]), "n": len(complete)}
-        for i in range(3)
-        for j in range(i + 1, 3)
-        if abs(matrix[i, j]) >= 0.5
-    ]
-    rows = [tuple(map(str, r)) for r in frame.itertuples(index=False)]
-    n_cells = frame.shape[0] * frame.shape[1]
-    missing_cells = int(frame.isna().to_numpy().sum())
-    decided = "2024-06-01T12:00:00Z"
-    gates = {
-        g: {
-            "status": "approved",
-            "reviewer": "Ana <ana@example.org>",
-            "decided_at": decided,
-            "subject_sha256": hashlib.sha256(g.encode()).hexdigest(),
-            "notes": f"Checked {SCRIPT}",
-        }
-        for g in GATES[:4]
-    }
-    gates["export_authorization"] = {"status": export_status}
-    return build_report(
-        source={
-            "name": "sales <2024>.csv",
-            "sha256": hashlib.sha256(b"sales").hexdigest(),
-            "bytes": 4321,
-            "encoding": "utf-8",
-            "delimiter": ",",
-            "rows_skipped": 0,
-            "missing_markers_seen": ["", "NA"],
-        },
-        overview={
-            "n_rows": frame.shape[0],
-            "n_columns": frame.shape[1],
-            "columns": [column_summary(frame, c) for c in frame.columns],
-        },
-        quality={
-            "duplicate_rows": len(rows) - len(set(rows)),
-            "missing_cells": missing_cells,
-            "quality_score": 100.0 * (1 - missing_cells / n_cells),
-            "outliers": {c: outlier_counts(frame[c].to_numpy(dtype=float)) for c in NUMERIC},
-        },
-        cleaning={"drop_duplicates": True, "drop_columns": [], "drop_rows_missing": ["price"]},
-        statistics={
-            "correlation": {"method": "pearson", "columns": list(NUMERIC), "matrix": matrix},
-            "strong_correlations": strong,
-            "threshold": 0.5,
-            "distributions": {
-                c: {
-                    "skewness": float(sps.skew(v := frame[c].dropna().to_numpy(float))),
-                    "kurtosis": float(sps.kurtosis(v)),
-                }
-                for c in NUMERIC
-            },
-        },
-        model={
-            "target": "price",
-            "task": "regression",
-            "candidates": [{"name": "mean", "metrics": {"r2": 0.0}}, {"name": "linear"}],
-            "selected": "linear",
-            "metrics": {"r2": float(matrix[0, 2] ** 2), "mae": 0.79},
-            "importances": {HOSTILE_COLUMN: 0.93, "qty": -0.07},
-            "warnings": [f"Only {len(complete)} complete rows."],
-        },
-        recommendations={
-            "action_plan": [{"title": "Drop the duplicate rows", "priority": 1}],
-            "business_insights": [f"City {SCRIPT} leads sales."],
-            "next_steps": ["Collect a second year of data."],
-        },
-        ai={
-            "overview": {
-                "advisor": "offline",
-                "findings": [{"text": "Price has 3 missing values."}],
-                "unverified_numbers": [42.5],
-            }
-        },
-        gates=gates,
-        audit={"head_sha256": "ab" * 32, "events": [{"kind": "load"}, {"kind": "decision"}]},
-        parameters={"threshold": 0.5, "outlier_method": "iqr"},
-        generated_at="2024-06-02T08:30:00Z",
+def gate4(record) -> dict:
+    """Reject the first recommendation, edit the second, accept the third."""
+    return answer(
+        "approve",
+        REVIEWER,
+        item_0="reject",
+        item_1="edit",
+        edit_1="Deduplicate first",
+        item_2="accept",
     )
+
+
+def rejected_first_finding(record) -> dict:
+    first = record.analysed.insights.findings[0]
+    return answer("modify", REVIEWER, reject_findings=[first.id], reason="known derived column")
+
+
+def walked(tmp_path: Path, frame: pd.DataFrame, *, export: str | None = "approve") -> Walk:
+    path = tmp_path / "sales <2024>.csv"
+    frame.to_csv(path, index=False, quoting=csv.QUOTE_ALL)
+    settings = Settings(db_path=tmp_path / "signoff.db", workspace=tmp_path / "workspace")
+    plan = {"drop_duplicates": True, "drop_rows_missing": ["price"]}
+    answers = {
+        "data_quality": answer("modify", REVIEWER, f"Checked {SCRIPT}", **plan),
+        "analysis_validation": rejected_first_finding,
+        "model_approval": answer("approve", REVIEWER),
+        "result_verification": gate4,
+        "export_authorization": answer(export, REVIEWER) if export else None,
+    }
+    return walk(settings, Source(path.name, path), answers, Options(target="qty"))
 
 
 @pytest.fixture(scope="module")
@@ -209,8 +121,18 @@ def frame() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def report(frame: pd.DataFrame) -> dict[str, Any]:
-    return realistic_report(frame)
+def walked_final(tmp_path_factory: pytest.TempPathFactory, frame: pd.DataFrame) -> Walk:
+    return walked(tmp_path_factory.mktemp("final"), frame)
+
+
+@pytest.fixture(scope="module")
+def report(walked_final: Walk) -> Report:
+    return walked_final.report
+
+
+@pytest.fixture(scope="module")
+def draft(tmp_path_factory: pytest.TempPathFactory, frame: pd.DataFrame) -> Report:
+    return walked(tmp_path_factory.mktemp("draft"), frame, export=None).report
 
 
 @pytest.fixture(scope="module")
@@ -225,19 +147,45 @@ def figures(frame: pd.DataFrame) -> dict[str, go.Figure]:
     }
 
 
+def test_the_walk_reached_a_final_report_with_every_decision(report: Report) -> None:
+    assert report.status == "final"
+    statuses = {g.id: g.status for g in report.gates}
+    assert statuses == {
+        "data_quality": "modified",
+        "analysis_validation": "modified",
+        "model_approval": "approved",
+        "result_verification": "approved",
+        "export_authorization": "approved",
+    }
+
+
+def test_the_report_describes_the_cleaned_data(report: Report, frame: pd.DataFrame) -> None:
+    expected = cleaned(frame)
+    doc = report.to_dict()
+    assert doc["overview"]["n_rows"] == len(expected)
+    price = next(c for c in doc["overview"]["columns"] if c["name"] == "price")
+    values = expected["price"].to_numpy(dtype=float)
+    assert price["mean"] == pytest.approx(values.mean(), rel=1e-12)
+    assert price["std"] == pytest.approx(values.std(ddof=1), rel=1e-12)
+    assert doc["quality"]["duplicate_rows"] == 0
+    # The advisor's Step 1–2 findings are about the same (cleaned) data.
+    described = doc["ai"]["quality"]["findings"]
+    assert not any("duplicate" in f["title"] for f in described)
+
+
 # --- JSON -------------------------------------------------------------------------------
 
 
-def test_json_round_trips_to_the_same_report(report: dict[str, Any]) -> None:
+def test_json_round_trips_to_the_same_report(report: Report) -> None:
     data = json_report(report)
-    assert json.loads(data.decode("utf-8")) == report
+    assert json.loads(data.decode("utf-8")) == report.to_dict()
     assert b"NaN" not in data
 
 
 # --- CSV --------------------------------------------------------------------------------
 
 
-def csv_rows(report: dict[str, Any]) -> list[dict[str, str]]:
+def csv_rows(report: Report) -> list[dict[str, str]]:
     text = csv_metrics(report).decode("utf-8")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert tuple(rows[0].keys()) == CSV_HEADER
@@ -253,36 +201,43 @@ def lookup(rows: list[dict[str, str]], section: str, column: str, metric: str) -
     return value
 
 
-def test_csv_figures_agree_with_the_report_exactly(report: dict[str, Any]) -> None:
-    rows = csv_rows(report)
+def test_csv_figures_agree_with_the_report_exactly(report: Report) -> None:
+    rows, doc = csv_rows(report), report.to_dict()
     stats = ("n_missing", "n_distinct", "mean", "std", "min", "q1", "median", "q3", "max")
-    for column in report["overview"]["columns"]:
+    for column in doc["overview"]["columns"]:
         shown = neutralise_cell(column["name"])
         for metric in stats:
-            value = lookup(rows, "column", shown, metric)
-            expected = column[metric]
-            assert (value == "") if expected is None else float(value) == expected
-    for name, counts in report["quality"]["outliers"].items():
+            value, expected = lookup(rows, "column", shown, metric), column[metric]
+            if expected is None:
+                assert value == ""
+            elif isinstance(expected, str):  # a date's min and max
+                assert value == expected
+            else:
+                assert float(value) == expected
+    for name, counts in doc["quality"]["outliers"].items():
         assert int(lookup(rows, "column", neutralise_cell(name), "outliers.iqr")) == counts["iqr"]
-    assert int(lookup(rows, "overview", "", "n_rows")) == report["overview"]["n_rows"]
-    assert float(lookup(rows, "quality", "", "quality_score")) == report["quality"]["quality_score"]
-    assert lookup(rows, "report", "", "status") == "draft"
-    for pair in report["statistics"]["strong_correlations"]:
+    assert int(lookup(rows, "overview", "", "n_rows")) == doc["overview"]["n_rows"]
+    assert float(lookup(rows, "quality", "", "quality_score")) == doc["quality"]["quality_score"]
+    assert lookup(rows, "report", "", "status") == "final"
+    assert lookup(rows, "cleaning", "", "drop_duplicates") == "true"
+    for pair in doc["statistics"]["strong_correlations"]:
         metric = f"r:{pair['b']}"
         assert float(lookup(rows, "strong_correlation", pair["a"], metric)) == pair["r"]
+    for importance in doc["model"]["importances"]:
+        name = neutralise_cell(importance["feature"])
+        assert float(lookup(rows, "column", name, "importance.mean")) == importance["mean"]
 
 
-def test_csv_neutralises_formula_payloads_in_names_and_cells(report: dict[str, Any]) -> None:
+def test_csv_neutralises_formula_payloads_in_names_and_cells(report: Report) -> None:
     rows = csv_rows(report)
     names = {r["column"] for r in rows if r["section"] == "column"}
     assert "'" + HOSTILE_COLUMN in names and HOSTILE_COLUMN not in names
-    top = [r["value"] for r in rows if r["column"] == "city" and r["metric"].endswith(".value")]
+    top = [r["value"] for r in rows if r["column"] == "city" and "top_values" in r["metric"]]
     assert "'@SUM(A1:A9)" in top
     for row in rows:
         for key in ("column", "metric", "value"):
-            cell = row[key]
-            if cell.startswith(FORMULA_STARTS):
-                float(cell)  # only a number may start like a formula
+            if row[key].startswith(FORMULA_STARTS):
+                float(row[key])  # only a number may start like a formula
 
 
 @pytest.mark.parametrize("payload", ["=HYPERLINK(1)", "+1", "-cmd", "@SUM(A1)", "\tx", "\rx"])
@@ -291,92 +246,66 @@ def test_each_formula_start_gets_a_quote(payload: str) -> None:
     assert neutralise_cell("plain " + payload) == "plain " + payload
 
 
-def test_negative_numbers_stay_numbers(report: dict[str, Any]) -> None:
+def test_negative_numbers_stay_numbers(report: Report) -> None:
     rows = csv_rows(report)
+    price = next(c for c in report.to_dict()["overview"]["columns"] if c["name"] == "price")
     value = lookup(rows, "column", "price", "min")
-    assert value.startswith("-") and float(value) == report["overview"]["columns"][0]["min"] < 0
-    assert float(lookup(rows, "column", "qty", "importance")) == -0.07
+    assert value.startswith("-") and float(value) == price["min"] < 0
 
 
-# --- TXT --------------------------------------------------------------------------------
+# --- TXT and HTML say what the reviewers decided -----------------------------------------
 
 
-def test_txt_summary_reads_in_80_columns_and_names_key_figures(report: dict[str, Any]) -> None:
-    text = txt_summary(report)
+def decision_marks(text: str, report: Report) -> None:
+    """The marks every person-facing view carries, checked on the text it shows."""
+    recs = report.record.recommendations
+    assert recs is not None
+    first, second = recs.action_plan[0], recs.action_plan[1]
+    rejected = report.record.rejected[0]
+    assert f"{first.title} [REJECTED by the reviewer]" in text
+    assert f"{second.title} [EDITED by the reviewer: Deduplicate first]" in text
+    assert f"{rejected.title}." in text
+    assert "[REJECTED at analysis validation: known derived column]" in text
+    assert "Drop duplicate rows: yes" in text or "Drop duplicate rows</dt><dd>yes" in text
+
+
+def test_txt_summary_reads_in_80_columns_and_says_what_was_decided(report: Report) -> None:
+    text = txt_summary(report).decode("utf-8")
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text)
-    price = report["overview"]["columns"][0]
-    for figure in (
-        f"{report['overview']['n_rows']:,}",
-        format(report["quality"]["quality_score"], ",.6g"),
-        format(price["mean"], ",.6g"),
-        format(price["std"], ",.6g"),
-        report["source"]["sha256"],
-    ):
-        assert figure in text
-    assert lines[1].startswith("DRAFT")
-    assert "42.5 does not match any computed figure" in text
-    # numbered as on the priority matrix
-    assert "Action 1: Drop the duplicate rows" in text
+    assert lines[1] == "FINAL: Export authorization is approved."
+    assert report.record.source.sha256 in text
+    flat = " ".join(line.strip() for line in text.splitlines())
+    decision_marks(flat, report)
+    assert "Action 1 (" in flat  # numbered as on the priority matrix
+    assert "Ana <ana@example.org>" in text
 
 
-def test_txt_shows_control_characters_escaped() -> None:
-    frame = messy_frame().rename(columns={"city": "ci\x1b[31mty\r"})
-    text = txt_summary(realistic_report(frame))
-    assert "\x1b" not in text and "\r" not in text
-    assert "ci\\u001b[31mty\\u000d" in text
+def test_no_python_repr_reaches_a_view(report: Report) -> None:
+    html = html_report(report).decode("utf-8")
+    text = txt_summary(report).decode("utf-8")
+    csv_text = csv_metrics(report).decode("utf-8")
+    body = html.split('<script type="application/json"')[0]
+    for shown in (text, body):
+        assert "{'" not in shown and "None" not in shown and "NaN" not in shown
+    assert "{'" not in csv_text and "None" not in csv_text
 
 
-def minimal_report() -> dict[str, Any]:
-    """A header-only file: no rows, no optional step, no decision."""
-    empty = dict.fromkeys(("mean", "std", "min", "q1", "median", "q3", "max"))
-    return build_report(
-        source={
-            "name": "a very long file name " * 12 + ".csv",
-            "sha256": hashlib.sha256(b"a\n").hexdigest(),
-            "bytes": 2,
-            "encoding": "utf-8",
-            "delimiter": ",",
-        },
-        overview={
-            "n_rows": 0,
-            "n_columns": 1,
-            "columns": [{"name": "a", "kind": "text", "n_missing": 0, "n_distinct": 0, **empty}],
-        },
-        quality={"duplicate_rows": 0, "missing_cells": 0, "quality_score": None, "outliers": {}},
-        gates={},
-    )
+def test_txt_shows_control_characters_escaped(tmp_path: Path) -> None:
+    frame = messy_frame().rename(columns={"city": "ci\x1b[31mty"})
+    text = txt_summary(walked(tmp_path, frame).report).decode("utf-8")
+    assert "\x1b" not in text
+    assert "ci\\u001b[31mty" in text
 
-
-def test_a_report_with_steps_missing_exports_cleanly() -> None:
-    report = minimal_report()
-    lines = txt_summary(report).splitlines()
-    assert lines[1].startswith("DRAFT") and max(len(line) for line in lines) <= 80
-    assert sum("Not computed." in line for line in lines) == 1
-    rows = csv_rows(report)
-    assert lookup(rows, "overview", "", "n_rows") == "0"
-    assert lookup(rows, "quality", "", "quality_score") == ""
-    assert lookup(rows, "column", "a", "mean") == ""
-    assert not any(r["section"].endswith("correlation") for r in rows)
-    page = html_report(report)
-    assert "Not computed." in page and "Plotly" not in page
-    assert sorted(Path(n).suffix for n in export_files(report)) == [
-        ".csv",
-        ".html",
-        ".json",
-        ".txt",
-        ".zip",
-    ]
-
-
-# --- HTML -------------------------------------------------------------------------------
 
 EXTERNAL_ATTR = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
 
-def test_html_is_self_contained_and_escaped(report: dict[str, Any], figures: dict) -> None:
-    page = html_report(report, figures)
+def test_html_is_self_contained_escaped_and_says_what_was_decided(
+    report: Report, figures: dict
+) -> None:
+    page = html_report(report, figures).decode("utf-8")
     assert page.count(get_plotlyjs()) == 1
     assert len(re.findall(r'class="plotly-graph-div"', page)) == len(figures)
     ours = page.replace(get_plotlyjs(), "")  # the library's own strings are not requests
@@ -386,7 +315,15 @@ def test_html_is_self_contained_and_escaped(report: dict[str, Any], figures: dic
     assert "Checked &lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Cities &lt;script&gt;" in page
     assert html_escape_of(HOSTILE_COLUMN) in page
-    assert 'id="report-status"' in page and "DRAFT" in page
+    assert 'id="report-status"' in page and "banner final" in page and "DRAFT" not in page
+    body = page.split('<script type="application/json"')[0]
+    decision_marks(
+        body.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&#x27;", "'"),
+        report,
+    )
 
 
 def html_escape_of(text: str) -> str:
@@ -395,20 +332,31 @@ def html_escape_of(text: str) -> str:
     )
 
 
-def test_html_carries_the_report_as_json(report: dict[str, Any]) -> None:
-    page = html_report(report)
+def test_html_carries_the_report_as_json(report: Report) -> None:
+    page = html_report(report).decode("utf-8")
     match = re.search(r'<script type="application/json" id="signoff-report">(.*?)</script>', page)
     assert match is not None
-    assert json.loads(match.group(1)) == report
+    assert json.loads(match.group(1)) == report.to_dict()
     assert "plotly" not in page.lower().replace("plotly-graph", "")
 
 
-def test_final_report_has_no_draft_banner(frame: pd.DataFrame) -> None:
-    final = realistic_report(frame, export_status="approved")
-    assert final["status"] == "final"
-    page = html_report(final)
-    assert "banner final" in page and "DRAFT" not in page
-    assert txt_summary(final).splitlines()[1].startswith("FINAL")
+def test_a_draft_says_so_in_every_view(draft: Report) -> None:
+    assert draft.status == "draft"
+    assert txt_summary(draft).decode().splitlines()[1] == (
+        "DRAFT: Export authorization is pending, not approved."
+    )
+    assert "banner draft" in html_report(draft).decode()
+    assert lookup(csv_rows(draft), "report", "", "status") == "draft"
+
+
+def test_the_model_section_reads_as_prose_not_data(report: Report) -> None:
+    text = " ".join(txt_summary(report).decode().split())
+    card = report.record.approved_model
+    assert card is not None
+    assert f"Target: {card.target}" in text and f"Selected: {card.selected}" in text
+    assert "0.feature" not in text and '"kind"' not in text
+    for importance in card.importances:
+        assert importance.feature in text
 
 
 # --- Parquet ----------------------------------------------------------------------------
@@ -452,8 +400,7 @@ def test_parquet_equals_the_table_for_duckdb_and_pandas(
     path.write_bytes(data)
     assert pq.ParquetFile(io.BytesIO(data)).metadata.num_row_groups > 1 or table == "cleaned"
     original = data_con.sql(f"SELECT * FROM {table}")
-    reader = duckdb.connect()
-    back = reader.sql(f"SELECT * FROM read_parquet('{path}')")
+    back = duckdb.connect().sql(f"SELECT * FROM read_parquet('{path}')")
     assert back.columns == original.columns
     assert back.types == original.types
     assert back.fetchall() == original.fetchall()
@@ -461,14 +408,11 @@ def test_parquet_equals_the_table_for_duckdb_and_pandas(
     from_pandas = pd.read_parquet(path)
     assert list(from_pandas.columns) == original.columns
     pd.testing.assert_frame_equal(from_pandas, original.to_arrow_table().to_pandas())
-    day = from_pandas["day"]
-    assert [None if pd.isna(d) else d for d in day] == [r[3] for r in original.fetchall()]
 
 
 def test_parquet_works_with_external_access_off(data_con: duckdb.DuckDBPyConnection) -> None:
     lock_down(data_con)
-    data = parquet_bytes(data_con, "cleaned")
-    table = pq.read_table(io.BytesIO(data))
+    table = pq.read_table(io.BytesIO(parquet_bytes(data_con, "cleaned")))
     assert table.num_rows == data_con.execute("SELECT count(*) FROM cleaned").fetchall()[0][0]
 
 
@@ -487,8 +431,8 @@ def audit_lines() -> bytes:
     return "".join(json.dumps(e) + "\n" for e in events).encode()
 
 
-def test_bundle_opens_and_its_manifest_matches(report: dict[str, Any]) -> None:
-    files = {"x-metrics.csv": csv_metrics(report), "x-summary.txt": txt_summary(report).encode()}
+def test_bundle_opens_and_its_manifest_matches(report: Report) -> None:
+    files = {"x-metrics.csv": csv_metrics(report), "x-summary.txt": txt_summary(report)}
     packed = bundle(report, files=files, audit_events_jsonl=audit_lines())
     with zipfile.ZipFile(io.BytesIO(packed)) as archive:
         assert archive.testzip() is None
@@ -496,39 +440,35 @@ def test_bundle_opens_and_its_manifest_matches(report: dict[str, Any]) -> None:
         members = {name: archive.read(name) for name in names}
     assert names == [BUNDLE_REPORT, *files, BUNDLE_AUDIT, BUNDLE_MANIFEST]
     manifest = json.loads(members[BUNDLE_MANIFEST])
-    assert manifest["status"] == "draft"
-    assert manifest["content_sha256"] == report["content_sha256"]
+    assert manifest["status"] == "final"
+    assert manifest["content_sha256"] == report.content_sha256
+    assert manifest["audit_head_sha256"] == report.audit.head_sha256
     listed = {f["filename"]: f for f in manifest["files"]}
     assert set(listed) == set(names) - {BUNDLE_MANIFEST}
     for name, entry in listed.items():
         assert entry["sha256"] == hashlib.sha256(members[name]).hexdigest()
         assert entry["bytes"] == len(members[name])
-    assert json.loads(members[BUNDLE_REPORT]) == report
+    assert json.loads(members[BUNDLE_REPORT]) == report.to_dict()
     assert members[BUNDLE_AUDIT] == audit_lines()
     assert bundle(report, files=files, audit_events_jsonl=audit_lines()) == packed
 
 
 @pytest.mark.parametrize(
     ("files", "audit"),
-    [
-        ({BUNDLE_MANIFEST: b"{}"}, b""),
-        ({"../evil.csv": b""}, b""),
-        ({}, b"not json\n"),
-    ],
+    [({BUNDLE_MANIFEST: b"{}"}, b""), ({"../evil.csv": b""}, b""), ({}, b"not json\n")],
 )
 def test_bundle_refuses_clashes_unsafe_names_and_bad_audit(
-    report: dict[str, Any], files: dict[str, bytes], audit: bytes
+    report: Report, files: dict[str, bytes], audit: bytes
 ) -> None:
     with pytest.raises(ExportError):
         bundle(report, files=files, audit_events_jsonl=audit)
 
 
 def test_export_files_writes_every_export(
-    report: dict[str, Any], data_con: duckdb.DuckDBPyConnection, figures: dict
+    report: Report, data_con: duckdb.DuckDBPyConnection, figures: dict
 ) -> None:
-    files = export_files(
-        report, con=data_con, table="cleaned", figures=figures, audit_events_jsonl=audit_lines()
-    )
+    context = ExportContext(report, figures, data_con, "cleaned")
+    files = export_files(context, audit_events_jsonl=audit_lines())
     suffixes = sorted(Path(name).suffix for name in files)
     assert suffixes == [".csv", ".html", ".json", ".parquet", ".txt", ".zip"]
     assert all(name.startswith("sales_2024") for name in files)
@@ -539,6 +479,11 @@ def test_export_files_writes_every_export(
     entry = describe_export("sales_2024-report.json", files["sales_2024-report.json"])
     assert isinstance(entry, ExportFile) and entry.media_type == "application/json"
     assert entry.to_dict()["sha256"] == hashlib.sha256(files["sales_2024-report.json"]).hexdigest()
+
+
+def test_without_data_there_is_no_parquet(report: Report) -> None:
+    names = export_files(ExportContext(report, report_figures(report.record)))
+    assert sorted(Path(n).suffix for n in names) == [".csv", ".html", ".json", ".txt", ".zip"]
 
 
 @pytest.mark.parametrize(
@@ -565,8 +510,31 @@ def test_safe_filename_is_safe_bounded_and_idempotent(name: str) -> None:
     assert not re.search(r"[/\\\x00-\x1f\x7f\u202e]", result)
     assert not result.startswith((".", "-")) and len(result) <= 128
     assert result.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL"}
-    assert safe_filename(result, "") == result
+    assert safe_filename(result) == result
     assert "Zürich" in safe_filename("Zürich Daten", ".csv")
+
+
+def test_exports_on_demand_build_nothing_until_asked_and_report_each_file_once(
+    report: Report, data_con: duckdb.DuckDBPyConnection
+) -> None:
+    heard: list[ExportFile] = []
+    exports = ExportsOnDemand(
+        ExportContext(report, {}, data_con, "cleaned"),
+        audit_events_jsonl=audit_lines,
+        on_export=heard.append,
+    )
+    assert heard == []
+    csv_name = next(n for n in exports.names if n.endswith(".csv"))
+    first = exports.build(csv_name)
+    assert exports.build(csv_name) == first
+    assert [(e.filename, e.sha256, e.bytes) for e in heard] == [
+        (csv_name, hashlib.sha256(first).hexdigest(), len(first))
+    ]
+    exports.build(exports.bundle_name)
+    recorded = [e.filename for e in heard]
+    assert sorted(recorded) == sorted(n for n in exports.names if n != exports.report_name)
+    with pytest.raises(ExportError, match="no export called"):
+        exports.build("../../etc/passwd")
 
 
 # --- real browser -----------------------------------------------------------------------
@@ -575,10 +543,10 @@ def test_safe_filename_is_safe_bounded_and_idempotent(name: str) -> None:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_html_report_renders_offline_in_chromium(
-    report: dict[str, Any], figures: dict, tmp_path: Path, browser: Any
+    report: Report, figures: dict, tmp_path: Path, browser: Any
 ) -> None:
     path = tmp_path / "report.html"
-    path.write_text(html_report(report, figures), encoding="utf-8")
+    path.write_bytes(html_report(report, figures))
     outside: list[str] = []
     problems: list[str] = []
     dialogs: list[str] = []
@@ -611,35 +579,4 @@ def test_html_report_renders_offline_in_chromium(
     assert plots == len(figures)
     assert bars > 0
     assert dialogs == []  # no hostile string ran as script
-    assert banner.startswith("DRAFT")
-
-
-def test_timestamps_in_the_report_are_iso(report: dict[str, Any]) -> None:
-    moment = dt.datetime.fromisoformat(report["generated_at"])
-    assert moment.tzinfo is not None and not math.isnan(moment.timestamp())
-
-
-def test_exports_on_demand_build_nothing_until_asked_and_report_each_file_once(
-    report: dict[str, Any], data_con: duckdb.DuckDBPyConnection
-) -> None:
-    heard: list[ExportFile] = []
-    exports = ExportsOnDemand(
-        report,
-        con=data_con,
-        table="cleaned",
-        audit_events_jsonl=audit_lines,
-        on_export=heard.append,
-    )
-    assert heard == []
-    csv_name = next(n for n in exports.names if n.endswith(".csv"))
-    first = exports.build(csv_name)
-    again = exports.build(csv_name)
-    assert first == again
-    assert [(e.filename, e.sha256, e.bytes) for e in heard] == [
-        (csv_name, hashlib.sha256(first).hexdigest(), len(first))
-    ]
-    exports.build(exports.bundle_name)
-    recorded = [e.filename for e in heard]
-    assert sorted(recorded) == sorted(n for n in exports.names if n != exports.report_name)
-    with pytest.raises(ExportError, match="no export called"):
-        exports.build("../../etc/passwd")
+    assert banner.startswith("FINAL")

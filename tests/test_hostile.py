@@ -18,14 +18,18 @@ import time
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from ai.prompts import prompt_for
+from ai.prompts import step_prompt
+from flow.source import Source
 from review.workspace import keep_source
-from steps.exports import csv_metrics, html_report, markdown_text
-from steps.figures import overview_figures, quality_figures, statistics_figures
+from steps.exports.csv_metrics import csv_metrics
+from steps.exports.html import html_report
+from steps.figures import overview_figures, quality_figures, report_figures, statistics_figures
+from steps.insights import Facts
 from steps.load import LoadError, load
 from steps.overview import overview
 from steps.quality import quality
@@ -152,17 +156,19 @@ def raw_tags(texts: list[str]) -> list[str]:
 # ---------------------------------------------------------------- the notebook, headless
 
 
-def answer(verdict: str, **extra: Any) -> dict:
-    return {"verdict": verdict, "reviewer": "Ada", "notes": "checked", **extra}
+def answer(verdict: str, **extra: Any) -> SimpleNamespace:
+    return SimpleNamespace(
+        value={"verdict": verdict, "reviewer": "Ada", "notes": "checked", **extra}
+    )
 
 
-def all_gates(source: dict, **overrides: Any) -> dict:
+def all_gates(source: Source, **overrides: Any) -> dict:
     return {
         "source": source,
-        "gate1_answer": answer("approve"),
-        "gate2_answer": answer("approve"),
-        "gate4_answer": answer("approve", items={}, edits={}),
-        "gate5_answer": answer("approve"),
+        "gate1_form": answer("approve"),
+        "gate2_form": answer("approve"),
+        "gate4_form": answer("approve"),
+        "gate5_form": answer("approve"),
         **overrides,
     }
 
@@ -201,18 +207,17 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SIGNOFF_DB", str(tmp / "signoff.db"))
         mp.setenv("SIGNOFF_WORKSPACE", str(tmp / "workspace"))
-        source = {"name": "x.csv", "data": hostile_csv(tmp / "x.csv")}
+        source = Source("x.csv", hostile_csv(tmp / "x.csv"))
         outputs, defs = app.run(defs=all_gates(source))
-        patched, _ = app.run(defs=all_gates(source, esc=markdown_text))
-    return {"outputs": outputs, "defs": defs, "patched_outputs": patched}
+    return {"outputs": outputs, "defs": defs}
 
 
 def test_hostile_names_and_values_run_through_every_gate(hostile_run: dict) -> None:
     defs = hostile_run["defs"]
-    names = [c.name for c in defs["ov"].columns]
+    names = [c.name for c in defs["record0"].original.overview.columns]
     assert names[: len(HOSTILE_NAMES)] == list(HOSTILE_NAMES)
-    assert defs["report"]["status"] == "final"
-    assert defs["report"]["audit"]["verified"] is True
+    assert defs["exported"].status == "final"
+    assert defs["exported"].audit.verified is True
 
 
 def test_no_output_carries_a_live_tag_or_script(hostile_run: dict) -> None:
@@ -228,17 +233,8 @@ def test_no_output_renders_data_as_markdown(hostile_run: dict) -> None:
     assert output_markup(hostile_run["outputs"]) == []
 
 
-def test_markdown_text_as_the_apps_esc_renders_every_payload_as_text(hostile_run: dict) -> None:
-    assert output_markup(hostile_run["patched_outputs"]) == []
-
-
 def test_step_figures_carry_no_raw_tags(hostile_run: dict) -> None:
-    defs = hostile_run["defs"]
-    figures = {
-        **overview_figures(defs["ov"]),
-        **quality_figures(defs["ov"], defs["q"]),
-        **statistics_figures(defs["stats"], defs["scatters"]),
-    }
+    figures = report_figures(hostile_run["defs"]["exported"].record)
     assert any(IMG in name for name in figures)  # the scatter of the hostile pair is there
     strings = [s for fig in figures.values() for s in figure_strings(fig.to_plotly_json())]
     assert any("&lt;img" in s for s in strings)
@@ -246,9 +242,8 @@ def test_step_figures_carry_no_raw_tags(hostile_run: dict) -> None:
 
 
 def test_html_report_escapes_every_data_string(hostile_run: dict) -> None:
-    defs = hostile_run["defs"]
-    figures = {**overview_figures(defs["ov"]), **statistics_figures(defs["stats"])}
-    page = html_report(defs["report"], figures)
+    exported = hostile_run["defs"]["exported"]
+    page = html_report(exported, report_figures(exported.record)).decode("utf-8")
     assert live_markup(page, "report") == []
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     script = page.split('<script type="application/json" id="signoff-report">')[1]
@@ -257,7 +252,7 @@ def test_html_report_escapes_every_data_string(hostile_run: dict) -> None:
 
 
 def test_csv_export_neutralises_formula_payloads(hostile_run: dict) -> None:
-    rows = list(csv.reader(io.StringIO(csv_metrics(hostile_run["defs"]["report"]).decode())))
+    rows = list(csv.reader(io.StringIO(csv_metrics(hostile_run["defs"]["exported"]).decode())))
     cells = [cell for row in rows for cell in row]
     for formula in FORMULAS:
         assert "'" + formula in cells
@@ -267,10 +262,10 @@ def test_csv_export_neutralises_formula_payloads(hostile_run: dict) -> None:
 
 
 def test_prompts_quote_hostile_names_as_data(hostile_run: dict) -> None:
-    defs = hostile_run["defs"]
-    for step, result in (("overview", defs["ov"]), ("quality", defs["q"])):
-        text = prompt_for(step, result.to_dict()).text
-        assert IMG in text
+    original = hostile_run["defs"]["record0"].original
+    facts = Facts(original.overview, original.quality)
+    for step in ("overview", "quality"):
+        assert IMG in step_prompt(step, facts).text
 
 
 # ---------------------------------------------------------------- long strings
@@ -283,11 +278,12 @@ def test_hundred_thousand_character_name_and_value(tmp_path: Path) -> None:
     path = tmp_path / "long.csv"
     path.write_text(f"{name},x\n{value},1\n{value},2\n", encoding="utf-8")
     started = time.perf_counter()
-    outputs, defs = app.run(defs=all_gates({"name": "long.csv", "data": path}))
+    outputs, defs = app.run(defs=all_gates(Source("long.csv", path)))
     assert time.perf_counter() - started < 30
-    assert defs["ov"].columns[0].name == name
-    assert defs["report"]["status"] == "final"
-    for fig in overview_figures(defs["ov"]).values():
+    overview_ = defs["record0"].original.overview
+    assert overview_.columns[0].name == name
+    assert defs["exported"].status == "final"
+    for fig in overview_figures(overview_).values():
         assert all(len(s) < 1000 for s in figure_strings(fig.to_plotly_json()) if "N" * 50 in s)
     assert output_markup(outputs) == []
 
@@ -486,8 +482,8 @@ def test_workspace_keeps_any_upload_name_inside_itself(tmp_path: Path, name: str
 def test_app_keeps_an_upload_named_with_dot_dots_inside_the_workspace(tmp_path: Path) -> None:
     from app import app
 
-    _, defs = app.run(defs={"source": {"name": "../../../evil.csv", "data": b"a,b\n1,2\n3,4\n"}})
-    assert defs["ov"].n_rows == 2
+    _, defs = app.run(defs={"source": Source("../../../evil.csv", b"a,b\n1,2\n3,4\n")})
+    assert defs["record0"].original.overview.n_rows == 2
     assert [p.name for p in (tmp_path / "workspace" / "sources").rglob("*.csv")] == ["evil.csv"]
 
 
@@ -505,9 +501,9 @@ def test_carriage_return_inside_a_quoted_header_keeps_every_row(ending: bytes) -
 def test_header_only_file_runs_through_the_app() -> None:
     from app import app
 
-    _, defs = app.run(defs={"source": {"name": "h.csv", "data": b"a,b\n"}})
-    assert defs["q"].quality_score is None
-    assert defs["gate1"].status == "pending"
+    _, defs = app.run(defs={"source": Source("h.csv", b"a,b\n")})
+    assert defs["record0"].original.quality.quality_score is None
+    assert defs["gate1"].state.status == "pending"
 
 
 # ---------------------------------------------------------------- wide and tall
@@ -588,7 +584,7 @@ def test_wide_table_overview_matches_numpy_and_steps_two_three_say_they_capped(
     r = np.corrcoef(data["n1"][both], data["n2"][both])[0, 1]
     assert stats.correlation.matrix[1][2] == pytest.approx(r, rel=1e-12)
 
-    prompt = prompt_for("overview", ov.to_dict()).text
+    prompt = step_prompt("overview", Facts(ov)).text
     assert '"columns_left_out": 10' in prompt  # 60 columns, 50 in the prompt
 
 
@@ -623,8 +619,9 @@ def test_ten_thousand_columns_steps_one_to_three_are_bounded(tmp_path: Path) -> 
         statistics_figures(stats),
     ):
         assert sum(len(f.to_json()) for f in figures.values()) < 2_000_000
-    for step, result in (("overview", ov), ("quality", q), ("statistics", stats)):
-        assert len(prompt_for(step, result.to_dict()).text) < 100_000
+    facts = Facts(ov, q, stats)
+    for step in ("overview", "quality", "statistics"):
+        assert len(step_prompt(step, facts).text) < 100_000
 
 
 @pytest.mark.slow

@@ -1,9 +1,12 @@
-"""Hosted mode is on only when SIGNOFF_HOSTED says so."""
+"""Settings are read once, from the environment, with one sentence for a bad value."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from steps.errors import SettingsError
 from steps.settings import Settings
 
 
@@ -16,3 +19,42 @@ def test_hosted_is_on_for_yes_words(raw: str) -> None:
 def test_hosted_is_off_otherwise(raw: str) -> None:
     assert not Settings.from_env({"SIGNOFF_HOSTED": raw}).hosted
     assert not Settings.from_env({}).hosted
+
+
+def test_every_setting_is_read_once_with_its_default() -> None:
+    settings = Settings.from_env({})
+    assert settings.max_bytes == 200 * 1024 * 1024 and settings.duckdb_memory is None
+    assert settings.db_path == Path("signoff.db") and settings.workspace == Path("workspace")
+    assert settings.ai.gemini_key is None and settings.ai.timeout_s == 30.0
+
+
+def test_the_ai_settings_pick_the_key_and_never_show_it() -> None:
+    settings = Settings.from_env(
+        {"GOOGLE_API_KEY": "secret-key", "SIGNOFF_AI_TIMEOUT": "2.5", "SIGNOFF_DB": "/x/a.db"}
+    )
+    assert settings.ai.gemini_key == "secret-key"
+    assert settings.ai.gemini_key_variable == "GOOGLE_API_KEY"
+    assert settings.ai.timeout_s == 2.5 and settings.db_path == Path("/x/a.db")
+    assert "secret-key" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [("SIGNOFF_MAX_MB", "lots"), ("SIGNOFF_MAX_MB", "-1"), ("SIGNOFF_AI_TIMEOUT", "0")],
+)
+def test_a_bad_value_is_one_sentence_at_start_up(variable: str, raw: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({variable: raw})
+    sentence = str(caught.value)
+    assert sentence.startswith(variable) and sentence.endswith(".") and "\n" not in sentence
+
+
+def test_no_module_reads_the_environment_for_its_own_settings() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readers = [
+        str(path.relative_to(root))
+        for folder in ("steps", "review", "ai", "flow")
+        for path in (root / folder).rglob("*.py")
+        if "os.environ" in path.read_text("utf-8") or "getenv(" in path.read_text("utf-8")
+    ]
+    assert readers == ["steps/settings.py"]

@@ -458,9 +458,10 @@ def test_statistics_report_keys_and_json_safety(con):
     for pair in payload["strong_correlations"]:
         assert set(pair) >= {"a", "b", "r", "n", "p_value"} and abs(pair["r"]) >= 0.5
     dists = payload["distributions"]
-    assert {"skewness", "kurtosis", "histogram"} <= set(dists["a"])
-    assert dists["const"]["skewness"] is None
-    assert dists["label"]["kind"] == "categorical"
+    assert {"skewness", "kurtosis", "histogram"} <= set(dists["numeric"]["a"])
+    assert dists["numeric"]["const"]["skewness"] is None
+    assert {"cardinality", "top"} <= set(dists["categorical"]["label"])
+    assert dists["n_rows"] == len(frame)
     assert payload["scatter_pairs"] == payload["strong_correlations"][:4]
     assert result.correlation == correlation_matrix(con)
     assert result.distributions == distributions(con)
