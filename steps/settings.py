@@ -12,6 +12,7 @@ paths), DuckDB locked down after loading, no paths or tracebacks shown to viewer
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,7 +81,7 @@ def _megabytes(raw: str | None) -> int:
         megabytes = float(raw)
     except ValueError:
         megabytes = -1.0
-    if not megabytes > 0:
+    if not (megabytes > 0 and math.isfinite(megabytes)):
         raise SettingsError(f"SIGNOFF_MAX_MB must be a positive number of megabytes, not {raw!r}.")
     return int(megabytes * MIB)
 
@@ -106,7 +107,7 @@ def _seconds(raw: str | None) -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise SettingsError(
             f"SIGNOFF_AI_TIMEOUT must be a positive number of seconds, not {raw!r}."
         )
