@@ -72,9 +72,11 @@ class GeminiAdvisor(RemoteAdvisor):
         **options: Any,
     ) -> None:
         super().__init__(model, **options)
+        # In milliseconds, and at least 1: google-genai reads a timeout of 0 as none at all.
+        timeout_ms = max(1, round(self.timeout_s * 1000))
         self._client = genai.Client(
             api_key=api_key,
-            http_options=types.HttpOptions(base_url=base_url, timeout=int(self.timeout_s * 1000)),
+            http_options=types.HttpOptions(base_url=base_url, timeout=timeout_ms),
         )
 
     @classmethod
