@@ -8,6 +8,7 @@ from `GOOGLE_GEMINI_BASE_URL` (in `Settings.ai`) points it at another endpoint.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx2
@@ -112,4 +113,8 @@ class GeminiAdvisor(RemoteAdvisor):
             raise CallFailure("timeout", f"did not answer within {self.timeout_s:g} s") from e
         except httpx2.TransportError as e:
             raise CallFailure("unreachable", "could not be reached") from e
+        except json.JSONDecodeError as e:  # a body that is not JSON at all (e.g. a proxy's page)
+            raise CallFailure(
+                "malformed", "answered with something other than JSON", http_status=200
+            ) from e
         return _reply_from(response)
