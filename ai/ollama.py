@@ -74,12 +74,19 @@ class OllamaAdvisor(RemoteAdvisor):
                 "malformed", "answered with something other than JSON", http_status=200
             ) from e
         message = data.get("message") if isinstance(data, Mapping) else None
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if not isinstance(data, Mapping) or not isinstance(content, str | None):
+            raise CallFailure(
+                "malformed",
+                "answered with something other than the expected JSON",
+                http_status=response.status_code,
+            )
         prompt_tokens, output_tokens = (
             _tokens(data.get("prompt_eval_count")),
             _tokens(data.get("eval_count")),
         )
         return Reply(
-            text=message.get("content") if isinstance(message, Mapping) else None,
+            text=content,
             http_status=response.status_code,
             input_tokens=prompt_tokens,
             output_tokens=output_tokens,

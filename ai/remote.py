@@ -217,11 +217,11 @@ class RemoteAdvisor:
     def _attempt(self, prompt: Prompt, schema: type[M]) -> tuple[M, Reply]:
         try:
             reply = self._send(prompt.text, schema)
+            return _parse(reply, schema), reply
         except CallFailure:
             raise
         except Exception as e:  # a failed call must never lose the step
             raise CallFailure("client_error", f"failed ({type(e).__name__})") from e
-        return _parse(reply, schema), reply
 
     def _generate(self, task: str, prompt: Prompt, schema: type[M]) -> M:
         """A validated answer from the cache or the model; raises the last `CallFailure`."""
