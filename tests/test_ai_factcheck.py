@@ -3,15 +3,18 @@ with separators) are not. Expected figures come from the frame, not from the che
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
-from test_ai_fixtures import customer_frame, step_results
+from test_ai_fixtures import customer_frame, model_card, step_results, with_model
 
-from ai.factcheck import stated_numbers, unverified_numbers
+from ai.factcheck import reference_figures, stated_numbers, unverified_numbers
+from steps.insights import Facts
 
 
-def flagged(text: str, parts: dict | None = None) -> list[str]:
-    found = unverified_numbers([("detail", text)], step_results() if parts is None else parts)
+def flagged(text: str, facts: Facts | None = None) -> list[str]:
+    found = unverified_numbers([("detail", text)], step_results() if facts is None else facts)
     return [u.text for u in found]
 
 
@@ -46,11 +49,14 @@ def test_planted_wrong_numbers_are_flagged_and_right_ones_are_not() -> None:
     income_missing = int(frame["income"].isna().sum())
     share = frame["notes"].isna().mean()
     r = stats.pearsonr(frame["tenure_years"], frame["visits"])[0]
+    q = step_results().quality
+    assert q is not None and q.quality_score is not None
+    quality_score = q.quality_score  # the score's formula lives in steps.quality only
     text = (
         f"There are {dupes} duplicate rows among {len(frame):,} rows. "
         f"income is missing in {income_missing + 971} rows. "
         f"notes is {share:.0%} missing, tenure_years and visits correlate at r = {r:.2f} "
-        f"({r:.1%}), and the quality score is {step_results()['quality']['quality_score']:.1f}. "
+        f"({r:.1%}), and the quality score is {quality_score:.1f}. "
         f"spend and visits correlate at r = {r - 0.2:.2f}."
     )
     assert flagged(text) == [str(income_missing + 971), f"{r - 0.2:.2f}"]
@@ -82,18 +88,20 @@ def test_sign_is_not_checked_but_magnitude_is() -> None:
 
 
 def test_numbers_in_column_names_are_not_checked() -> None:
-    parts = {
-        "quality": {"n_rows": 50, "missing_by_column": {"revenue_2019_q3": 7}},
-    }
-    assert flagged("revenue_2019_q3 has 7 missing values", parts) == []
-    assert flagged("revenue_2019_q3 has 8 missing values", parts) == ["8"]
+    revenue = [1000.0 + 10 * i for i in range(43)] + [np.nan] * 7
+    facts = step_results(pd.DataFrame({"revenue_2019_q3": revenue}))
+    assert facts.quality is not None and facts.quality.missing_by_column == {"revenue_2019_q3": 7}
+    assert flagged("revenue_2019_q3 has 7 missing values", facts) == []
+    assert flagged("revenue_2019_q3 has 8 missing values", facts) == ["8"]
 
 
 def test_method_constants_pass_only_in_their_phrases() -> None:
-    parts = {"quality": {"n_rows": 50, "duplicate_rows": 12}}
-    assert flagged("values outside 1.5 × IQR, or with |z| > 3, scored out of 100", parts) == []
-    assert flagged("there are 3 duplicate rows", parts) == ["3"]
-    assert flagged("quality.type_issues[7].count=12", parts) == []
+    facts = step_results(pd.DataFrame({"amount": [1000 + i for i in range(38)] + [1000] * 12}))
+    assert facts.quality is not None
+    assert (facts.quality.n_rows, facts.quality.duplicate_rows) == (50, 12)
+    assert flagged("values outside 1.5 × IQR, or with |z| > 3, scored out of 100", facts) == []
+    assert flagged("there are 3 duplicate rows", facts) == ["3"]
+    assert flagged("quality.type_issues[7].count=12", facts) == []
 
 
 def test_unverified_numbers_carry_their_sentence_and_place() -> None:
@@ -106,3 +114,25 @@ def test_unverified_numbers_carry_their_sentence_and_place() -> None:
         "income is missing in 99 rows!",
         "findings[1].detail",
     )
+
+
+def test_the_approved_models_metrics_are_figures() -> None:
+    """Step 4 may quote the approved model's metrics; a wrong one is flagged."""
+    card = model_card("spend")
+    facts = with_model("spend")
+    r2, mae = card.metrics["r2"].mean, card.metrics["mae"].mean
+    assert flagged(f"The baseline reaches r2 {r2:.3f} with an MAE of {mae:.4g}.", facts) == []
+    assert flagged(f"The baseline reaches an MAE of {mae:.4g}.") == [f"{mae:.4g}"]  # no card
+    wrong = f"{mae * 3:.4g}"
+    assert flagged(f"The baseline reaches an MAE of {wrong}.", facts) == [wrong]
+
+
+def test_reference_figures_are_what_the_prompt_showed_plus_the_derived_ones() -> None:
+    frame = customer_frame()
+    figures = reference_figures(step_results())
+    assert figures == sorted(set(figures)) and all(f >= 0 for f in figures)
+    assert len(frame) in figures and frame.duplicated().sum() in figures
+    assert len(frame) - frame.duplicated().sum() in figures  # rows left after de-duplication
+    rows = frame.head(2).to_dict("records")
+    with_rows = reference_figures(step_results(), rows)
+    assert frame["income"].iloc[0] not in figures and frame["income"].iloc[0] in with_rows

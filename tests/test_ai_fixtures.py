@@ -1,26 +1,41 @@
-"""A small customer table with planted problems, and its step results computed here.
+"""A small customer table with planted problems, and the typed step results of it.
 
-The other `test_ai_*` modules import these builders. The figures are computed with
-pandas/numpy/scipy directly (independently of `steps/`), in the shapes of the report
-contract, including the cell values a prompt must never carry (top values, text min/max,
-examples), so the privacy tests have something to catch.
+The other `test_ai_*` modules import these builders. The figures are computed by the real
+steps (`steps.overview`, `steps.quality`, `steps.statistics`, `steps.model.baselines`) on a
+DuckDB table, exactly as the flow computes them, and handed to advisors as
+`steps.insights.Facts`. The results keep the cell values a prompt must never carry (top
+values, duplicate rows, type-issue examples, class labels), so the privacy tests have
+something to catch. The tests below check the planted problems against pandas, numpy and
+scipy directly, so the expectations elsewhere do not rest on the steps alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import duckdb_table
 from scipy import stats
 
-from steps.results import json_safe
+from steps.insights import Facts, Step
+from steps.model import ModelCard, baselines
+from steps.overview import overview
+from steps.quality import quality
+from steps.statistics import statistics
 
 N_CLEAN = 40
 DUPLICATED = 3
 REGIONS = ("Nordvik", "Sudholm", "Ostbrook")
 STRONG = 0.7
+# Features for the baseline models: few, so a card trains in about a second.
+MODEL_FEATURES = ("income", "spend_copy", "tenure_years", "visits")
+MODEL_FOLDS = 3  # half the training time of the default 5; the card has the same parts
+TIERS = ("Gold-Tier", "Iron-Tier")
 
 
 def customer_frame() -> pd.DataFrame:
@@ -51,128 +66,61 @@ def customer_frame() -> pd.DataFrame:
     return pd.concat([frame, frame.iloc[[2, 8, 14]]], ignore_index=True)
 
 
-KINDS = {
-    "customer_id": "identifier",
-    "region": "categorical",
-    "income": "numeric",
-    "spend": "numeric",
-    "spend_copy": "numeric",
-    "tenure_years": "numeric",
-    "visits": "numeric",
-    "country": "categorical",
-    "notes": "text",
-    "zip": "categorical",
-}
+def tiered_frame() -> pd.DataFrame:
+    """The customers with a binary `tier` column, whose labels are cell values too."""
+    frame = customer_frame()
+    return frame.assign(tier=np.where(frame["visits"] > 30, TIERS[0], TIERS[1]))
 
 
-def _column(frame: pd.DataFrame, name: str, kind: str) -> dict:
-    s = frame[name]
-    numeric = kind == "numeric"
-    q = s.quantile([0.25, 0.5, 0.75]) if numeric else None
-    present = s.dropna()
-    return {
-        "name": name,
-        "kind": kind,
-        "n_missing": int(s.isna().sum()),
-        "n_distinct": int(s.nunique()),
-        "mean": float(s.mean()) if numeric else None,
-        "std": float(s.std(ddof=1)) if numeric else None,
-        "min": present.min() if len(present) else None,
-        "q1": float(q.iloc[0]) if numeric else None,
-        "median": float(q.iloc[1]) if numeric else None,
-        "q3": float(q.iloc[2]) if numeric else None,
-        "max": present.max() if len(present) else None,
-        "top_values": [{"value": v, "count": int(c)} for v, c in s.value_counts().head(3).items()],
-    }
+def compute_facts(frame: pd.DataFrame) -> Facts:
+    """Steps 1–3 on `frame`, as the flow runs them on a loaded table."""
+    con = duckdb_table(frame)
+    try:
+        ov = overview(con, "data")
+        q = quality(con, "data", overview=ov)
+        s = statistics(con, "data", threshold=STRONG)
+    finally:
+        con.close()
+    return Facts(ov, q, s)
 
 
-def overview_dict(frame: pd.DataFrame, kinds: dict[str, str] = KINDS) -> dict:
-    return json_safe(
-        {
-            "n_rows": len(frame),
-            "n_columns": frame.shape[1],
-            "columns": [_column(frame, c, kinds[c]) for c in frame.columns],
-            "memory_bytes": int(frame.memory_usage(deep=True).sum()),
-        }
-    )
+@cache
+def _customer_facts() -> Facts:
+    return compute_facts(customer_frame())
 
 
-def _outliers(s: pd.Series) -> dict:
-    x = s.dropna().to_numpy()
-    q1, q3 = np.percentile(x, [25, 75])
-    iqr = q3 - q1
-    z = (x - x.mean()) / x.std(ddof=1)
-    return {
-        "iqr": int(((x < q1 - 1.5 * iqr) | (x > q3 + 1.5 * iqr)).sum()),
-        "zscore": int((np.abs(z) > 3).sum()),
-    }
+def step_results(frame: pd.DataFrame | None = None) -> Facts:
+    """The customers' Steps 1–3 (computed once per session; `Facts` are frozen), or those
+    of another frame."""
+    return _customer_facts() if frame is None else compute_facts(frame)
 
 
-def quality_dict(frame: pd.DataFrame, kinds: dict[str, str] = KINDS) -> dict:
-    numeric = [c for c, k in kinds.items() if k == "numeric"]
-    missing = frame.isna().sum()
-    cells = frame.size
-    dupes = int(frame.duplicated().sum())
-    junk_zip = frame["zip"][~frame["zip"].str.fullmatch(r"\d+")] if "zip" in frame else []
-    score = 100 * (1 - missing.sum() / cells) * (1 - dupes / len(frame))
-    return json_safe(
-        {
-            "n_rows": len(frame),
-            "duplicate_rows": dupes,
-            "duplicate_examples": frame[frame.duplicated()].head(2).to_dict("records"),
-            "missing_cells": int(missing.sum()),
-            "missing_by_column": {c: int(n) for c, n in missing.items()},
-            "quality_score": score,
-            "outliers": {c: _outliers(frame[c]) for c in numeric},
-            "type_issues": [
-                {
-                    "column": "zip",
-                    "issue": "non-numeric values in a numeric-looking column",
-                    "count": len(junk_zip),
-                    "examples": sorted(set(junk_zip)),
-                }
-            ]
-            if len(junk_zip)
-            else [],
-        }
-    )
+def step_facts(step: Step, facts: Facts | None = None) -> Facts:
+    """What the flow hands an advisor for one step: that step's result and those before."""
+    facts = step_results() if facts is None else facts
+    if step == "overview":
+        return Facts(facts.overview)
+    if step == "quality":
+        return Facts(facts.overview, facts.quality)
+    return Facts(facts.overview, facts.quality, facts.statistics)
 
 
-def statistics_dict(frame: pd.DataFrame, kinds: dict[str, str] = KINDS) -> dict:
-    numeric = [c for c, k in kinds.items() if k == "numeric"]
-    corr = frame[numeric].corr()
-    pairs = []
-    for i, a in enumerate(numeric):
-        for b in numeric[i + 1 :]:
-            both = frame[[a, b]].dropna()
-            r, p = stats.pearsonr(both[a], both[b])
-            if abs(r) >= STRONG:
-                pairs.append({"a": a, "b": b, "r": r, "n": len(both), "p_value": p})
-    return json_safe(
-        {
-            "correlation": {"method": "pearson", "columns": numeric, "matrix": corr.to_numpy()},
-            "strong_correlations": pairs,
-            "threshold": STRONG,
-            "distributions": {
-                c: {
-                    "skewness": stats.skew(frame[c].dropna(), bias=False),
-                    "kurtosis": stats.kurtosis(frame[c].dropna(), bias=False),
-                }
-                for c in numeric
-            },
-        }
-    )
+@cache
+def model_card(target: str, features: Sequence[str] = MODEL_FEATURES) -> ModelCard:
+    """The baseline card for `target` (`tier` lives in `tiered_frame`)."""
+    frame = tiered_frame() if target == "tier" else customer_frame()
+    con = duckdb_table(frame)
+    try:
+        kept = [f for f in features if f != target]
+        return baselines(con, "data", target, features=kept, folds=MODEL_FOLDS)
+    finally:
+        con.close()
 
 
-def step_results(
-    frame: pd.DataFrame | None = None, kinds: dict[str, str] = KINDS
-) -> dict[str, dict]:
-    frame = customer_frame() if frame is None else frame
-    return {
-        "overview": overview_dict(frame, kinds),
-        "quality": quality_dict(frame, kinds),
-        "statistics": statistics_dict(frame, kinds),
-    }
+def with_model(target: str, facts: Facts | None = None) -> Facts:
+    """Steps 1–3 plus the approved baseline card, as Step 4 reads them."""
+    base = step_results() if facts is None else facts
+    return dataclasses.replace(base, model=model_card(target))
 
 
 def clean_frame() -> pd.DataFrame:
@@ -188,37 +136,62 @@ def clean_frame() -> pd.DataFrame:
     )
 
 
-CLEAN_KINDS = {"height": "numeric", "weight": "numeric", "group": "categorical"}
-
-
 def cell_strings() -> set[str]:
-    """Every distinct text cell of the table: none may reach a prompt without opt-in."""
-    frame = customer_frame()
+    """Every distinct text cell of the table (and the tier labels): none may reach a prompt
+    without opt-in."""
+    frame = tiered_frame()
     text = frame.select_dtypes(exclude="number")
     return {str(v) for col in text for v in text[col].dropna().unique()}
 
 
 def test_planted_problems_are_in_the_figures() -> None:
-    results = step_results()
-    q, s = results["quality"], results["statistics"]
-    assert q["duplicate_rows"] == DUPLICATED
-    assert q["missing_by_column"]["income"] == 6  # the duplicated rows have an income
-    assert q["missing_by_column"]["notes"] == len(customer_frame()) - 11
-    assert q["outliers"]["income"]["iqr"] >= 1
-    leak = [p for p in s["strong_correlations"] if {p["a"], p["b"]} == {"spend", "spend_copy"}]
-    assert leak and leak[0]["r"] > 0.999
-    assert s["distributions"]["income"]["skewness"] > 3
+    facts = step_results()
+    ov, q, s = facts.overview, facts.quality, facts.statistics
+    assert q is not None and s is not None
+    assert q.duplicate_rows == DUPLICATED
+    assert q.missing_by_column["income"] == 6  # the duplicated rows have an income
+    assert q.missing_by_column["notes"] == len(customer_frame()) - 11
+    assert q.outliers["income"].iqr >= 1
+    assert [(t.column, t.count) for t in q.type_issues] == [("zip", 5)]
+    assert ov.column("country").n_distinct == 1
+    leak = [p for p in s.strong_correlations if {p.a, p.b} == {"spend", "spend_copy"}]
+    assert leak and leak[0].r > 0.999
+    assert s.distributions.numeric["income"].skewness > 3
+    # Exact duplicates repeat customer_id, so only the de-duplicated table has an identifier.
+    assert ov.column("customer_id").kind == "text"
+    deduplicated = step_results(customer_frame().drop_duplicates()).overview
+    assert deduplicated.column("customer_id").kind == "identifier"
 
 
 def test_fixture_figures_agree_with_an_independent_computation() -> None:
-    """numpy's own moments and Pearson r, against the pandas/scipy figures above."""
+    """pandas, numpy and scipy on the frame, against the figures the steps computed."""
     frame = customer_frame()
-    ov, s = overview_dict(frame), statistics_dict(frame)
+    facts = step_results()
+    q, s = facts.quality, facts.statistics
+    assert q is not None and s is not None
+    assert q.duplicate_rows == frame.duplicated().sum()
+    assert q.missing_by_column == {c: int(n) for c, n in frame.isna().sum().items()}
     spend = frame["spend"].to_numpy()
-    col = next(c for c in ov["columns"] if c["name"] == "spend")
-    assert col["mean"] == pytest.approx(math.fsum(spend) / len(spend), rel=1e-12)
-    assert col["std"] == pytest.approx(np.std(spend, ddof=1), rel=1e-12)
+    col = facts.overview.column("spend")
+    assert col.mean == pytest.approx(math.fsum(spend) / len(spend), rel=1e-12)
+    assert col.std == pytest.approx(np.std(spend, ddof=1), rel=1e-12)
     x, y = frame["spend"].to_numpy(), frame["spend_copy"].to_numpy()
-    r = np.corrcoef(x, y)[0, 1]
-    pair = next(p for p in s["strong_correlations"] if p["b"] == "spend_copy")
-    assert pair["r"] == pytest.approx(r, rel=1e-12)
+    pair = next(p for p in s.strong_correlations if p.b == "spend_copy")
+    assert pair.r == pytest.approx(np.corrcoef(x, y)[0, 1], rel=1e-12)
+    r, p = stats.pearsonr(frame["tenure_years"], frame["visits"])
+    pair = next(p for p in s.strong_correlations if p.b == "visits")
+    assert (pair.r, pair.p_value) == (pytest.approx(r, rel=1e-12), pytest.approx(p, rel=1e-6))
+    income = frame["income"].dropna()
+    shape = s.distributions.numeric["income"]
+    assert shape.skewness == pytest.approx(stats.skew(income, bias=False), rel=1e-9)
+    assert shape.kurtosis == pytest.approx(stats.kurtosis(income, bias=False), rel=1e-9)
+
+
+def test_the_model_cards_carry_class_labels_for_the_prompts_to_leave_out() -> None:
+    """The binary and multiclass cards hold their labels (cell values), so the tests that
+    say no prompt carries them have something to catch."""
+    tier = model_card("tier")
+    assert (tier.task, tier.classes, tier.positive_class) == ("binary", TIERS, TIERS[1])
+    region = model_card("region")
+    assert region.task == "multiclass" and set(region.classes) == set(REGIONS)
+    assert {"leakage", "target_in_name"} <= {w.kind for w in model_card("spend").warnings}

@@ -7,24 +7,32 @@ the fake server received is inspected for cell values.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 from pytest_httpserver import HTTPServer
-from test_ai_fixtures import cell_strings, customer_frame, step_results
+from test_ai_fixtures import cell_strings, customer_frame, step_facts, step_results, with_model
 from werkzeug import Request, Response
 
-from ai.advisor import CallRecord, choose_advisor
 from ai.cache import AICache
-from ai.gemini import DEFAULT_MODEL, GeminiAdvisor
+from ai.factory import choose_advisor
+from ai.gemini import GeminiAdvisor
 from ai.offline import OfflineAdvisor
 from ai.ollama import OllamaAdvisor
-from ai.prompts import TooManyRowsError, prompt_for
-from steps.recommend import RecommendContext
+from ai.prompts import recommend_prompt, step_prompt
+from ai.remote import RemoteAdvisor
+from ai.types import CallRecord, Rows
+from steps.errors import TooManyRowsError
+from steps.insights import Facts, Step, StepInsights
+from steps.recommend import ItemReviews, Recommendations, RecommendContext
+from steps.settings import DEFAULT_GEMINI_MODEL as DEFAULT_MODEL
+from steps.settings import Settings
 
 GENERATE = re.compile(r"/v1(beta)?/models/[^/]+:generateContent")
 KEY = "test-key-not-a-secret-7f3a"
@@ -81,6 +89,18 @@ def gemini(server: HTTPServer, calls: list[CallRecord], **options: object) -> Ge
     return GeminiAdvisor(KEY, base_url=server.url_for("/"), **settings)
 
 
+def advise(
+    advisor: RemoteAdvisor, step: Step, facts: Facts | None = None, rows: Rows | None = None
+) -> StepInsights:
+    """As the flow calls an advisor: the prompt built (and shown) once, then passed in."""
+    facts = step_facts(step) if facts is None else facts
+    return advisor.advise(step, facts, prompt=step_prompt(step, facts, rows=rows), rows=rows)
+
+
+def recommend(advisor: RemoteAdvisor, context: RecommendContext) -> Recommendations:
+    return advisor.recommend(context, prompt=recommend_prompt(context))
+
+
 def request_bodies(server: HTTPServer) -> list[str]:
     return [req.get_data(as_text=True) for req, _ in server.log]
 
@@ -102,28 +122,34 @@ def assert_no_cell_values(bodies: list[str]) -> None:
         assert not leaked, f"cell values reached the request: {leaked}"
 
 
-def expected_fallback(step: str) -> dict:
-    return OfflineAdvisor().advise(step, step_results()[step]).to_dict()["findings"]
+def expected_fallback(step: Step) -> dict:
+    return OfflineAdvisor().advise(step, step_facts(step)).to_dict()["findings"]
+
+
+def customers() -> tuple[int, int]:
+    """The customers' duplicate rows and missing incomes, counted by pandas."""
+    frame = customer_frame()
+    return int(frame.duplicated().sum()), int(frame["income"].isna().sum())
 
 
 def test_success_parses_structured_output_and_records_the_call(fake: HTTPServer) -> None:
-    results = step_results()
-    q = results["quality"]
-    wrong = q["missing_by_column"]["income"] + 3
+    dupes, income_missing = customers()
+    wrong = income_missing + 3
     fake.expect_request(GENERATE, method="POST").respond_with_json(
-        gemini_body(quality_answer(q["duplicate_rows"], wrong))
+        gemini_body(quality_answer(dupes, wrong))
     )
     calls: list[CallRecord] = []
-    insights = gemini(fake, calls).advise("quality", q)
+    facts = step_facts("quality")
+    shown = step_prompt("quality", facts)  # what the "what will be sent" panel shows
+    insights = gemini(fake, calls).advise("quality", facts, prompt=shown)
 
     assert insights.advisor == "gemini" and insights.model == DEFAULT_MODEL
     assert insights.notice is None
-    assert [f.title for f in insights.findings] == [f"{q['duplicate_rows']} duplicate rows"]
+    assert [f.title for f in insights.findings] == [f"{dupes} duplicate rows"]
     assert [u.value for u in insights.unverified_numbers] == [wrong]
     ((req, _),) = fake.log
     assert req.headers["x-goog-api-key"] == KEY
     sent = json.loads(req.get_data())
-    shown = prompt_for("quality", q)  # what the "what will be sent" panel shows
     assert sent["contents"][0]["parts"][0]["text"] == shown.text
     assert insights.prompt_sha256 == shown.sha256
     assert sent["generationConfig"]["responseMimeType"] == "application/json"
@@ -137,12 +163,14 @@ def test_success_parses_structured_output_and_records_the_call(fake: HTTPServer)
 
 
 def test_no_step_sends_a_cell_value(fake: HTTPServer) -> None:
+    """Every step, and Step 4 with a classification model whose labels are cell values."""
     fake.expect_request(GENERATE).respond_with_json(gemini_body({"findings": []}))
-    results = step_results()
+    facts = with_model("tier")
+    assert facts.model is not None and facts.model.classes
     advisor = gemini(fake, [])
     for step in ("overview", "quality", "statistics"):
-        advisor.advise(step, results)
-    advisor.recommend(RecommendContext(**results))
+        advise(advisor, step, facts)
+    recommend(advisor, RecommendContext(facts))
     assert len(fake.log) == 4
     assert_no_cell_values(request_bodies(fake))
 
@@ -151,13 +179,35 @@ def test_opted_in_rows_are_sent_and_no_more_than_twenty(fake: HTTPServer) -> Non
     fake.expect_request(GENERATE).respond_with_json(gemini_body({"findings": []}))
     frame = customer_frame()
     rows = frame.head(5).to_dict("records")
-    gemini(fake, []).advise("overview", step_results()["overview"], rows=rows)
+    advise(gemini(fake, []), "overview", rows=rows)
     body = request_bodies(fake)[0]
     assert all(r["customer_id"] in body for r in rows)
     assert frame["customer_id"].iloc[5] not in body
+    # The caller builds the prompt, so a 21st row is refused before anything is sent.
     with pytest.raises(TooManyRowsError, match="At most 20 rows"):
-        gemini(fake, []).advise("overview", {}, rows=frame.head(21).to_dict("records"))
+        advise(gemini(fake, []), "overview", rows=frame.head(21).to_dict("records"))
     assert len(fake.log) == 1
+
+
+def test_opted_in_rows_count_as_figures_for_the_fact_check(fake: HTTPServer) -> None:
+    """A number read off a shared row is verified; the same number without rows is not."""
+    frame = customer_frame()
+    rows = frame.head(3).to_dict("records")
+    income = f"{rows[0]['income']:.2f}"
+    answer = {
+        "findings": [
+            {
+                "title": "First customer",
+                "detail": f"The first customer earns {income}.",
+                "severity": "info",
+                "evidence": [],
+            }
+        ]
+    }
+    fake.expect_request(GENERATE).respond_with_json(gemini_body(answer))
+    assert advise(gemini(fake, []), "overview", rows=rows).unverified_numbers == ()
+    (unverified,) = advise(gemini(fake, []), "overview").unverified_numbers
+    assert unverified.text == income
 
 
 def _sleep_then_answer(seconds: float, done: threading.Event):
@@ -169,16 +219,21 @@ def _sleep_then_answer(seconds: float, done: threading.Event):
     return handler
 
 
+def _wait_for_late_answer(fake: HTTPServer, answered: threading.Event) -> None:
+    """Let the late answer land in this test's server log, not the next test's."""
+    answered.wait(5)
+    deadline = time.monotonic() + 5
+    while not fake.log and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_timeout_falls_back_with_a_notice(fake: HTTPServer) -> None:
     answered = threading.Event()
     fake.expect_request(GENERATE).respond_with_handler(_sleep_then_answer(0.6, answered))
     calls: list[CallRecord] = []
-    insights = gemini(fake, calls, timeout_s=0.2).advise("statistics", step_results()["statistics"])
+    insights = advise(gemini(fake, calls, timeout_s=0.2), "statistics")
     assert not answered.is_set(), "the fallback came before the server's late answer"
-    answered.wait(5)  # let the late answer land in this test's server log, not the next
-    deadline = time.monotonic() + 5
-    while not fake.log and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _wait_for_late_answer(fake, answered)
     assert insights.advisor == "offline"
     assert insights.notice == (
         "Gemini did not answer within 0.2 s; showing the offline advisor's findings instead."
@@ -188,17 +243,29 @@ def test_timeout_falls_back_with_a_notice(fake: HTTPServer) -> None:
     assert insights.prompt_sha256 == calls[0].prompt_sha256
 
 
+def test_a_sub_millisecond_timeout_still_times_out(fake: HTTPServer) -> None:
+    """google-genai reads a timeout of 0 ms as none at all: a tiny SIGNOFF_AI_TIMEOUT must
+    not turn into waiting for ever."""
+    answered = threading.Event()
+    fake.expect_request(GENERATE).respond_with_handler(_sleep_then_answer(0.6, answered))
+    insights = advise(gemini(fake, [], timeout_s=0.0004), "overview")
+    assert not answered.is_set(), "the call waited for the server's late answer"
+    _wait_for_late_answer(fake, answered)
+    assert insights.advisor == "offline"
+    assert insights.notice is not None and "did not answer within 0.0004 s" in insights.notice
+
+
 def test_429_then_success_retries_after_the_backoff(fake: HTTPServer) -> None:
     quota = {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}
-    q = step_results()["quality"]
+    dupes, income_missing = customers()
     fake.expect_oneshot_request(GENERATE).respond_with_json(quota, status=429)
     fake.expect_oneshot_request(GENERATE).respond_with_json(
-        gemini_body(quality_answer(q["duplicate_rows"], q["missing_by_column"]["income"]))
+        gemini_body(quality_answer(dupes, income_missing))
     )
     waits: list[float] = []
     calls: list[CallRecord] = []
     advisor = gemini(fake, calls, backoff=lambda n: 0.25 * n, sleep=waits.append)
-    insights = advisor.advise("quality", q)
+    insights = advise(advisor, "quality")
     assert insights.advisor == "gemini" and insights.notice is None
     assert insights.unverified_numbers == ()
     assert [(c.attempt, c.outcome, c.http_status) for c in calls] == [
@@ -215,9 +282,7 @@ def test_three_500s_fall_back_after_three_attempts(fake: HTTPServer) -> None:
     )
     calls: list[CallRecord] = []
     waits: list[float] = []
-    insights = gemini(fake, calls, sleep=waits.append).advise(
-        "overview", step_results()["overview"]
-    )
+    insights = advise(gemini(fake, calls, sleep=waits.append), "overview")
     assert len(fake.log) == 3
     assert [c.outcome for c in calls] == ["server_error"] * 3
     assert len(waits) == 2
@@ -229,6 +294,19 @@ def test_three_500s_fall_back_after_three_attempts(fake: HTTPServer) -> None:
     assert insights.to_dict()["findings"] == expected_fallback("overview")
 
 
+def test_a_client_error_is_not_retried(fake: HTTPServer) -> None:
+    fake.expect_request(GENERATE).respond_with_json(
+        {"error": {"code": 400, "message": "bad key", "status": "INVALID_ARGUMENT"}}, status=400
+    )
+    calls: list[CallRecord] = []
+    insights = advise(gemini(fake, calls), "overview")
+    assert len(fake.log) == 1
+    assert [(c.outcome, c.http_status) for c in calls] == [("client_error", 400)]
+    assert insights.notice == (
+        "Gemini refused the request (HTTP 400); showing the offline advisor's findings instead."
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     ["{not json", json.dumps({"findings": [{"title": "no detail, no severity"}]})],
@@ -237,10 +315,24 @@ def test_three_500s_fall_back_after_three_attempts(fake: HTTPServer) -> None:
 def test_malformed_json_falls_back(fake: HTTPServer, text: str) -> None:
     fake.expect_request(GENERATE).respond_with_json(gemini_body(text))
     calls: list[CallRecord] = []
-    insights = gemini(fake, calls).advise("quality", step_results()["quality"])
+    insights = advise(gemini(fake, calls), "quality")
     assert insights.advisor == "offline"
     assert "something other than the expected JSON" in (insights.notice or "")
     assert [c.outcome for c in calls] == ["malformed"]
+    assert insights.to_dict()["findings"] == expected_fallback("quality")
+
+
+def test_a_body_that_is_not_json_falls_back_as_malformed(fake: HTTPServer) -> None:
+    """A proxy's error page with HTTP 200 is a malformed answer, as it is from Ollama."""
+    fake.expect_request(GENERATE).respond_with_data("<html>proxy</html>", content_type="text/html")
+    calls: list[CallRecord] = []
+    insights = advise(gemini(fake, calls), "quality")
+    assert insights.advisor == "offline"
+    assert insights.notice == (
+        "Gemini answered with something other than JSON; showing the offline advisor's "
+        "findings instead."
+    )
+    assert [(c.outcome, c.http_status) for c in calls] == [("malformed", 200)]
     assert insights.to_dict()["findings"] == expected_fallback("quality")
 
 
@@ -267,35 +359,42 @@ def test_blocked_or_empty_response_falls_back(
 ) -> None:
     fake.expect_request(GENERATE).respond_with_json(body)
     calls: list[CallRecord] = []
-    insights = gemini(fake, calls).advise("overview", step_results()["overview"])
+    insights = advise(gemini(fake, calls), "overview")
     assert insights.advisor == "offline"
     assert insights.notice == f"Gemini {said}; showing the offline advisor's findings instead."
     assert [c.outcome for c in calls] == [outcome]
+    assert insights.to_dict()["findings"] == expected_fallback("overview")
 
 
 def test_second_identical_call_is_answered_from_the_cache(fake: HTTPServer, tmp_path) -> None:
-    q = step_results()["quality"]
+    dupes, income_missing = customers()
     fake.expect_request(GENERATE).respond_with_json(
-        gemini_body(quality_answer(q["duplicate_rows"], 6))
+        gemini_body(quality_answer(dupes, income_missing))
     )
     cache = AICache(tmp_path / "signoff.db")
     calls: list[CallRecord] = []
-    first = gemini(fake, calls, cache=cache).advise("quality", q)
-    second = gemini(fake, calls, cache=AICache(tmp_path / "signoff.db")).advise("quality", q)
+    first = advise(gemini(fake, calls, cache=cache), "quality")
+    second = advise(gemini(fake, calls, cache=AICache(tmp_path / "signoff.db")), "quality")
     assert len(fake.log) == 1
     assert second.to_dict() == first.to_dict()
     assert [c.outcome for c in calls] == ["ok", "cached"]
-    other_model = gemini(fake, [], cache=cache, model="gemini-2.5-pro").advise("quality", q)
+    assert calls[1].prompt_sha256 == first.prompt_sha256
+    other_model = advise(gemini(fake, [], cache=cache, model="gemini-2.5-pro"), "quality")
     assert other_model.advisor == "gemini" and len(fake.log) == 2
+    # Other figures make another prompt, which the cache does not answer.
+    facts = step_facts("quality")
+    assert facts.quality is not None
+    fewer = dataclasses.replace(facts.quality, duplicate_rows=facts.quality.duplicate_rows - 1)
+    advise(gemini(fake, [], cache=cache), "quality", dataclasses.replace(facts, quality=fewer))
+    assert len(fake.log) == 3
 
 
 def test_failures_are_not_cached(fake: HTTPServer, tmp_path) -> None:
     fake.expect_oneshot_request(GENERATE).respond_with_json(gemini_body("{not json"))
     fake.expect_oneshot_request(GENERATE).respond_with_json(gemini_body({"findings": []}))
     cache = AICache(tmp_path / "signoff.db")
-    ov = step_results()["overview"]
-    assert gemini(fake, [], cache=cache).advise("overview", ov).advisor == "offline"
-    assert gemini(fake, [], cache=cache).advise("overview", ov).advisor == "gemini"
+    assert advise(gemini(fake, [], cache=cache), "overview").advisor == "offline"
+    assert advise(gemini(fake, [], cache=cache), "overview").advisor == "gemini"
     assert len(fake.log) == 2
 
 
@@ -304,7 +403,7 @@ def test_gemini_base_url_from_the_process_environment(fake: HTTPServer, monkeypa
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url_for("/"))
     fake.expect_request(GENERATE).respond_with_json(gemini_body({"findings": []}))
     advisor = GeminiAdvisor(KEY, timeout_s=2.0)
-    assert advisor.advise("overview", step_results()["overview"]).advisor == "gemini"
+    assert advise(advisor, "overview").advisor == "gemini"
     assert len(fake.log) == 1
 
 
@@ -317,10 +416,13 @@ def test_choose_advisor_reads_key_model_url_and_timeout(fake: HTTPServer) -> Non
         "SIGNOFF_AI_TIMEOUT": "3",
     }
     calls: list[CallRecord] = []
-    advisor = choose_advisor(env, on_call=calls.append)
+    settings = Settings.from_env(env).ai
+    assert KEY not in repr(settings)
+    advisor = choose_advisor(settings, on_call=calls.append)
+    assert isinstance(advisor, GeminiAdvisor)
     assert advisor.name == "gemini" and advisor.model == "gemini-test-model"
     assert "GOOGLE_API_KEY is set" in advisor.description
-    advisor.advise("overview", step_results()["overview"])
+    advise(advisor, "overview")
     ((req, _),) = fake.log
     assert "/models/gemini-test-model:generateContent" in req.path
     assert req.headers["x-server-timeout"] == "3"
@@ -328,13 +430,13 @@ def test_choose_advisor_reads_key_model_url_and_timeout(fake: HTTPServer) -> Non
 
 
 def test_gemini_recommend_drops_items_built_on_rejected_findings(fake: HTTPServer) -> None:
-    results = step_results()
+    dupes, _ = customers()
     rejected_id = "abc123def456"
     answer = {
         "action_plan": [
             {
                 "title": "Remove duplicates",
-                "rationale": f"{results['quality']['duplicate_rows']} rows repeat.",
+                "rationale": f"{dupes} rows repeat.",
                 "evidence": ["quality.duplicate_rows"],
                 "priority": "high",
                 "impact": 4,
@@ -356,14 +458,42 @@ def test_gemini_recommend_drops_items_built_on_rejected_findings(fake: HTTPServe
     }
     fake.expect_request(GENERATE).respond_with_json(gemini_body(answer))
     context = RecommendContext(
-        **results,
+        step_results(),
         rejected_finding_ids=frozenset({rejected_id}),
-        reviewer_feedback=("Focus on revenue columns, please.",),
+        feedback=("Focus on revenue columns, please.",),
     )
-    recs = gemini(fake, []).recommend(context)
+    shown = recommend_prompt(context)
+    recs = gemini(fake, []).recommend(context, prompt=shown)
     assert [i.title for i in recs.action_plan] == ["Remove duplicates"]
     assert recs.advisor == "gemini" and recs.feedback_used == ("Focus on revenue columns, please.",)
-    assert "Focus on revenue columns, please." in request_bodies(fake)[0]
+    assert recs.unverified_numbers == () and recs.prompt_sha256 == shown.sha256
+    sent = json.loads(request_bodies(fake)[0])
+    assert sent["contents"][0]["parts"][0]["text"] == shown.text
+    assert "Focus on revenue columns, please." in shown.text
+
+
+def test_gemini_recommendations_are_fact_checked(fake: HTTPServer) -> None:
+    dupes, income_missing = customers()
+    answer = {
+        "action_plan": [
+            {
+                "title": f"Remove the {dupes} duplicate rows",
+                "rationale": f"Then impute the {income_missing + 40} missing incomes.",
+                "evidence": [f"quality.duplicate_rows={dupes}"],
+                "priority": "high",
+                "impact": 4,
+                "effort": 1,
+                "finding_ids": [],
+            }
+        ],
+        "business_insights": [f"{dupes} customers were counted twice."],
+        "next_steps": [],
+    }
+    fake.expect_request(GENERATE).respond_with_json(gemini_body(answer))
+    recs = recommend(gemini(fake, []), RecommendContext(step_results()))
+    assert [(u.text, u.where) for u in recs.unverified_numbers] == [
+        (str(income_missing + 40), "action_plan[0].rationale")
+    ]
 
 
 def test_gemini_regeneration_keeps_the_reviewers_item_verdicts(fake: HTTPServer) -> None:
@@ -381,16 +511,13 @@ def test_gemini_regeneration_keeps_the_reviewers_item_verdicts(fake: HTTPServer)
     }
     fake.expect_request(GENERATE).respond_with_json(gemini_body(answer))
     advisor = gemini(fake, [])
-    v1 = advisor.recommend(RecommendContext(**step_results()))
+    v1 = recommend(advisor, RecommendContext(step_results()))
     ids = {i.title: i.id for i in v1.action_plan}
-    v2 = advisor.recommend(
-        RecommendContext(
-            **step_results(),
-            previous=v1,
-            item_verdicts={ids["Drop spend_copy"]: "reject", ids["Impute visits"]: "edit"},
-            item_edits={ids["Impute visits"]: "Impute visits by segment median"},
-        )
+    reviews = ItemReviews(
+        items={ids["Drop spend_copy"]: "reject", ids["Impute visits"]: "edit"},
+        edits={ids["Impute visits"]: "Impute visits by segment median"},
     )
+    v2 = recommend(advisor, RecommendContext(step_results(), previous=v1, reviews=reviews))
     assert [i.title for i in v2.action_plan] == [
         "Remove duplicates",
         "Impute visits by segment median",
@@ -400,14 +527,15 @@ def test_gemini_regeneration_keeps_the_reviewers_item_verdicts(fake: HTTPServer)
 
 def test_gemini_recommend_falls_back_to_offline_plan(fake: HTTPServer) -> None:
     fake.expect_request(GENERATE).respond_with_json({"error": {"code": 503}}, status=503)
-    context = RecommendContext(**step_results())
-    recs = gemini(fake, []).recommend(context)
+    context = RecommendContext(step_results())
+    recs = recommend(gemini(fake, []), context)
     assert recs.advisor == "offline"
     assert recs.notice == (
         "Gemini failed with HTTP 503 on all 3 attempts; showing the offline advisor's "
         "recommendations instead."
     )
     assert recs.action_plan == OfflineAdvisor().recommend(context).action_plan
+    assert recs.prompt_sha256 == recommend_prompt(context).sha256
 
 
 # --- Ollama ---------------------------------------------------------------------------
@@ -423,21 +551,25 @@ def ollama_body(payload: object) -> dict:
     }
 
 
-def ollama(server: HTTPServer, calls: list[CallRecord]) -> OllamaAdvisor:
-    return OllamaAdvisor(
-        server.url_for("/"), timeout_s=2.0, on_call=calls.append, backoff=lambda n: 0.0
-    )
+def ollama(server: HTTPServer, calls: list[CallRecord], **options: object) -> OllamaAdvisor:
+    settings: dict = {"timeout_s": 2.0, "on_call": calls.append, "backoff": lambda n: 0.0}
+    settings.update(options)
+    return OllamaAdvisor(server.url_for("/"), **settings)
 
 
 def test_ollama_sends_the_schema_as_format_and_parses_the_answer(fake: HTTPServer) -> None:
-    q = step_results()["quality"]
+    dupes, income_missing = customers()
     fake.expect_request("/api/chat", method="POST").respond_with_json(
-        ollama_body(quality_answer(q["duplicate_rows"], q["missing_by_column"]["income"]))
+        ollama_body(quality_answer(dupes, income_missing))
     )
     calls: list[CallRecord] = []
-    insights = ollama(fake, calls).advise("quality", q)
+    facts = step_facts("quality")
+    shown = step_prompt("quality", facts)
+    insights = ollama(fake, calls).advise("quality", facts, prompt=shown)
     assert insights.advisor == "ollama" and insights.notice is None
+    assert insights.unverified_numbers == ()
     sent = json.loads(fake.log[0][0].get_data())
+    assert sent["messages"] == [{"role": "user", "content": shown.text}]
     assert sent["format"]["properties"]["findings"]["type"] == "array"
     assert sent["stream"] is False
     assert_no_cell_values(request_bodies(fake))
@@ -447,15 +579,98 @@ def test_ollama_sends_the_schema_as_format_and_parses_the_answer(fake: HTTPServe
 def test_ollama_server_errors_fall_back(fake: HTTPServer) -> None:
     fake.expect_request("/api/chat").respond_with_data("overloaded", status=503)
     calls: list[CallRecord] = []
-    insights = ollama(fake, calls).advise("overview", step_results()["overview"])
+    insights = advise(ollama(fake, calls), "overview")
     assert insights.advisor == "offline"
     assert insights.notice is not None and insights.notice.startswith("Ollama failed with HTTP 503")
     assert len(calls) == 3
+    assert insights.to_dict()["findings"] == expected_fallback("overview")
 
 
-def test_choose_advisor_prefers_gemini_then_ollama_then_offline() -> None:
-    assert choose_advisor({"SIGNOFF_OLLAMA_URL": "http://127.0.0.1:9"}).name == "ollama"
-    both = {"GEMINI_API_KEY": KEY, "SIGNOFF_OLLAMA_URL": "http://127.0.0.1:9"}
-    assert choose_advisor(both).name == "gemini"
-    offline = choose_advisor({"GEMINI_API_KEY": "  "})
-    assert offline.name == "offline" and "nothing leaves this machine" in offline.description
+def test_ollama_timeout_and_a_non_json_body_fall_back(fake: HTTPServer) -> None:
+    answered = threading.Event()
+    fake.expect_oneshot_request("/api/chat").respond_with_handler(_sleep_then_answer(0.6, answered))
+    calls: list[CallRecord] = []
+    insights = advise(ollama(fake, calls, timeout_s=0.2), "quality")
+    assert not answered.is_set()
+    _wait_for_late_answer(fake, answered)
+    assert insights.advisor == "offline"
+    assert insights.notice == (
+        "Ollama did not answer within 0.2 s; showing the offline advisor's findings instead."
+    )
+    fake.expect_request("/api/chat").respond_with_data("<html>proxy error</html>")
+    insights = advise(ollama(fake, calls), "quality")
+    assert insights.advisor == "offline"
+    assert [c.outcome for c in calls] == ["timeout", "malformed"]
+    assert insights.to_dict()["findings"] == expected_fallback("quality")
+
+
+@pytest.mark.parametrize(
+    ("body", "outcome"),
+    [
+        ("[1, 2]", "malformed"),
+        ("null", "malformed"),
+        ('{"message": {"role": "assistant", "content": 5}}', "malformed"),
+        ('{"message": "text where an object belongs"}', "empty"),
+        ('{"message": {"role": "assistant", "content": "  "}}', "empty"),
+    ],
+    ids=["list", "null", "content-not-text", "message-not-object", "blank-content"],
+)
+def test_ollama_answers_of_the_wrong_shape_fall_back(
+    fake: HTTPServer, body: str, outcome: str
+) -> None:
+    """JSON that is not Ollama's answer shape never loses the step (a non-text content
+    used to escape as an AttributeError)."""
+    fake.expect_request("/api/chat").respond_with_data(body, content_type="application/json")
+    calls: list[CallRecord] = []
+    insights = advise(ollama(fake, calls), "overview")
+    assert insights.advisor == "offline" and insights.notice is not None
+    assert [c.outcome for c in calls] == [outcome]
+    assert insights.to_dict()["findings"] == expected_fallback("overview")
+
+
+def test_ollama_unreachable_falls_back() -> None:
+    calls: list[CallRecord] = []
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    advisor = OllamaAdvisor(url, timeout_s=2.0, on_call=calls.append)
+    insights = advise(advisor, "overview")
+    assert insights.advisor == "offline"
+    assert insights.notice == (
+        "Ollama could not be reached; showing the offline advisor's findings instead."
+    )
+    assert [c.outcome for c in calls] == ["unreachable"]
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"GEMINI_API_KEY": KEY}, "gemini"),
+        ({"GOOGLE_API_KEY": KEY}, "gemini"),
+        ({"GEMINI_API_KEY": KEY, "SIGNOFF_OLLAMA_URL": "http://127.0.0.1:9"}, "gemini"),
+        ({"SIGNOFF_OLLAMA_URL": "http://127.0.0.1:9"}, "ollama"),
+        ({"GEMINI_API_KEY": "  ", "SIGNOFF_OLLAMA_URL": ""}, "offline"),
+        ({}, "offline"),
+    ],
+    ids=["gemini-key", "google-key", "both", "ollama", "blank", "nothing"],
+)
+def test_choose_advisor_prefers_gemini_then_ollama_then_offline(env: dict, name: str) -> None:
+    advisor = choose_advisor(Settings.from_env(env).ai)
+    assert advisor.name == name
+    if name == "offline":
+        assert "nothing leaves this machine" in advisor.description
+    if name == "ollama":
+        assert isinstance(advisor, OllamaAdvisor) and advisor.url == "http://127.0.0.1:9"
+        assert "SIGNOFF_OLLAMA_URL is set" in advisor.description
+
+
+def test_choose_advisor_passes_model_and_timeout_to_ollama() -> None:
+    env = {
+        "SIGNOFF_OLLAMA_URL": "http://127.0.0.1:9/",
+        "SIGNOFF_OLLAMA_MODEL": "qwen2.5",
+        "SIGNOFF_AI_TIMEOUT": "4.5",
+    }
+    advisor = choose_advisor(Settings.from_env(env).ai)
+    assert isinstance(advisor, OllamaAdvisor)
+    assert (advisor.url, advisor.model, advisor.timeout_s) == ("http://127.0.0.1:9", "qwen2.5", 4.5)
+    assert "qwen2.5" in advisor.description
