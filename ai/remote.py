@@ -309,6 +309,13 @@ class RemoteAdvisor:
         )
         items = with_item_reviews(items, context.reviews)
         texts = _recommendation_texts(items, answer.business_insights, answer.next_steps)
+        # A title the reviewer reworded at gate 4 is their text, not a number the model stated.
+        reworded = {
+            f"action_plan[{i}].title"
+            for i, it in enumerate(items)
+            if it.id in context.reviews.edits
+        }
+        texts = [(where, text) for where, text in texts if where not in reworded]
         return Recommendations(
             advisor=self.name,
             model=self.model,

@@ -525,6 +525,27 @@ def test_gemini_regeneration_keeps_the_reviewers_item_verdicts(fake: HTTPServer)
     assert v2.version == 2
 
 
+def test_a_reviewers_rewording_is_not_fact_checked_as_the_models(fake: HTTPServer) -> None:
+    """The reviewer's wording replaces the model's title; its numbers are the reviewer's
+    (a figure they know), not an unverified number the AI stated."""
+    item = {"rationale": "r", "evidence": [], "priority": "high", "impact": 3, "effort": 2}
+    answer = {
+        "action_plan": [{**item, "title": "Impute visits", "finding_ids": []}],
+        "business_insights": [],
+        "next_steps": [],
+    }
+    fake.expect_request(GENERATE).respond_with_json(gemini_body(answer))
+    advisor = gemini(fake, [])
+    v1 = recommend(advisor, RecommendContext(step_results()))
+    (only,) = v1.action_plan
+    reviews = ItemReviews(
+        items={only.id: "edit"}, edits={only.id: "Impute visits from the 2,417 CRM records"}
+    )
+    v2 = recommend(advisor, RecommendContext(step_results(), previous=v1, reviews=reviews))
+    assert [i.title for i in v2.action_plan] == ["Impute visits from the 2,417 CRM records"]
+    assert v2.unverified_numbers == ()
+
+
 def test_gemini_recommend_falls_back_to_offline_plan(fake: HTTPServer) -> None:
     fake.expect_request(GENERATE).respond_with_json({"error": {"code": 503}}, status=503)
     context = RecommendContext(step_results())
