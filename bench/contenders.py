@@ -69,21 +69,31 @@ def signoff_step3(path: Path, clock: Clock) -> Result:
     return loaded.report.n_rows, clock.detail()
 
 
+def signoff_headless(path: Path, clock: Clock) -> Result:
+    """`python -m steps FILE --json report.json`: the whole flow (load, Steps 1-4 with the
+    offline advisor) and the report, no other export."""
+    return _headless(path, clock, with_exports=False)
+
+
 def signoff_full(path: Path, clock: Clock) -> Result:
     """`python -m steps FILE --out DIR`: load, Steps 1-4 with the offline advisor, every
     export (JSON, CSV, TXT, HTML with figures, Parquet of the data, bundle) written to disk."""
+    return _headless(path, clock, with_exports=True)
+
+
+def _headless(path: Path, clock: Clock, *, with_exports: bool) -> Result:
     from steps.__main__ import main
 
     clock.lap("import")
     with tempfile.TemporaryDirectory(prefix="signoff-bench-") as out:
         report = Path(out) / "report.json"
-        code = main([str(path), "--out", out, "--json", str(report)])
+        code = main([str(path), *(["--out", out] if with_exports else []), "--json", str(report)])
         if code:
             raise SystemExit(f"python -m steps exited with {code}")
         rows = json.loads(report.read_text())["overview"]["n_rows"]
         written = sum(p.stat().st_size for p in Path(out).iterdir())
     clock.lap("flow")
-    return int(rows), f"{clock.detail()}; {written / 1e6:.0f} MB of exports written"
+    return int(rows), f"{clock.detail()}; {written / 1e6:.0f} MB written"
 
 
 def duckdb_read(path: Path, clock: Clock) -> Result:
@@ -186,6 +196,7 @@ CONTENDERS: dict[str, Callable[[Path, Clock], Result]] = {
         pandas_figures,
         signoff_step3,
         pandas_step3,
+        signoff_headless,
         signoff_full,
         ydata_minimal,
         statistics_slider,

@@ -19,10 +19,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from review.audit import AuditTrail, Event, canonical_json, trail_of, utc_now_iso
+from review.audit import AuditTrail, Event, trail_of, utc_now_iso
 from review.workspace import source_path
 from steps.errors import AnalysisError
 from steps.results import ToDict
+from steps.text import canonical_json
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CREATE_ANALYSES = """

@@ -27,7 +27,6 @@ parameter values, model names, prompt hashes. Payload keys that name a secret ar
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping
@@ -40,6 +39,7 @@ from sqlite_utils import Database
 
 from steps.errors import AuditError
 from steps.results import ToDict, json_safe
+from steps.text import canonical_json, json_sha256
 
 GENESIS_SHA256 = "0" * 64
 EVENT_KINDS = ("load", "step", "decision", "parameter", "ai_call", "export", "request", "stale")
@@ -83,13 +83,6 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def canonical_json(value: Any) -> str:
-    """One JSON text per value (sorted keys, no spaces, no NaN), so hashes are reproducible."""
-    return json.dumps(
-        json_safe(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-
-
 def event_sha256(
     *,
     prev_sha256: str,
@@ -102,7 +95,7 @@ def event_sha256(
 ) -> str:
     """The hash that links an event into the chain: it covers every stored field."""
     document = [prev_sha256, id, at, kind, analysis_id, actor, json_safe(payload)]
-    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+    return json_sha256(document)
 
 
 @dataclass(frozen=True)

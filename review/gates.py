@@ -16,7 +16,6 @@ trail (kind `decision`), hash-chained like every other event.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -29,7 +28,7 @@ from steps.errors import GateError
 from steps.record import Record
 from steps.report import GateEntry, GateStatus
 from steps.results import ToDict
-from steps.text import canonical_json
+from steps.text import json_sha256
 
 Verdict = Literal["approve", "reject", "modify"]
 VERDICTS: tuple[str, ...] = get_args(Verdict)
@@ -215,7 +214,7 @@ def subject_hash(**parts: Any) -> str:
     """SHA-256 of the canonical JSON of the parts (data sha256, plan, threshold, digest, ...)."""
     if not parts:
         raise GateError("A subject hash needs at least one part to describe what is approved.")
-    return hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest()
+    return json_sha256(parts)
 
 
 def next_subject(upstream: str | None, gate: str, parts: Mapping[str, Any]) -> str:

@@ -6,7 +6,6 @@ lists are sorted and de-duplicated, and equal plans give equal digests.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ from steps.engine import columns, quote_ident
 from steps.errors import CleaningError
 from steps.overview import fresh_name, value_expr
 from steps.results import ToDict
-from steps.text import canonical_json
+from steps.text import json_sha256
 
 
 def _canonical(names: Iterable[str]) -> tuple[str, ...]:
@@ -71,7 +70,7 @@ class CleaningPlan(ToDict):
 
     def digest(self) -> str:
         """SHA-256 of the plan's canonical JSON (sorted keys, no spaces, UTF-8)."""
-        return hashlib.sha256(canonical_json(self.to_dict()).encode("utf-8")).hexdigest()
+        return json_sha256(self.to_dict())
 
 
 def _quoted_list(names: Iterable[str]) -> str:

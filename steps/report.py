@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import importlib.metadata
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -25,7 +24,7 @@ from steps.insights import StepInsights
 from steps.recommend import reviewed
 from steps.record import Record, RejectedFinding
 from steps.results import ToDict, json_safe
-from steps.text import canonical_json
+from steps.text import json_sha256
 
 SCHEMA_VERSION = "2.0"
 
@@ -128,12 +127,12 @@ def content_sha256(parts: Mapping[str, Any]) -> str:
     object and for the report read back from its JSON file.
     """
     content = {k: v for k, v in parts.items() if k not in ENVELOPE_KEYS}
-    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+    return json_sha256(content)
 
 
 def result_digest(result: ToDict) -> str:
     """SHA-256 of one step result's canonical JSON: how the trail and the gates name it."""
-    return hashlib.sha256(canonical_json(result.to_dict()).encode("utf-8")).hexdigest()
+    return json_sha256(result.to_dict())
 
 
 @dataclass(frozen=True)

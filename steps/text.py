@@ -6,6 +6,7 @@ an escape gets missed, or a figure reads `110.12000` in one view and `110.1` in 
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
@@ -35,6 +36,11 @@ def canonical_json(value: Any) -> str:
     return json.dumps(
         json_safe(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
+
+
+def json_sha256(value: Any) -> str:
+    """SHA-256 of a value's canonical JSON: how results, plans, subjects and events are named."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
 def html_text(value: Any) -> str:

@@ -55,9 +55,12 @@ def test_canonical_json_is_the_documented_form() -> None:
     text = canonical_json(value)
     assert text == '{"a":"Zürich","b":[1,2.5,null],"c":null}'
     assert json.loads(text) == {"a": "Zürich", "b": [1, 2.5, None], "c": None}
-    assert hashlib.sha256(text.encode()).hexdigest() == hashlib.sha256(
-        canonical_json({"c": None, "a": "Zürich", "b": [1, 2.5, None]}).encode()
-    ).hexdigest()
+    assert (
+        hashlib.sha256(text.encode()).hexdigest()
+        == hashlib.sha256(
+            canonical_json({"c": None, "a": "Zürich", "b": [1, 2.5, None]}).encode()
+        ).hexdigest()
+    )
 
 
 def test_escapes_make_data_inert() -> None:
