@@ -49,18 +49,19 @@ def analysis_id_for(sha256: str) -> str:
 def load_and_keep(source: Source, settings: Settings) -> tuple[Loaded, Path]:
     """Load the source and keep its bytes in the workspace so a reviewer can reopen it;
     raises the loader's `LoadError` (nothing is kept then)."""
-    options = {
-        "name": source.name,
-        "limit": settings.max_bytes,
-        "memory_limit": settings.duckdb_memory,
-    }
+
+    def load_from(path: Path) -> Loaded:
+        return load(
+            path, name=source.name, limit=settings.max_bytes, memory_limit=settings.duckdb_memory
+        )
+
     if isinstance(source.data, Path):
-        loaded = load(source.data, **options)
+        loaded = load_from(source.data)
         return loaded, keep_source(source.data, source.name, root=settings.workspace)
     check_size(len(source.data), settings.max_bytes, source.name)
     with IncomingSource(source.name, root=settings.workspace) as incoming:
         incoming.write(bytes(source.data))
-        loaded = load(incoming.staged(), **options)
+        loaded = load_from(incoming.staged())
         return loaded, incoming.keep()
 
 
