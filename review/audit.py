@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from sqlite_utils import Database
 
 from steps.errors import AuditError
 from steps.results import ToDict, json_safe
+from steps.text import canonical_json
 
 GENESIS_SHA256 = "0" * 64
 EVENT_KINDS = ("load", "step", "decision", "parameter", "ai_call", "export", "request", "stale")
@@ -79,21 +79,9 @@ _CREATE_GUARDS = (
 )
 
 
-def default_db_path() -> Path:
-    """`SIGNOFF_DB` if set, else `signoff.db` in the working directory (the app's home)."""
-    return Path(os.environ.get("SIGNOFF_DB") or "signoff.db")
-
-
 def utc_now_iso() -> str:
     """UTC timestamps with microseconds, so events written in one second still sort."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def canonical_json(value: Any) -> str:
-    """One JSON text per value (sorted keys, no spaces, no NaN), so hashes are reproducible."""
-    return json.dumps(
-        json_safe(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
 
 
 def event_sha256(
