@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from review.answers import Answer
+from review.answers import Answer, validate_answer
 from review.audit import AuditTrail
 from review.gates import (
     Decision,
@@ -94,6 +94,9 @@ def decide_answer(
     if upstream is not None and not upstream.open:
         waiting = gate_by_id(upstream.blocked_by or upstream.gate).title
         raise GateError(f"{spec.title} waits for {waiting.lower()} sign-off; decide that first.")
+    missing = validate_answer(answer)
+    if missing:
+        raise GateError(missing)
     reading = spec.read(answer, record)
     subject = subject_of(gate, reading.record, upstream.chain_sha256 if upstream else None)
     if subject is None:
