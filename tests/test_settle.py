@@ -145,6 +145,28 @@ def test_a_gate_3_modify_leaving_out_every_feature_is_refused_and_records_nothin
     ]
 
 
+@pytest.mark.parametrize(
+    ("bad", "sentence"),
+    [
+        ({}, "Fill in the form."),
+        ({"reviewer": "Ada"}, "Choose approve, reject or modify."),
+        ({"verdict": None, "reviewer": "Ada"}, "Choose approve, reject or modify."),
+        ({"verdict": "approve", "reviewer": " "}, "A decision needs the reviewer's name."),
+        (
+            {"verdict": "maybe", "reviewer": "Ada"},
+            "Unknown verdict 'maybe': use approve, reject or modify.",
+        ),
+        (
+            {"verdict": "modify", "reviewer": "Ada"},
+            "A modify decision needs the modifications it makes.",
+        ),
+    ],
+)
+def test_an_incomplete_answer_is_refused_and_records_nothing(trail, bad, sentence) -> None:
+    after = assert_refused_and_nothing_recorded(trail, "data_quality", bad, None, sentence)
+    assert after.state.status == "pending"
+
+
 def test_a_gate_1_modify_with_a_plan_binds_and_puts_the_plan_in_force(trail) -> None:
     plan = {"drop_rows_missing": ["sex"], "drop_duplicates": True}
     settled = settle(
