@@ -383,6 +383,36 @@ def test_record_stale_writes_each_change_once(trail: AuditTrail) -> None:
     assert trail.verify().ok
 
 
+def stale_from_process(path: str, state, barrier, made) -> None:
+    trail = AuditTrail(path)
+    barrier.wait()
+    made.put(sum(record_stale(trail, analysis_id="an1", state=state) is not None for _ in range(5)))
+
+
+def test_sessions_noticing_the_same_stale_approval_at_once_record_it_once(
+    trail: AuditTrail,
+) -> None:
+    approve_all(trail, subject_chain(walk().complete))
+    state = by_gate(gate_states(trail, analysis_id="an1", record=at_threshold(0.5)))[
+        "analysis_validation"
+    ]
+    context = multiprocessing.get_context("fork")
+    barrier, made = context.Barrier(4), context.Queue()
+    workers = [
+        context.Process(target=stale_from_process, args=(str(trail.path), state, barrier, made))
+        for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    written = [made.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0] * 4
+    assert sum(written) == 1
+    assert len(trail.events(kind="stale")) == 1
+    assert trail.verify().ok
+
+
 def test_decisions_are_audit_events(trail: AuditTrail) -> None:
     decision = approve(trail, A)
     (event,) = trail.events(kind="decision")
