@@ -53,6 +53,13 @@ CLEANING = {
 PLAN = CleaningPlan(True, ("island", "year"), ("sex",))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _walked() -> None:
+    """Walk the sample through the stages before the first test (once per session; the
+    baselines' training is the slow part), so no test's own time includes it."""
+    walk()
+
+
 def decided(verdict: str = "modify", modifications=None, details=None) -> NS:
     """A recorded decision as the in-force readers see it."""
     return NS(verdict=verdict, modifications=modifications or {}, details=details or {})

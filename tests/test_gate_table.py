@@ -48,6 +48,13 @@ SIX = (
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _walked() -> None:
+    """Walk the sample through the stages before the first test (once per session; the
+    baselines' training is the slow part), so no test's own time includes it."""
+    walk()
+
+
 @pytest.fixture
 def six_gates(monkeypatch: pytest.MonkeyPatch) -> tuple[GateSpec, ...]:
     """The table with the sixth gate just after analysis validation; nothing else changes."""

@@ -42,6 +42,13 @@ FIVE = (
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _walked() -> None:
+    """Walk the sample through the stages before the first test (once per session; the
+    baselines' training is the slow part), so no test's own time includes it."""
+    walk()
+
+
 @pytest.fixture
 def trail(tmp_path: Path) -> AuditTrail:
     return AuditTrail(tmp_path / "signoff.db")

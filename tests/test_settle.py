@@ -24,6 +24,13 @@ from steps.record import Record
 AN = "an1"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _walked() -> None:
+    """Walk the sample through the stages before the first test (once per session; the
+    baselines' training is the slow part), so no test's own time includes it."""
+    walk()
+
+
 @pytest.fixture
 def trail(tmp_path: Path) -> AuditTrail:
     trail = AuditTrail(tmp_path / "signoff.db")
