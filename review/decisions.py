@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from review.answers import Answer
+from review.answers import Answer, validate_answer
 from review.audit import AuditTrail
 from review.gates import (
     Decision,
@@ -23,6 +23,7 @@ from review.gates import (
     decision_from_event,
     gate_by_id,
     subject_of,
+    upstream_of,
 )
 from review.requests import close_requests_in
 from steps.errors import GateError
@@ -84,9 +85,18 @@ def decide_answer(
     the subject of the record *as the answer leaves it* (a gate-1 modify binds its plan).
     """
     spec = gate_by_id(gate)
+    before = upstream_of(gate)
+    if before is not None and (upstream is None or upstream.gate != before):
+        # Without the state of the gate just before this one there is nothing to check it is
+        # open, and the subject would fold in the wrong (or no) upstream subject.
+        waiting = gate_by_id(before).title
+        raise GateError(f"{spec.title} waits for {waiting.lower()} sign-off; decide that first.")
     if upstream is not None and not upstream.open:
         waiting = gate_by_id(upstream.blocked_by or upstream.gate).title
         raise GateError(f"{spec.title} waits for {waiting.lower()} sign-off; decide that first.")
+    missing = validate_answer(answer)
+    if missing:
+        raise GateError(missing)
     reading = spec.read(answer, record)
     subject = subject_of(gate, reading.record, upstream.chain_sha256 if upstream else None)
     if subject is None:

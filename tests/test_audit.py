@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from review.audit import GENESIS_SHA256, AuditError, AuditTrail, default_db_path
+from review.audit import GENESIS_SHA256, AuditError, AuditTrail
+from steps.settings import Settings
 
 
 def independent_chain_ok(path: Path) -> bool:
@@ -266,11 +267,14 @@ def test_reopening_the_file_keeps_the_chain(tmp_path: Path) -> None:
     assert first.head() == second.head()
 
 
-def test_default_db_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("SIGNOFF_DB", raising=False)
-    assert default_db_path() == Path("signoff.db")
-    monkeypatch.setenv("SIGNOFF_DB", str(tmp_path / "x.db"))
-    assert default_db_path() == tmp_path / "x.db"
+def test_the_trail_file_comes_from_the_settings(tmp_path: Path) -> None:
+    """Read once at start-up (`SIGNOFF_DB`, else `signoff.db` in the working directory)."""
+    assert Settings.from_env({}).db_path == Path("signoff.db")
+    settings = Settings.from_env({"SIGNOFF_DB": str(tmp_path / "team" / "x.db")})
+    trail = AuditTrail(settings.db_path)
+    trail.append("load", {"rows": 1})
+    assert trail.path == tmp_path / "team" / "x.db" and trail.path.is_file()
+    assert trail.verify().ok
 
 
 def test_threads_sharing_one_trail_lose_nothing(trail: AuditTrail) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import review.decisions
 from review.analyses import (
     AnalysisError,
     analysis_source,
@@ -18,10 +19,11 @@ from review.analyses import (
     update_parameters,
 )
 from review.audit import AuditTrail
-from review.gates import decide
+from review.decisions import decide
 from review.requests import (
     RequestError,
     close_request,
+    close_requests_in,
     get_request,
     normalise_deadline,
     open_requests,
@@ -154,6 +156,25 @@ def test_a_decision_closes_its_request(trail: AuditTrail) -> None:
     assert [r.id for r in open_requests(trail)] == [other.id]
     actions = [e.payload["action"] for e in trail.events(kind="request", analysis_id="an1")]
     assert actions == ["opened", "closed"]
+    assert trail.verify().ok
+
+
+def test_a_decision_and_the_closing_of_its_request_are_one_write(
+    trail: AuditTrail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If closing the request fails, the decision is not recorded either (and vice versa)."""
+    request = ask(trail)
+    before = trail.events()
+
+    def close_then_fail(*args):
+        assert close_requests_in(*args) == [request.id]
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr(review.decisions, "close_requests_in", close_then_fail)
+    with pytest.raises(RuntimeError, match="disk filled up"):
+        approve(trail, S1)
+    assert trail.events() == before
+    assert get_request(trail, request.id).status == "open"
     assert trail.verify().ok
 
 

@@ -1,6 +1,6 @@
-"""Uploads: the size limit held by the server, and the streaming route of `review.server`.
+"""Uploads: the size limit held by the server, and the streaming route of `server`.
 
-The route is exercised over real HTTP against `python -m review.server` in its own process;
+The route is exercised over real HTTP against `python -m server` in its own process;
 every kept file is checked against `hashlib` and the bytes that were sent.
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from review.audit import AuditTrail
 from review.workspace import (
     IncomingSource,
     SourceTooLarge,
@@ -54,7 +55,7 @@ def leftovers(workspace: Path) -> list[Path]:
 def route(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from conftest import serve
 
-    command = ["-m", "review.server", "--port", "{port}", "--token-password", TOKEN]
+    command = ["-m", "server", "--port", "{port}", "--token-password", TOKEN]
     tmp = tmp_path_factory.mktemp("route")
     yield from serve(tmp, command, SIGNOFF_MAX_MB=str(LIMIT_MB))
 
@@ -75,7 +76,7 @@ def test_a_streamed_upload_is_kept_under_its_sha256(route: dict) -> None:
     assert body["bytes"] == len(data)
     assert body["url"] == f"/?upload={expected}"
     kept = source_path(expected, root=route["workspace"])
-    assert kept is not None and kept.name == "orders_ete.csv"
+    assert kept is not None and kept.name == "orders_été.csv"
     assert kept.read_bytes() == data
     assert leftovers(route["workspace"]) == []
 
@@ -199,10 +200,45 @@ def test_streamed_source_names_a_kept_upload_or_nothing(tmp_path: Path) -> None:
     data = csv_bytes(1000)
     kept = keep_source(data, "orders.csv", root=tmp_path)
     sha = hashlib.sha256(data).hexdigest()
-    assert streamed_source(sha, root=tmp_path) == {"name": "orders.csv", "data": kept}
+    assert streamed_source(sha, root=tmp_path) == kept
+    assert streamed_source(sha.upper(), root=tmp_path) == kept
     assert streamed_source("0" * 64, root=tmp_path) is None
     assert streamed_source("../../etc/passwd", root=tmp_path) is None
     assert streamed_source(None, root=tmp_path) is None
+
+
+def test_a_staged_upload_is_read_in_place_and_kept_without_a_second_copy(tmp_path: Path) -> None:
+    data = csv_bytes(3000)
+    with IncomingSource("staged.csv", root=tmp_path) as incoming:
+        incoming.write(data[:1000])
+        incoming.write(data[1000:])
+        staged = incoming.staged()
+        assert staged.read_bytes() == data  # the loader can read it before it is kept
+        inode = staged.stat().st_ino
+        kept = incoming.keep()
+    assert kept.read_bytes() == data and kept.stat().st_ino == inode  # moved, not rewritten
+    assert kept_files(tmp_path) == [kept] and leftovers(tmp_path) == []
+
+
+def test_the_server_tells_the_notebook_of_its_upload_route_in_request_metadata() -> None:
+    """Through each request's `scope["meta"]` (marimo's `mo.app_meta().request.meta`),
+    never through the process environment."""
+    import asyncio
+
+    from flow.source import UPLOAD_META, UPLOAD_PATH
+    from server import UploadRouteMeta
+
+    seen: list[dict] = []
+
+    async def notebook(scope, receive, send) -> None:
+        seen.append(scope)
+
+    app = UploadRouteMeta(notebook)
+    for scope in ({"type": "http", "meta": {"other": 1}}, {"type": "websocket"}, {"type": "x"}):
+        asyncio.run(app(scope, None, None))
+    assert seen[0]["meta"] == {"other": 1, UPLOAD_META: UPLOAD_PATH}
+    assert seen[1]["meta"] == {UPLOAD_META: UPLOAD_PATH}
+    assert "meta" not in seen[2]
 
 
 # ------------------------------------------------------------- the limit in the app
@@ -218,22 +254,26 @@ def test_the_app_refuses_an_upload_over_the_limit_with_a_sentence(
     monkeypatch.setenv("SIGNOFF_MAX_MB", "0.01")
     for key in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "SIGNOFF_OLLAMA_URL"):
         monkeypatch.delenv(key, raising=False)
-    from app import app, attempt, load_and_keep
+    from app import app
+    from flow.source import Source, load_and_keep
+    from flow.views import attempt
     from steps.settings import Settings
 
     limit = int(0.01 * 1024 * 1024)
-    over = {"name": "big.csv", "data": csv_bytes(limit + 1)}
-    _, defs = app.run(defs={"source": over})
-    assert defs["loaded"] is None  # load_cell stopped: nothing downstream ran
-    assert "ov" not in defs and "analysis_id" not in defs
-    loaded, sentence = attempt("Loading the file", load_and_keep, over, Settings.from_env())
-    assert loaded is None
-    assert sentence == (
+    over = Source("big.csv", csv_bytes(limit + 1))
+    sentence = (
         f"big.csv is 0.0 MB ({limit + 1:,} bytes), over the limit of 0.0 MB ({limit:,} bytes)."
     )
+    _, defs = app.run(defs={"source": over})
+    assert defs["load_error"] == sentence
+    assert defs["opened"] is None  # load_cell stopped: nothing downstream ran
+    assert "loaded" not in defs and "analysis_id" not in defs and "record0" not in defs
+    loaded, refused = attempt("Loading the file", load_and_keep, over, Settings.from_env())
+    assert (loaded, refused) == (None, sentence)
     assert kept_files(tmp_path / "workspace") == []
+    assert AuditTrail(tmp_path / "signoff.db").events(kind="load") == []
 
-    _, defs = app.run(defs={"source": {"name": "ok.csv", "data": csv_bytes(limit)}})
+    _, defs = app.run(defs={"source": Source("ok.csv", csv_bytes(limit))})
     assert defs["loaded"].report.bytes == limit
 
 

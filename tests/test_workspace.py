@@ -8,13 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from review.workspace import (
-    WorkspaceError,
-    keep_source,
-    safe_file_name,
-    source_path,
-    workspace_dir,
-)
+from review.workspace import WorkspaceError, keep_source, kept_name, source_path
+from steps.settings import Settings
 
 DATA = "name,city\nZoë,Zürich\n".encode()
 
@@ -54,24 +49,25 @@ def test_a_path_is_copied_in_chunks(tmp_path: Path) -> None:
     [
         ("../../etc/passwd", "passwd"),
         ("C:\\Users\\ana\\data.csv", "data.csv"),
-        ("rapport été 2024.xlsx", "rapport_ete_2024.xlsx"),
-        ("<script>x</script>.csv", "script_.csv"),
-        ("<img src=x onerror=alert(1)>.csv", "img_src_x_onerror_alert_1_.csv"),
+        ("rapport été 2024.xlsx", "rapport_été_2024.xlsx"),
+        ("<script>x</script>.csv", "script.csv"),
+        ("<img src=x onerror=alert(1)>.csv", "img_src_x_onerror_alert_1.csv"),
         (".hidden", "hidden"),
         ("..", "source"),
         ("", "source"),
-        ("CON", "source"),
-        ("nul.csv", "source"),
+        ("CON", "file-CON"),
+        ("nul.csv", "file-nul.csv"),
         ("tab\there\nnewline.csv", "tab_here_newline.csv"),
     ],
 )
 def test_file_names_are_sanitised(name: str, expected: str) -> None:
-    assert safe_file_name(name) == expected
+    assert kept_name(name) == expected
+    assert kept_name(expected) == expected
 
 
 def test_long_names_keep_their_extension() -> None:
-    name = safe_file_name("x" * 500 + ".csv")
-    assert len(name) <= 120 and name.endswith(".csv")
+    name = kept_name("x" * 500 + ".csv")
+    assert len(name) <= 128 and name.endswith(".csv")
 
 
 def test_stored_name_cannot_escape_the_workspace(tmp_path: Path) -> None:
@@ -115,10 +111,12 @@ def test_concurrent_keeps_store_one_copy(tmp_path: Path) -> None:
     assert not [p for p in (tmp_path / "sources").iterdir() if p.name.startswith(".")]
 
 
-def test_workspace_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("SIGNOFF_WORKSPACE", raising=False)
-    assert workspace_dir() == Path("workspace")
-    monkeypatch.setenv("SIGNOFF_WORKSPACE", str(tmp_path))
-    assert workspace_dir() == tmp_path
-    kept = keep_source(DATA, "people.csv")
+def test_the_workspace_comes_from_the_settings(tmp_path: Path) -> None:
+    """Read once at start-up (`SIGNOFF_WORKSPACE`) and passed down as `root`."""
+    assert Settings.from_env({}).workspace == Path("workspace")
+    settings = Settings.from_env({"SIGNOFF_WORKSPACE": str(tmp_path)})
+    assert settings.workspace == tmp_path
+    kept = keep_source(DATA, "people.csv", root=settings.workspace)
     assert kept.is_relative_to(tmp_path)
+    with pytest.raises(TypeError, match="root"):
+        keep_source(DATA, "people.csv")  # type: ignore[call-arg]
