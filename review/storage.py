@@ -90,7 +90,7 @@ def _reason(error: BaseException, location: str) -> str:
     """libpq's message without its 'connection to server at ... failed:' preamble, masked."""
     line = _first_line(error)
     line = line.rsplit(" failed: ", 1)[-1]
-    line = re.sub(r"^(connection failed|FATAL|ERROR):\s*", "", line).strip()
+    line = re.sub(r"^(connection failed|connection is bad|FATAL|ERROR):\s*", "", line).strip()
     password = re.search(r"://[^/@:]*:([^@/]*)@", location)
     if password and password.group(1):
         line = line.replace(password.group(1), "***")
@@ -451,13 +451,16 @@ class PostgresStorage(Storage):
         try:
             with psycopg.connect(self.location, **options) as conn:
                 conn.execute("SELECT 1")
-        except psycopg.ProgrammingError as error:
+        except (psycopg.ProgrammingError, psycopg.OperationalError) as error:
+            # libpq says "connection is bad" when it could not even parse the URL.
+            if isinstance(error, psycopg.OperationalError) and "connection is bad" not in str(
+                error
+            ):
+                raise self._unreachable(error) from None
             raise StorageError(
                 f"The review database setting {self.display} is not a usable PostgreSQL URL "
                 f"({_reason(error, self.location)})."
             ) from None
-        except psycopg.OperationalError as error:
-            raise self._unreachable(error) from None
 
     def _unreachable(self, error: BaseException) -> StorageError:
         return StorageError(

@@ -82,8 +82,17 @@ class Cluster:
             f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c full_page_writes=off -c max_connections=200"
         )
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.base / "log"), "-o", options,
-                  "-w", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.base / "log"),
+            "-o",
+            options,
+            "-w",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """`mode` "immediate" is a crash: no checkpoint, sessions cut off."""
@@ -104,8 +113,17 @@ def init_cluster(bindir: Path) -> Cluster:
             os.chown(path, user.pw_uid, user.pw_gid)
         base.chmod(0o755)
     cluster._run(
-        "initdb", "-D", str(cluster.data), "-U", SUPERUSER, "-A", "trust", "--no-locale",
-        "-E", "UTF8", "--no-sync",
+        "initdb",
+        "-D",
+        str(cluster.data),
+        "-U",
+        SUPERUSER,
+        "-A",
+        "trust",
+        "--no-locale",
+        "-E",
+        "UTF8",
+        "--no-sync",
     )
     return cluster
 

@@ -98,7 +98,9 @@ def test_database_refuses_updates_and_deletes(trail: AuditTrail) -> None:
 
 def test_edited_payload_is_named(trail: AuditTrail) -> None:
     fill(trail, 10)
-    tamper(trail.location, """UPDATE events SET payload = '{"i":99,"step":"overview"}' WHERE id = 4""")
+    tamper(
+        trail.location, """UPDATE events SET payload = '{"i":99,"step":"overview"}' WHERE id = 4"""
+    )
     result = trail.verify()
     assert not result.ok
     assert result.first_broken_id == 4
