@@ -77,11 +77,17 @@ class Cluster:
             command = ["runuser", "-u", RUN_AS, "--", *command]
         return subprocess.run(command, check=check, capture_output=True, text=True, timeout=120)
 
+    durable: bool = False
+
     def start(self) -> None:
+        """Start the server; unless `durable`, without fsync (tests need no crash safety
+        against the machine dying, and fsync would make them wait on the disk)."""
         options = (
             f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c full_page_writes=off -c max_connections=200"
+            "-c max_connections=200"
         )
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"
         self._run(
             "pg_ctl",
             "-D",
@@ -102,10 +108,10 @@ class Cluster:
         return self._run("pg_ctl", "-D", str(self.data), "status", check=False).returncode == 0
 
 
-def init_cluster(bindir: Path) -> Cluster:
+def init_cluster(bindir: Path, *, durable: bool = False) -> Cluster:
     """initdb into a new temporary folder (owned by the unprivileged user when root)."""
     base = Path(tempfile.mkdtemp(prefix="signoff-pg-"))
-    cluster = Cluster(bindir, base, free_port())
+    cluster = Cluster(bindir, base, free_port(), durable)
     cluster.socket_dir.mkdir()
     if os.geteuid() == 0:
         user = pwd.getpwnam(RUN_AS)
@@ -129,9 +135,9 @@ def init_cluster(bindir: Path) -> Cluster:
 
 
 @contextlib.contextmanager
-def running_cluster(bindir: Path) -> Iterator[Cluster]:
+def running_cluster(bindir: Path, *, durable: bool = False) -> Iterator[Cluster]:
     """A cluster with the `signoff` database, removed afterwards."""
-    cluster = init_cluster(bindir)
+    cluster = init_cluster(bindir, durable=durable)
     try:
         cluster.start()
         _create_database(cluster)
