@@ -8,7 +8,8 @@ bundle (`.zip`) and prints one sentence: exit 0 when intact, 1 when something is
 checked and say so.
 
 `migrate` creates or upgrades the schema and exits, so a deployment can run it once as the
-role that owns the tables and run the app servers as a role that cannot alter them
+role that owns the tables (`--app-role ROLE` then grants the app servers' role what they
+need, no more) and run the app servers as a role that cannot alter or un-guard them
 (docs/deploy/README.md).
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from review.audit import AuditTrail
 from review.audit_key import key_from_text, read_key_file
 from review.storage import is_postgres_url, open_storage
-from review.storage_schema import SCHEMA_VERSION
+from review.storage_schema import SCHEMA_VERSION, grant_app_role
 from review.verify import Check, verify_bundle, verify_database
 from steps.errors import SignoffError
 
@@ -40,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--db", help="with a bundle: the review database its events came from")
     migrate = commands.add_parser("migrate", help="create or upgrade the review database schema")
     migrate.add_argument("target", help="SQLite path or postgresql:// URL")
+    migrate.add_argument(
+        "--app-role", help="PostgreSQL: grant this role what an app server needs, no more"
+    )
     return parser
 
 
@@ -70,6 +74,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] = os.environ)
     try:
         if args.command == "migrate":
             storage = open_storage(args.target)
+            if args.app_role:
+                grant_app_role(storage, args.app_role)
             print(f"The review database {storage.display} is at schema version {SCHEMA_VERSION}.")
             return 0
         if not is_postgres_url(args.target) and not Path(args.target).exists():

@@ -14,11 +14,15 @@ database itself refuse a second successor to any event, i.e. a fork.
 
 Append-only is enforced by the database: triggers refuse UPDATE and DELETE on `events` (and
 TRUNCATE on PostgreSQL) and the deletion of the chain head. Whoever owns the tables can
-drop a trigger; docs/deploy/README.md shows the PostgreSQL role set-up in which the app
-does not own them, and `verify()` is there for whoever has the SQLite file.
+drop a trigger, so on PostgreSQL the tables can belong to a migrating role while the app
+servers log in as another one with only the privileges of `APP_ROLE_GRANTS`: it can add
+events but not change, delete or un-guard them (docs/deploy/README.md). `verify()` is there
+for whoever holds the SQLite file, or the owner's password.
 """
 
 from __future__ import annotations
+
+import re
 
 from review.storage import Connection, Storage, utc_now_iso
 from steps.errors import StorageError
@@ -189,3 +193,32 @@ def _migrate(conn: Connection, storage: Storage) -> int:
             [version, utc_now_iso()],
         )
     return SCHEMA_VERSION
+
+
+# What an app server's role needs, and no more: events and the head can be read and
+# appended to or moved on, never deleted; the other tables are the app's own.
+APP_ROLE_GRANTS = (
+    "GRANT USAGE ON SCHEMA {schema} TO {role}",
+    "GRANT SELECT ON schema_migrations TO {role}",
+    "GRANT SELECT, INSERT ON events TO {role}",
+    "GRANT SELECT, UPDATE ON chain_head TO {role}",
+    "GRANT SELECT, INSERT, UPDATE ON analyses, review_requests, ai_cache TO {role}",
+)
+_ROLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def grant_app_role(storage: Storage, role: str) -> None:
+    """Give a PostgreSQL role what an app server needs (run as the tables' owner)."""
+    if storage.dialect != "postgresql":
+        raise StorageError("Database roles exist only on PostgreSQL; a SQLite file has none.")
+    if not _ROLE.fullmatch(role):
+        raise StorageError(
+            f"{role!r} is not a plain PostgreSQL role name (lower-case letters, digits, _)."
+        )
+
+    def grant(conn: Connection) -> None:
+        schema = conn.one("SELECT current_schema() AS name")["name"]
+        for statement in APP_ROLE_GRANTS:
+            conn.execute(statement.format(schema=f'"{schema}"', role=role))
+
+    storage.write(grant)

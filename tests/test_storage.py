@@ -274,3 +274,45 @@ def test_a_server_that_stays_down_is_said_once_then_recovered_from(pg_target) ->
     recovered = AuditTrail(open_storage(url)).append("export", {})
     assert recovered.id == 2  # the refused decision was never recorded
     assert trail.verify().ok and trail.verify().n_events == 2
+
+
+def test_an_app_role_can_append_but_not_rewrite_or_unguard_the_trail(pg_target) -> None:
+    """The deployment's split: the owner migrates, the app servers' role only appends."""
+    from review.__main__ import main
+    from review.analyses import register_analysis, update_parameters
+
+    role = f"app_{pg_target.schema}"
+    with psycopg.connect(pg_target.cluster.url(), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+    assert main(["migrate", pg_target.url, "--app-role", role]) == 0
+    app_url = pg_target.url.replace("signoff@", f"{role}@")
+    trail = AuditTrail(app_url, key=b"k" * 32)
+    register_analysis(trail, analysis_id="an1", source_sha256="a" * 64, source_name="f.csv")
+    update_parameters(trail, "an1", {"threshold": 0.5})
+    request_review(trail, analysis_id="an1", gate="data_quality", subject_sha256="b" * 64)
+    AICache(app_url).put("p", "gemini", "m", {"ok": 1})
+    AICache(app_url).put("p", "gemini", "m", {"ok": 2})
+    assert AICache(app_url).get("p", "gemini", "m") == {"ok": 2}
+    assert trail.verify().ok and trail.verify().n_events == 2
+    with RawDb(app_url) as db:
+        for statement in (
+            "UPDATE events SET actor = 'mallory'",
+            "DELETE FROM events",
+            "TRUNCATE events",
+            "DELETE FROM chain_head",
+            "ALTER TABLE events DISABLE TRIGGER USER",
+            "DROP TRIGGER events_no_update ON events",
+            "DROP TABLE events",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                db.execute(statement)
+    assert trail.verify().ok
+
+
+def test_roles_are_refused_on_sqlite_and_odd_names_everywhere(tmp_path: Path, pg_target) -> None:
+    from review.storage_schema import grant_app_role
+
+    with pytest.raises(StorageError, match="only on PostgreSQL"):
+        grant_app_role(open_storage(tmp_path / "x.db"), "app")
+    with pytest.raises(StorageError, match="not a plain PostgreSQL role name"):
+        grant_app_role(open_storage(pg_target.url), "app; DROP TABLE events")
