@@ -19,9 +19,9 @@ from typing import Any, Literal, get_args
 
 from review.analyses import read_analysis
 from review.audit import AuditTrail, trail_of, utc_now_iso
-from review.gates import Decision, GateError, checked_subject, decisions, gate_by_id
+from review.gates import Decision, checked_subject, decisions, gate_by_id
 from review.storage import Connection
-from steps.errors import RequestError
+from steps.errors import GateError, RequestError
 from steps.results import ToDict
 
 RequestType = Literal["approval", "correction", "validation"]

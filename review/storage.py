@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
+import psycopg.errors
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
@@ -210,11 +211,9 @@ class PostgresConnection(Connection):
         return self.raw.info.transaction_status != TransactionStatus.IDLE
 
     def begin_write(self, *, serialised: bool) -> None:
-        self.execute("BEGIN")
-        if serialised:
-            self.execute(
-                "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", [_LOCK_CLASS]
-            )
+        # One round trip for both: the lock is what every writer queues on.
+        lock = f"; SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(current_schema()))"
+        self.execute("BEGIN" + (lock if serialised else ""))
 
     def begin_snapshot(self) -> None:
         self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -249,6 +248,7 @@ class Storage(ABC):
     retry_wait_s: float = 0.0
     lost_connection: tuple[type[BaseException], ...] = ()
     integrity_errors: tuple[type[BaseException], ...] = ()
+    privilege_errors: tuple[type[BaseException], ...] = ()
 
     def __init__(self, location: str, key: str) -> None:
         self.location = location
@@ -407,6 +407,7 @@ class PostgresStorage(Storage):
     dialect = "postgresql"
     lost_connection = (psycopg.OperationalError,)
     integrity_errors = (psycopg.IntegrityError,)
+    privilege_errors = (psycopg.errors.InsufficientPrivilege,)
 
     def __init__(
         self,

@@ -164,7 +164,14 @@ def migrate_schema(storage: Storage) -> int:
         with storage.connect() as conn:
             # Readers never block the writer; set outside any transaction, and it sticks.
             conn.execute("PRAGMA journal_mode=WAL")
-    return storage.write(lambda conn: _migrate(conn, storage))
+    try:
+        return storage.write(lambda conn: _migrate(conn, storage))
+    except storage.privilege_errors:
+        raise StorageError(
+            f"The review database {storage.display} needs its schema brought to version "
+            f"{SCHEMA_VERSION}, which this login may not do: run `python -m review migrate` "
+            "as the role that owns the tables."
+        ) from None
 
 
 def _migrate(conn: Connection, storage: Storage) -> int:

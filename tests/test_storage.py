@@ -316,3 +316,14 @@ def test_roles_are_refused_on_sqlite_and_odd_names_everywhere(tmp_path: Path, pg
         grant_app_role(open_storage(tmp_path / "x.db"), "app")
     with pytest.raises(StorageError, match="not a plain PostgreSQL role name"):
         grant_app_role(open_storage(pg_target.url), "app; DROP TABLE events")
+
+
+def test_an_app_role_behind_the_schema_is_told_to_migrate_as_the_owner(pg_target) -> None:
+    role = f"late_{pg_target.schema}"
+    with psycopg.connect(pg_target.cluster.url(), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT USAGE ON SCHEMA {pg_target.schema} TO {role}")
+    with pytest.raises(StorageError) as refused:
+        open_storage(pg_target.url.replace("signoff@", f"{role}@"))
+    assert one_sentence(str(refused.value))
+    assert "run `python -m review migrate` as the role that owns the tables" in str(refused.value)
