@@ -358,14 +358,18 @@ class AuditTrail:
         sha = event_sha256(prev_sha256=prev, payload=clean, key=self.key, **fields)
         scheme = KEYED if self.key else PLAIN
         event = Event(payload=clean, prev_sha256=prev, sha256=sha, scheme=scheme, **fields)
-        db.execute(
-            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [*fields.values(), canonical_json(clean), prev, sha, scheme],
-        )
         seal = head_seal(self.key, event.id, sha) if self.key else None
-        db.execute(
-            "UPDATE chain_head SET last_id = ?, sha256 = ?, seal = ? WHERE id = 1",
-            [event.id, sha, seal],
+        db.execute_all(
+            [
+                (
+                    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [*fields.values(), canonical_json(clean), prev, sha, scheme],
+                ),
+                (
+                    "UPDATE chain_head SET last_id = ?, sha256 = ?, seal = ? WHERE id = 1",
+                    [event.id, sha, seal],
+                ),
+            ]
         )
         return event
 

@@ -61,6 +61,7 @@ DEFAULT_RETRY_WAIT_S = 1.0
 # pg_advisory_xact_lock(class, object): the class spells "SIGN"; the object is the schema,
 # so two installations in different schemas of one database do not wait for each other.
 _LOCK_CLASS = 0x5349474E
+_LOCK = f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(current_schema()))"
 _log = logging.getLogger(__name__)
 
 
@@ -107,6 +108,12 @@ class Connection(ABC):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run one statement."""
 
+    def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Run statements in order; PostgreSQL sends them in one round trip (pipeline), which
+        shortens the time an append holds the writer lock."""
+        for sql, params in statements:
+            self.execute(sql, params)
+
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Every row of a query, as dictionaries."""
@@ -123,6 +130,10 @@ class Connection(ABC):
     @abstractmethod
     def begin_write(self, *, serialised: bool) -> None:
         """Open a write transaction; `serialised` takes the writer lock first."""
+
+    @abstractmethod
+    def take_writer_lock(self) -> None:
+        """Inside an open write transaction, make sure it holds the writer lock."""
 
     @abstractmethod
     def begin_snapshot(self) -> None:
@@ -172,6 +183,9 @@ class SQLiteConnection(Connection):
     def begin_write(self, *, serialised: bool) -> None:
         self.execute("BEGIN IMMEDIATE")
 
+    def take_writer_lock(self) -> None:
+        """`BEGIN IMMEDIATE` took the file's write lock already."""
+
     def begin_snapshot(self) -> None:
         # In WAL mode a deferred transaction reads one snapshot from its first SELECT on.
         self.execute("BEGIN")
@@ -191,6 +205,7 @@ class PostgresConnection(Connection):
 
     def __init__(self, raw: psycopg.Connection) -> None:
         self.raw = raw
+        self.holds_writer_lock = False
 
     @staticmethod
     def _sql(sql: str, params: Sequence[Any]) -> str:
@@ -199,6 +214,11 @@ class PostgresConnection(Connection):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.raw.execute(self._sql(sql, params), params or None)
+
+    def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        with self.raw.pipeline():
+            for sql, params in statements:
+                self.execute(sql, params)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return self.raw.execute(self._sql(sql, params), params or None).fetchall()
@@ -212,8 +232,13 @@ class PostgresConnection(Connection):
 
     def begin_write(self, *, serialised: bool) -> None:
         # One round trip for both: the lock is what every writer queues on.
-        lock = f"; SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(current_schema()))"
-        self.execute("BEGIN" + (lock if serialised else ""))
+        self.execute("BEGIN" + (f"; {_LOCK}" if serialised else ""))
+        self.holds_writer_lock = serialised
+
+    def take_writer_lock(self) -> None:
+        if not self.holds_writer_lock:
+            self.execute(_LOCK)
+            self.holds_writer_lock = True
 
     def begin_snapshot(self) -> None:
         self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -250,10 +275,10 @@ class Storage(ABC):
     integrity_errors: tuple[type[BaseException], ...] = ()
     privilege_errors: tuple[type[BaseException], ...] = ()
 
-    def __init__(self, location: str, key: str) -> None:
+    def __init__(self, location: str, identity: str) -> None:
         self.location = location
         self.display = mask_url(location)
-        self._key = key
+        self._identity = identity
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.display!r})"
@@ -270,16 +295,16 @@ class Storage(ABC):
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for one operation; the thread's current one if it holds one already."""
-        active = _ACTIVE.by_key.get(self._key)
+        active = _ACTIVE.by_key.get(self._identity)
         if active is not None:
             yield active
             return
         with self._open() as conn:
-            _ACTIVE.by_key[self._key] = conn
+            _ACTIVE.by_key[self._identity] = conn
             try:
                 yield conn
             finally:
-                _ACTIVE.by_key.pop(self._key, None)
+                _ACTIVE.by_key.pop(self._identity, None)
 
     @staticmethod
     @contextlib.contextmanager
@@ -289,6 +314,8 @@ class Storage(ABC):
         Inside a transaction the caller already holds, it joins that one (which commits).
         """
         if conn.in_transaction:
+            if serialised:
+                conn.take_writer_lock()
             yield conn
             return
         conn.begin_write(serialised=serialised)
@@ -316,7 +343,7 @@ class Storage(ABC):
     def _run(
         self, fn: Callable[[Connection], T], *, write: bool, snapshot: bool, serialised: bool
     ) -> T:
-        nested = self._key in _ACTIVE.by_key
+        nested = self._identity in _ACTIVE.by_key
         attempts = 1 if nested else self.retries
         for attempt in range(1, attempts + 1):
             try:
@@ -332,8 +359,10 @@ class Storage(ABC):
                     attempts,
                     _reason(error, self.location),
                 )
+                # A connection found dead (the server restarted) is replaced at once; a
+                # database that stays away gets a growing pause.
                 if attempt < attempts:
-                    time.sleep(self.retry_wait_s * attempt)
+                    time.sleep(self.retry_wait_s * (attempt - 1))
         outcome = "nothing was recorded" if write else "it could not be read"
         raise StorageUnavailable(
             f"The review database {self.display} stopped answering "
@@ -370,7 +399,7 @@ class SQLiteStorage(Storage):
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self._path = Path(path)
         self.read_only = read_only
-        super().__init__(str(self._path), key=f"sqlite:{self._path.resolve()}")
+        super().__init__(str(self._path), identity=f"sqlite:{self._path.resolve()}")
         if read_only:
             if not self._path.is_file():
                 raise StorageError(f"There is no review database at {self._path}.")
@@ -419,7 +448,7 @@ class PostgresStorage(Storage):
         retry_wait_s: float = DEFAULT_RETRY_WAIT_S,
         application_name: str = "signoff",
     ) -> None:
-        super().__init__(url, key=f"postgresql:{url}")
+        super().__init__(url, identity=f"postgresql:{url}")
         self.migrated = False
         self.retries = retries
         self.retry_wait_s = retry_wait_s
@@ -437,7 +466,6 @@ class PostgresStorage(Storage):
             min_size=1,
             max_size=pool_size,
             kwargs=options,
-            check=ConnectionPool.check_connection,
             open=False,
             name=f"signoff {self.display}",
         )
