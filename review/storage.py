@@ -79,7 +79,7 @@ def is_postgres_url(location: object) -> bool:
 
 def mask_url(location: str) -> str:
     """The location with any password replaced by `***`, fit for a message or a log."""
-    masked = re.sub(r"(://[^/@:]*:)[^@/]*@", r"\1***@", location)
+    masked = re.sub(r"(:/+[^/@:]*:)[^@/]*@", r"\1***@", location)
     return re.sub(r"(?i)((?:^|[?&])password=)[^&]*", r"\1***", masked)
 
 
@@ -93,7 +93,7 @@ def _reason(error: BaseException, location: str) -> str:
     line = _first_line(error)
     line = line.rsplit(" failed: ", 1)[-1]
     line = re.sub(r"^(connection failed|connection is bad|FATAL|ERROR):\s*", "", line).strip()
-    password = re.search(r"://[^/@:]*:([^@/]*)@", location)
+    password = re.search(r":/+[^/@:]*:([^@/]*)@", location)
     if password and password.group(1):
         line = line.replace(password.group(1), "***")
     return mask_url(line)
@@ -563,6 +563,11 @@ def open_storage(
         raise StorageError(
             f"The review database setting {mask_url(location)} is neither a file path nor a "
             "postgresql:// URL."
+        )
+    if not is_postgres_url(location) and re.match(r"(?i)postgres(ql)?:/", str(location)):
+        raise StorageError(
+            f"The review database setting {mask_url(str(location))} is a PostgreSQL URL that "
+            "lost a slash, having been kept as a file path rather than as text."
         )
     if not is_postgres_url(location):
         storage = SQLiteStorage(location, read_only=not migrate)

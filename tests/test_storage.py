@@ -73,6 +73,14 @@ def test_a_wrong_url_is_one_sentence(url: str, expected: str) -> None:
     assert one_sentence(str(refused.value)) and "pw" not in str(refused.value)
 
 
+def test_a_url_mangled_into_a_path_is_refused_not_made_a_file(tmp_path: Path) -> None:
+    mangled = Path("postgresql://ana:pw123456@db/signoff")  # Path() folds the // into one
+    with pytest.raises(StorageError, match="lost a slash") as refused:
+        open_storage(mangled)
+    assert one_sentence(str(refused.value)) and "pw123456" not in str(refused.value)
+    assert not Path("postgresql:").exists()
+
+
 def test_a_missing_database_is_named(pg_cluster) -> None:
     url = pg_cluster.url("nosuchdb").replace("signoff@", "signoff:pw12345678@")
     with pytest.raises(StorageError) as refused:
