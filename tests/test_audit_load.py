@@ -136,6 +136,7 @@ def test_a_writer_killed_mid_append_leaves_a_verifiable_chain(
     assert trail.verify().ok
 
 
+@pytest.mark.slow
 def test_the_database_server_crashing_mid_append_loses_no_acknowledged_event(
     pg_target, tmp_path: Path
 ) -> None:

@@ -344,3 +344,16 @@ def test_an_app_role_behind_the_schema_is_told_to_migrate_as_the_owner(pg_target
         open_storage(pg_target.url.replace("signoff@", f"{role}@"))
     assert one_sentence(str(refused.value))
     assert "run `python -m review migrate` as the role that owns the tables" in str(refused.value)
+
+
+def test_the_ai_cache_works_the_same_on_both_backends(db_location: str) -> None:
+    cache = AICache(db_location)
+    assert cache.get("p" * 64, "gemini", "flash") is None
+    cache.put("p" * 64, "gemini", "flash", {"findings": [1]})
+    cache.put("p" * 64, "gemini", "pro", {"findings": [2]})
+    again = AICache(db_location)  # another session, another server
+    assert again.get("p" * 64, "gemini", "flash") == {"findings": [1]}
+    again.put("p" * 64, "gemini", "flash", {"findings": [3]})
+    assert cache.get("p" * 64, "gemini", "flash") == {"findings": [3]}
+    assert cache.get("p" * 64, "gemini", "pro") == {"findings": [2]}
+    assert cache.get("p" * 64, "ollama", "flash") is None
