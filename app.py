@@ -11,12 +11,14 @@ with app.setup:
     from ai.factory import choose_advisor
     from flow import pages, views
     from flow.gates import notes_feedback, settle
-    from flow.report import audit_summary, record_step, report
+    from flow.report import audit_extract, audit_summary, record_step, report
     from flow.source import Source, open_source
     from flow.stages import analyse, clean, outliers_at, recommend, start, statistics_at, train
+    from review.ai_cache import AICache
     from review.analyses import AnalysisError, analysis_source, update_parameters
     from review.answers import exclusions_in_force, feedback_in_force
     from review.audit import EVENT_KINDS, AuditTrail
+    from review.audit_key import key_for
     from review.gates import gate_by_id, gate_ids, latest_decision
     from review.requests import RequestError, get_request, open_requests, route_request
     from review.workspace import streamed_source
@@ -43,10 +45,13 @@ with app.setup:
 def header():
     settings, _problem = views.attempt("Reading the settings", Settings.from_env)
     mo.stop(settings is None, views.failure(_problem))
-    trail = AuditTrail(settings.db_path)
+    trail, _problem = views.attempt(
+        "Opening the audit trail", AuditTrail, settings.db, key=key_for(settings)
+    )
+    mo.stop(trail is None, views.failure(_problem))
     advisor = choose_advisor(
         settings.ai,
-        cache_path=trail.path,
+        cache=AICache(trail.storage),
         on_call=lambda call: trail.append("ai_call", call.to_dict()),
     )
     share_rows = mo.ui.checkbox(
@@ -772,7 +777,7 @@ def exports_cell(analysis_id, gate1, gate2, gate3, gate4, gate5, loaded, trail):
         ExportContext(
             exported, report_figures(exported.record), loaded.con, exported.record.shown.table
         ),
-        audit_events_jsonl=lambda: trail.to_jsonl(analysis_id=analysis_id).encode(),
+        audit=lambda: audit_extract(trail, analysis_id),
         on_export=lambda export: trail.append("export", export.to_dict(), analysis_id=analysis_id),
     )
     mo.vstack(

@@ -3,9 +3,7 @@ its URL is, else the offline rules — and the app says which, and why."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ai.types import Advisor, OnCall
+from ai.types import Advisor, AnswerCache, OnCall
 from steps.settings import AISettings
 
 OFFLINE_REASON = (
@@ -17,20 +15,18 @@ OFFLINE_REASON = (
 def choose_advisor(
     settings: AISettings,
     *,
-    cache_path: str | Path | None = None,
+    cache: AnswerCache | None = None,
     on_call: OnCall | None = None,
 ) -> Advisor:
     """The advisor the settings ask for.
 
-    `cache_path` is the SQLite file holding the `ai_cache` table (the audit trail's file);
+    `cache` keeps validated answers by prompt hash (`review.ai_cache.AICache`);
     `on_call` receives a `CallRecord` for every remote attempt, to write to the trail.
     """
     # Imported when chosen: google-genai costs a second of start-up the offline path does
     # not need.
-    from ai.cache import AICache
     from ai.offline import OfflineAdvisor
 
-    cache = AICache(cache_path) if cache_path is not None else None
     if settings.gemini_key:
         from ai.gemini import GeminiAdvisor
 

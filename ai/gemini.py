@@ -16,9 +16,8 @@ from google import genai
 from google.genai import errors, types
 from pydantic import BaseModel
 
-from ai.cache import AICache
 from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status
-from ai.types import OnCall
+from ai.types import AnswerCache, OnCall
 from steps.settings import DEFAULT_GEMINI_MODEL, AISettings
 
 _BLOCKING_FINISH = frozenset(
@@ -82,7 +81,7 @@ class GeminiAdvisor(RemoteAdvisor):
 
     @classmethod
     def from_settings(
-        cls, settings: AISettings, *, cache: AICache | None, on_call: OnCall | None
+        cls, settings: AISettings, *, cache: AnswerCache | None, on_call: OnCall | None
     ) -> GeminiAdvisor:
         assert settings.gemini_key is not None
         return cls(

@@ -12,9 +12,8 @@ from typing import Any
 import httpx2
 from pydantic import BaseModel
 
-from ai.cache import AICache
 from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status
-from ai.types import OnCall
+from ai.types import AnswerCache, OnCall
 from steps.settings import DEFAULT_OLLAMA_MODEL, AISettings
 
 
@@ -36,7 +35,7 @@ class OllamaAdvisor(RemoteAdvisor):
 
     @classmethod
     def from_settings(
-        cls, settings: AISettings, *, cache: AICache | None, on_call: OnCall | None
+        cls, settings: AISettings, *, cache: AnswerCache | None, on_call: OnCall | None
     ) -> OllamaAdvisor:
         assert settings.ollama_url is not None
         return cls(

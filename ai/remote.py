@@ -14,12 +14,11 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ai.cache import AICache
 from ai.factcheck import unverified_numbers
 from ai.offline import OfflineAdvisor
 from ai.prompts import Prompt
 from ai.schemas import RecommendationsOut, StepInsightsOut
-from ai.types import CallRecord, OnCall, Outcome, Rows
+from ai.types import AnswerCache, CallRecord, OnCall, Outcome, Rows
 from steps.insights import Facts, Finding, Step, StepInsights, finding_id
 from steps.recommend import ActionItem, Recommendations, RecommendContext, with_item_reviews
 
@@ -147,7 +146,7 @@ class RemoteAdvisor:
         model: str,
         *,
         timeout_s: float,
-        cache: AICache | None = None,
+        cache: AnswerCache | None = None,
         on_call: OnCall | None = None,
         attempts: int = ATTEMPTS,
         backoff: Callable[[int], float] = exponential_backoff,

@@ -56,7 +56,18 @@ class CallRecord(ToDict):
     detail: str | None = None
 
 
-OnCall = Callable[[CallRecord], None]
+OnCall = Callable[[CallRecord], object]
+
+
+class AnswerCache(Protocol):
+    """Where validated model answers are kept by prompt hash (`review.ai_cache.AICache`,
+    in the review database): a re-run with the same figures costs no call."""
+
+    def get(self, prompt_sha256: str, advisor: str, model: str) -> dict[str, Any] | None: ...
+
+    def put(
+        self, prompt_sha256: str, advisor: str, model: str, response: dict[str, Any]
+    ) -> None: ...
 
 
 class Advisor(Protocol):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from review.audit import AuditTrail
 from review.gates import GateState
+from steps.exports import AuditExtract
 from steps.record import Record
 from steps.report import AuditSummary, Report, build_report, result_digest
 from steps.results import ToDict
@@ -14,10 +15,12 @@ from steps.results import ToDict
 
 def audit_summary(trail: AuditTrail, analysis_id: str) -> AuditSummary:
     """The report's audit block: this analysis's events and the chain head they hang from."""
+    head = trail.chain_head()
     return AuditSummary(
         head_sha256=trail.head(),
         verified=trail.verify().ok,
         events=tuple(e.to_dict() for e in trail.events(analysis_id=analysis_id)),
+        chain_head=head.to_dict() if head is not None else None,
     )
 
 
@@ -29,6 +32,14 @@ def report(
 ) -> Report:
     """The report of `record` as the gates stand (`states`, in flow order)."""
     return build_report(record, (s.report_entry() for s in states), audit=audit)
+
+
+def audit_extract(trail: AuditTrail, analysis_id: str) -> AuditExtract:
+    """The analysis's events for a bundle, then the sealed head (read after, so it is at
+    or past every event)."""
+    events = trail.to_jsonl(analysis_id=analysis_id).encode()
+    head = trail.chain_head()
+    return AuditExtract(events, head.to_dict() if head is not None else None)
 
 
 def record_step(trail: AuditTrail, analysis_id: str, step: str, result: ToDict) -> None:

@@ -1,7 +1,7 @@
 """The analysis registry: which source file and parameters an analysis id stands for.
 
 Why: a review request is picked up later, often by someone else in another browser session.
-The registry (table `analyses`, in the audit trail's SQLite file) lets that session reopen
+The registry (table `analyses`, in the audit trail's database) lets that session reopen
 exactly what the analyst saw — the source kept in the workspace by SHA-256, and the
 parameters (threshold, outlier method, cleaning plan) in force. Parameter changes are
 recorded as `parameter` events, so the trail shows what changed under an approval.
@@ -17,23 +17,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from review.audit import AuditTrail, Event, trail_of, utc_now_iso
+from review.storage import Connection
 from review.workspace import source_path
 from steps.errors import AnalysisError
 from steps.results import ToDict
 from steps.text import canonical_json
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_CREATE_ANALYSES = """
-CREATE TABLE IF NOT EXISTS analyses (
-    id TEXT PRIMARY KEY,
-    source_sha256 TEXT NOT NULL,
-    source_name TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    parameters TEXT NOT NULL
-)"""
 
 
 @dataclass(frozen=True)
@@ -57,17 +48,10 @@ def _analysis_from_row(row: Mapping[str, Any]) -> Analysis:
     )
 
 
-def ensure_analyses_table(db: Database) -> None:
-    """Create the registry table if this file has none yet (idempotent)."""
-    db.execute(_CREATE_ANALYSES)
-
-
-def read_analysis(db: Database, analysis_id: str) -> Analysis | None:
+def read_analysis(db: Connection, analysis_id: str) -> Analysis | None:
     """The registered analysis with that id, read on the caller's connection."""
-    if not db["analyses"].exists():
-        return None
-    rows = list(db.query("SELECT * FROM analyses WHERE id = ?", [analysis_id]))
-    return _analysis_from_row(rows[0]) if rows else None
+    row = db.one("SELECT * FROM analyses WHERE id = ?", [analysis_id])
+    return _analysis_from_row(row) if row else None
 
 
 def register_analysis(
@@ -90,8 +74,8 @@ def register_analysis(
         created_at=utc_now_iso(),
         parameters=json.loads(canonical_json(dict(parameters or {}))),
     )
-    with trail.connect() as db, trail.write_transaction(db):
-        ensure_analyses_table(db)
+
+    def register(db: Connection) -> Analysis:
         existing = read_analysis(db, new.id)
         if existing is not None:
             if existing.source_sha256 != sha:
@@ -102,24 +86,22 @@ def register_analysis(
             "VALUES (?, ?, ?, ?, ?)",
             [new.id, sha, new.source_name, new.created_at, canonical_json(new.parameters)],
         )
-    return new
+        return new
+
+    return trail.write(register)
 
 
 def get_analysis(target: AuditTrail | Path | str, analysis_id: str) -> Analysis | None:
     """The registered analysis, or None if this file never saw that id."""
-    trail = trail_of(target)
-    with trail.connect() as db:
-        return read_analysis(db, analysis_id)
+    return trail_of(target).storage.read(lambda db: read_analysis(db, analysis_id))
 
 
 def list_analyses(target: AuditTrail | Path | str) -> list[Analysis]:
     """Every registered analysis, newest first."""
-    trail = trail_of(target)
-    with trail.connect() as db:
-        if not db["analyses"].exists():
-            return []
-        rows = db.query("SELECT * FROM analyses ORDER BY created_at DESC, id")
-        return [_analysis_from_row(row) for row in rows]
+    rows = trail_of(target).storage.read(
+        lambda db: db.query("SELECT * FROM analyses ORDER BY created_at DESC, id")
+    )
+    return [_analysis_from_row(row) for row in rows]
 
 
 def update_parameters(
@@ -135,7 +117,8 @@ def update_parameters(
     """
     trail = trail_of(target)
     incoming = json.loads(canonical_json(dict(parameters)))
-    with trail.connect() as db, trail.write_transaction(db):
+
+    def update(db: Connection) -> tuple[Analysis, Event | None]:
         current = read_analysis(db, analysis_id)
         if current is None:
             raise AnalysisError(f"Analysis {analysis_id} is not registered in this review file.")
@@ -154,7 +137,9 @@ def update_parameters(
         event = trail.append_in(
             db, "parameter", {"changed": changed}, analysis_id=analysis_id, actor=actor
         )
-    return replace(current, parameters=merged), event
+        return replace(current, parameters=merged), event
+
+    return trail.write(update)
 
 
 def analysis_source(

@@ -1,23 +1,30 @@
-"""Append-only, hash-chained audit trail in one SQLite file.
+"""Append-only, hash-chained audit trail in the review database (SQLite or PostgreSQL).
 
 Why a chain: an approval is only worth something if nobody can quietly edit or remove it
-afterwards. Each event row stores the SHA-256 of the row before it, and its own SHA-256
-covers (previous hash, id, at, kind, analysis_id, actor, canonical JSON payload). Editing,
+afterwards. Each event row stores the hash of the row before it, and its own hash covers
+(previous hash, id, at, kind, analysis_id, actor, canonical JSON payload). Editing,
 deleting or reordering rows breaks the chain, and `verify()` names the first broken row.
 
 Why a separate head: deleting the *last* rows leaves a shorter chain that is still valid in
-itself. The `chain_head` table is updated in the same transaction as every append and names
+itself. The `chain_head` row is updated in the same transaction as every append and names
 the last id and hash; a chain that ends before (or after) the head is reported as broken.
-Someone with write access to the file can still rewrite both the chain and the head: the
-trail is tamper-*evident* against edits that do not rewrite everything after them. The
-report carries the head hash (`head()`), so a copy kept elsewhere pins the history.
 
-Concurrency: `marimo run` serves every viewer from threads of one process, and a team may
-run several processes on one file. Every operation opens its own connection (so one
-`AuditTrail` can be shared by threads), and an append reads the head and inserts inside one
-`BEGIN IMMEDIATE` transaction with a busy timeout, so concurrent appends queue up instead of
-forking the chain or losing an event. The file is in WAL mode, so readers never block the
-writer.
+Why a key: whoever can write the database can drop the triggers, edit a decision and
+recompute every SHA-256 after it. With an audit key (`key=`, from the server's settings)
+each new event's hash is an HMAC-SHA256 under that key (`scheme` "hmac-sha256") and the
+head carries a `seal`, an HMAC of (last id, last hash). Rewriting any part of the chain, or
+cutting its end and moving the head back, then needs the key, and `verify(key)` says so.
+Rows written before a key was configured keep their plain SHA-256 (`scheme` "sha256") and
+verify as before; the first start with a key seals the head over them, so from then on they
+are pinned too (trust on first use: that start cannot tell an old file from a forged one).
+What the key does not stop: someone holding it, or replaying an older copy of the whole
+database. The report carries the head hash (`head()`), so a copy kept elsewhere pins that.
+
+Concurrency: every operation takes its own connection (so one `AuditTrail` can be shared
+by threads), and an append reads the head and inserts inside one write transaction that
+holds the writer lock (see `review.storage`), so concurrent appends from any number of
+processes and machines queue up instead of forking the chain or losing an event; the
+database also refuses a second successor to any event outright.
 
 What callers must not put in a payload: API keys or other secrets, and raw data rows. The
 trail is meant to be exported and shown to reviewers; record digests (SHA-256), counts,
@@ -27,60 +34,39 @@ parameter values, model names, prompt hashes. Payload keys that name a secret ar
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
-import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlite_utils import Database
-
-from steps.errors import AuditError
+from review.storage import Connection, Storage, open_storage
+from review.storage import utc_now_iso as utc_now_iso
+from review.storage_schema import GENESIS_SHA256 as GENESIS_SHA256
+from steps.errors import AuditError as AuditError
+from steps.errors import AuditKeyError
 from steps.results import ToDict, json_safe
-from steps.text import canonical_json, json_sha256
+from steps.text import canonical_json
 
-GENESIS_SHA256 = "0" * 64
+T = TypeVar("T")
 EVENT_KINDS = ("load", "step", "decision", "parameter", "ai_call", "export", "request", "stale")
-BUSY_TIMEOUT_S = 30.0
+PLAIN = "sha256"
+KEYED = "hmac-sha256"
+SCHEMES = (PLAIN, KEYED)
+MIN_KEY_BYTES = 16
 SECRET_KEY_NAMES = frozenset(
     {"api_key", "apikey", "gemini_api_key", "google_api_key", "password", "secret", "token"}
 )
-
-_CREATE_EVENTS = """
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    analysis_id TEXT,
-    actor TEXT,
-    payload TEXT NOT NULL,
-    prev_sha256 TEXT NOT NULL,
-    sha256 TEXT NOT NULL
-)"""
-_CREATE_HEAD = """
-CREATE TABLE IF NOT EXISTS chain_head (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    last_id INTEGER NOT NULL,
-    sha256 TEXT NOT NULL
-)"""
-# Append-only is enforced by the database too, so a bug elsewhere cannot rewrite history;
-# someone with the file can drop these triggers, which is what `verify()` is for.
-_CREATE_GUARDS = (
-    """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-       BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-       BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS chain_head_no_delete BEFORE DELETE ON chain_head
-       BEGIN SELECT RAISE(ABORT, 'the audit chain head cannot be deleted'); END""",
-    "CREATE INDEX IF NOT EXISTS events_analysis_kind ON events (analysis_id, kind)",
-)
+_EVENT_COLUMNS = "id, at, kind, analysis_id, actor, payload, prev_sha256, sha256, scheme"
 
 
-def utc_now_iso() -> str:
-    """UTC timestamps with microseconds, so events written in one second still sort."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+def _digest(text: str, key: bytes | None) -> str:
+    data = text.encode("utf-8")
+    if key is None:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def event_sha256(
@@ -92,10 +78,29 @@ def event_sha256(
     analysis_id: str | None,
     actor: str | None,
     payload: Mapping[str, Any],
+    key: bytes | None = None,
 ) -> str:
-    """The hash that links an event into the chain: it covers every stored field."""
+    """The hash that links an event into the chain: it covers every stored field.
+
+    Plain SHA-256 without a key (scheme "sha256"), HMAC-SHA256 under the key with one
+    (scheme "hmac-sha256"); the document hashed is the same.
+    """
     document = [prev_sha256, id, at, kind, analysis_id, actor, json_safe(payload)]
-    return json_sha256(document)
+    return _digest(canonical_json(document), key)
+
+
+def head_seal(key: bytes, last_id: int, sha256: str) -> str:
+    """The chain head's seal: an HMAC of where the chain ends, so moving the end needs the key."""
+    return _digest(canonical_json(["chain_head", last_id, sha256]), key)
+
+
+def checked_key(key: bytes | None) -> bytes | None:
+    """The key as given, or None; one too short to resist guessing is refused."""
+    if key is None:
+        return None
+    if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
+        raise AuditKeyError(f"An audit key must be at least {MIN_KEY_BYTES} bytes.")
+    return key
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,7 @@ class Event(ToDict):
     payload: dict[str, Any]
     prev_sha256: str
     sha256: str
+    scheme: str = PLAIN
 
 
 @dataclass(frozen=True)
@@ -122,16 +128,28 @@ class Verification(ToDict):
     reason: str
 
 
-def _event_from_row(row: Mapping[str, Any]) -> Event:
+@dataclass(frozen=True)
+class ChainHead(ToDict):
+    """Where the chain ends: what a bundle embeds so a reader can check it against the key."""
+
+    last_id: int
+    sha256: str
+    seal: str | None
+
+
+def event_from_row(row: Mapping[str, Any]) -> Event:
+    """An event from a stored row or a JSON Lines object (either has the same fields)."""
+    payload = row["payload"]
     return Event(
         id=row["id"],
         at=row["at"],
         kind=row["kind"],
         analysis_id=row["analysis_id"],
         actor=row["actor"],
-        payload=json.loads(row["payload"]),
+        payload=json.loads(payload) if isinstance(payload, str) else payload,
         prev_sha256=row["prev_sha256"],
         sha256=row["sha256"],
+        scheme=row.get("scheme") or PLAIN,
     )
 
 
@@ -164,59 +182,117 @@ def _checked_payload(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def trail_of(target: AuditTrail | Path | str) -> AuditTrail:
-    """Accept a trail or the path of its SQLite file (each session may hold either)."""
+    """Accept a trail or the location of its database (each session may hold either).
+
+    A location gives an unkeyed trail: on a keyed database, pass the keyed trail instead.
+    """
     return target if isinstance(target, AuditTrail) else AuditTrail(target)
 
 
-class AuditTrail:
-    """The events of every analysis in one SQLite file, chained by SHA-256."""
+def _has_keyed_events(db: Connection) -> bool:
+    return db.one("SELECT 1 AS found FROM events WHERE scheme <> ? LIMIT 1", [PLAIN]) is not None
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as db:
-            db.enable_wal()
-            with self.write_transaction(db):
-                for statement in (_CREATE_EVENTS, _CREATE_HEAD, *_CREATE_GUARDS):
-                    db.execute(statement)
-                # Only a brand-new trail gets a genesis head: recreating a missing head over
-                # existing events would hide a deletion.
-                db.execute(
-                    "INSERT OR IGNORE INTO chain_head (id, last_id, sha256) "
-                    "SELECT 1, 0, ? WHERE NOT EXISTS (SELECT 1 FROM events)",
-                    [GENESIS_SHA256],
-                )
+
+class AuditTrail:
+    """The events of every analysis in one review database, chained by (keyed) hashes.
+
+    `location` is a SQLite path or a `postgresql://` URL (or an open `Storage`); `key` the
+    server's audit key (None: plain SHA-256, as before keys existed). `read_only=True`
+    changes nothing in the database (no migration, no seal), for `verify` on a copy.
+    """
+
+    def __init__(
+        self,
+        location: Storage | Path | str,
+        *,
+        key: bytes | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.key = checked_key(key)
+        self.storage = open_storage(location, migrate=not read_only)
+        if not read_only:
+            self._seal_on_start()
 
     def __repr__(self) -> str:
-        return f"AuditTrail({str(self.path)!r})"
+        keyed = ", keyed" if self.key else ""
+        return f"AuditTrail({self.storage.display!r}{keyed})"
 
-    @contextlib.contextmanager
-    def connect(self) -> Iterator[Database]:
-        """A fresh connection per operation: safe to share one trail between threads."""
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        try:
-            yield Database(conn, execute_plugins=False)
-        finally:
-            conn.close()
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file (None on PostgreSQL: use `location`)."""
+        return self.storage.path
+
+    @property
+    def location(self) -> str:
+        """The path or URL the trail was opened with (a URL may hold a password)."""
+        return self.storage.location
+
+    def connect(self) -> contextlib.AbstractContextManager[Connection]:
+        """A connection for one operation: safe to share one trail between threads."""
+        return self.storage.connect()
 
     @staticmethod
-    @contextlib.contextmanager
-    def write_transaction(db: Database) -> Iterator[Database]:
-        """`BEGIN IMMEDIATE`: take the write lock before reading, so read-then-write is atomic.
+    def write_transaction(db: Connection) -> contextlib.AbstractContextManager[Connection]:
+        """Take the writer lock before reading, so read-then-write is atomic.
 
         Other `review` modules use it to change their own table and append the matching event
-        in one transaction.
+        in one transaction. Inside a transaction already open it joins that one.
         """
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            if db.conn.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        return Storage.write_transaction(db)
+
+    def write(self, fn: Callable[[Connection], T]) -> T:
+        """`fn(db)` in one write transaction, run again on a fresh connection if the
+        database connection is lost (see `Storage.write`)."""
+        return self.storage.write(fn)
+
+    def _seal_on_start(self) -> None:
+        """Check the key against the head's seal, or seal a head written before keys."""
+        if self.key is None:
+            return
+        head = self.storage.read(self._head_row)
+        if head is None:
+            return  # verify() reports the lost head; appends refuse
+        if head["seal"] is not None:
+            if not hmac.compare_digest(head["seal"], self._seal(head)):
+                raise AuditKeyError(
+                    "The audit key does not match the seal on this trail's chain head: start "
+                    "with the key it was written with, or run `python -m review verify` to "
+                    "see whether it was tampered with."
+                )
+            return
+
+        def adopt(db: Connection) -> None:
+            current = self._head_row(db)
+            if current is not None and current["seal"] is None and not _has_keyed_events(db):
+                db.execute("UPDATE chain_head SET seal = ? WHERE id = 1", [self._seal(current)])
+
+        self.storage.write(adopt)
+
+    @staticmethod
+    def _head_row(db: Connection) -> dict[str, Any] | None:
+        return db.one("SELECT last_id, sha256, seal FROM chain_head WHERE id = 1")
+
+    def _seal(self, head: Mapping[str, Any]) -> str:
+        assert self.key is not None
+        return head_seal(self.key, head["last_id"], head["sha256"])
+
+    def _checked_head(self, db: Connection) -> dict[str, Any]:
+        """The head an append builds on, refused if its seal says it was tampered with."""
+        head = self._head_row(db)
+        if head is None:
+            raise AuditError("The audit trail has lost its chain head; run verify() to see why.")
+        seal = head["seal"]
+        if self.key is None:
+            if seal is not None:
+                raise AuditKeyError("This audit trail is keyed: appending needs its audit key.")
+        elif seal is None:
+            if _has_keyed_events(db):
+                raise AuditError("The audit chain head has lost its seal; run verify() to see why.")
+        elif not hmac.compare_digest(seal, self._seal(head)):
+            raise AuditKeyError(
+                "The audit chain head's seal does not match the audit key; run verify()."
+            )
+        return head
 
     def append(
         self,
@@ -226,13 +302,28 @@ class AuditTrail:
         analysis_id: str | None = None,
         actor: str | None = None,
     ) -> Event:
-        """Add one event at the end of the chain and return it as stored."""
-        with self.connect() as db, self.write_transaction(db):
-            return self.append_in(db, kind, payload, analysis_id=analysis_id, actor=actor)
+        """Add one event at the end of the chain and return it as stored.
+
+        If the connection drops while committing, the retry first looks for the event it
+        was writing: found, the commit landed and that event is returned (never written
+        twice); not found, it is appended afresh.
+        """
+        attempted: list[Event] = []
+
+        def write(db: Connection) -> Event:
+            if attempted:
+                sql = "SELECT 1 AS found FROM events WHERE sha256 = ?"
+                if db.one(sql, [attempted[-1].sha256]) is not None:
+                    return attempted[-1]
+            event = self.append_in(db, kind, payload, analysis_id=analysis_id, actor=actor)
+            attempted.append(event)
+            return event
+
+        return self.storage.write(write)
 
     def append_in(
         self,
-        db: Database,
+        db: Connection,
         kind: str,
         payload: Mapping[str, Any],
         *,
@@ -240,30 +331,35 @@ class AuditTrail:
         actor: str | None = None,
     ) -> Event:
         """Append inside a write transaction the caller already holds (see `write_transaction`)."""
-        if not db.conn.in_transaction:
+        if not db.in_transaction:
             raise AuditError("Appending to the audit trail needs an open write transaction.")
         clean = _checked_payload(kind, payload)
-        head = db.execute("SELECT last_id, sha256 FROM chain_head WHERE id = 1").fetchone()
-        if head is None:
-            raise AuditError("The audit trail has lost its chain head; run verify() to see why.")
-        last_id, prev = head
+        head = self._checked_head(db)
+        prev = head["sha256"]
         fields = {
-            "id": last_id + 1,
+            "id": head["last_id"] + 1,
             "at": utc_now_iso(),
             "kind": kind,
             "analysis_id": analysis_id,
             "actor": actor,
         }
-        sha = event_sha256(prev_sha256=prev, payload=clean, **fields)
-        db.execute(
-            "INSERT INTO events (id, at, kind, analysis_id, actor, payload, prev_sha256, sha256) "
-            "VALUES (:id, :at, :kind, :analysis_id, :actor, :payload, :prev, :sha)",
-            {**fields, "payload": canonical_json(clean), "prev": prev, "sha": sha},
+        sha = event_sha256(prev_sha256=prev, payload=clean, key=self.key, **fields)
+        scheme = KEYED if self.key else PLAIN
+        event = Event(payload=clean, prev_sha256=prev, sha256=sha, scheme=scheme, **fields)
+        seal = head_seal(self.key, event.id, sha) if self.key else None
+        db.execute_all(
+            [
+                (
+                    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [*fields.values(), canonical_json(clean), prev, sha, scheme],
+                ),
+                (
+                    "UPDATE chain_head SET last_id = ?, sha256 = ?, seal = ? WHERE id = 1",
+                    [event.id, sha, seal],
+                ),
+            ]
         )
-        db.execute(
-            "UPDATE chain_head SET last_id = ?, sha256 = ? WHERE id = 1", [fields["id"], sha]
-        )
-        return Event(payload=clean, prev_sha256=prev, sha256=sha, **fields)
+        return event
 
     def events(
         self,
@@ -275,66 +371,80 @@ class AuditTrail:
         limit: int | None = None,
     ) -> list[Event]:
         """Matching events oldest first; `limit` keeps the newest `limit` of them."""
-        where, params = [], []
-        for column, value in (("analysis_id", analysis_id), ("kind", kind), ("actor", actor)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if gate is not None:
-            where.append("json_extract(payload, '$.gate') = ?")
-            params.append(gate)
-        sql = "SELECT * FROM events"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
-        with self.connect() as db:
-            rows = list(db.query(sql, params))
-        return [_event_from_row(row) for row in reversed(rows)]
+
+        def read(db: Connection) -> list[Event]:
+            where, params = [], []
+            for column, value in (("analysis_id", analysis_id), ("kind", kind), ("actor", actor)):
+                if value is not None:
+                    where.append(f"{column} = ?")
+                    params.append(value)
+            if gate is not None:
+                where.append(f"{db.json_text('payload', 'gate')} = ?")
+                params.append(gate)
+            sql = "SELECT * FROM events"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += " ORDER BY id DESC"
+            if limit is not None:
+                sql += " LIMIT ?"
+                params.append(int(limit))
+            return [event_from_row(row) for row in reversed(db.query(sql, params))]
+
+        return self.storage.read(read)
 
     def head(self) -> str | None:
         """Hash of the last event (None for an empty trail): pins the history in a report."""
-        with self.connect() as db:
-            row = db.execute("SELECT last_id, sha256 FROM chain_head WHERE id = 1").fetchone()
-        if row is None or row[0] == 0:
-            return None
-        return row[1]
+        head = self.chain_head()
+        return None if head is None or head.last_id == 0 else head.sha256
+
+    def chain_head(self) -> ChainHead | None:
+        """The head row with its seal (None if it was deleted), for a bundle to embed."""
+        row = self.storage.read(self._head_row_any)
+        return None if row is None else ChainHead(row["last_id"], row["sha256"], row.get("seal"))
+
+    @staticmethod
+    def _head_row_any(db: Connection) -> dict[str, Any] | None:
+        """The head row of a database at any schema version (a file from before keys has no
+        seal column), for the read-only paths."""
+        return db.one("SELECT * FROM chain_head WHERE id = 1")
 
     def verify(self) -> Verification:
-        """Walk every row in id order and recompute each link; stop at the first broken one."""
-        with self.connect() as db:
-            head = db.execute("SELECT last_id, sha256 FROM chain_head WHERE id = 1").fetchone()
-            rows = db.query("SELECT * FROM events ORDER BY id")
-            broken = _first_break(rows, head)
-            n_events = db.execute("SELECT count(*) FROM events").fetchone()[0]
-        if broken is None:
-            return Verification(True, n_events, None, f"All {n_events} events chain correctly.")
-        return Verification(False, n_events, broken[0], broken[1])
+        """Walk every row in id order and recompute each link; stop at the first broken one.
+
+        Reads one snapshot, so appends running meanwhile do not look like tampering.
+        """
+
+        def walk(db: Connection) -> Verification:
+            head = self._head_row_any(db)
+            n_events = db.one("SELECT count(*) AS n FROM events")["n"]
+            broken = first_break(db.stream("SELECT * FROM events ORDER BY id"), head, self.key)
+            if broken is None:
+                return Verification(True, n_events, None, f"All {n_events} events chain correctly.")
+            return Verification(False, n_events, broken[0], broken[1])
+
+        return self.storage.read(walk, snapshot=True)
 
     def to_jsonl(self, **filters: Any) -> str:
         """Matching events as JSON Lines (one event per line), for download or a bundle."""
         return "".join(canonical_json(event.to_dict()) + "\n" for event in self.events(**filters))
 
 
-def _first_break(
-    rows: Iterator[Mapping[str, Any]], head: tuple[int, str] | None
+def first_break(
+    rows: Iterable[Mapping[str, Any]], head: Mapping[str, Any] | None, key: bytes | None
 ) -> tuple[int, str] | None:
     """(first broken id, one-sentence reason), or None when the chain and head agree."""
-    expected_id, prev = 1, GENESIS_SHA256
+    walk = ChainWalk(key)
     for row in rows:
-        problem = _row_problem(row, expected_id, prev)
+        problem = walk.step(row)
         if problem is not None:
             return problem
-        expected_id, prev = row["id"] + 1, row["sha256"]
-    last_id = expected_id - 1
+    last_id = walk.expected_id - 1
     if head is None:
         return (
-            expected_id,
+            walk.expected_id,
             "The chain head record is missing, so trailing deletions would go unseen.",
         )
-    head_id, head_sha = head
+    head_id, head_sha = head["last_id"], head["sha256"]
     if head_id > last_id:
         return (
             last_id + 1,
@@ -343,30 +453,103 @@ def _first_break(
         )
     if head_id < last_id:
         return (head_id + 1, f"Event {head_id + 1} was added without updating the chain head.")
-    if head_sha != prev:
+    if head_sha != walk.prev:
         return (last_id, f"Event {last_id} does not match the hash recorded in the chain head.")
+    return seal_problem(head, key)
+
+
+def seal_problem(head: Mapping[str, Any], key: bytes | None) -> tuple[int, str] | None:
+    """Whether the head's seal agrees with the key (None when it does, or there is no key
+    and no seal)."""
+    seal, last_id = head.get("seal"), head["last_id"]
+    if key is None:
+        if seal is not None:
+            return (last_id, "The chain head is sealed with an audit key: checking needs that key.")
+        return None
+    if seal is None:
+        if last_id == 0:
+            return None
+        return (
+            last_id,
+            "The chain head is not sealed with the audit key, so the whole chain could have "
+            "been rewritten without it.",
+        )
+    if not hmac.compare_digest(seal, head_seal(key, last_id, head["sha256"])):
+        return (
+            last_id,
+            "The chain head's seal does not match the audit key: the chain was rewritten, or "
+            "this is not its key.",
+        )
     return None
 
 
-def _row_problem(row: Mapping[str, Any], expected_id: int, prev: str) -> tuple[int, str] | None:
-    if row["id"] < expected_id:
-        return (row["id"], f"Event {row['id']} has an id the chain never issued.")
-    if row["id"] > expected_id:
+class ChainWalk:
+    """Checks events one by one in id order: each id, link, hash, and the keying rule (no
+    plain row after a keyed one). Shared by `verify()` and the bundle check."""
+
+    def __init__(self, key: bytes | None, *, expected_id: int = 1, prev: str = GENESIS_SHA256):
+        self.key = key
+        self.expected_id = expected_id
+        self.prev = prev
+        self.keyed_since: int | None = None
+
+    def step(self, row: Mapping[str, Any]) -> tuple[int, str] | None:
+        """The problem with the next row, or None (and the walk moves past it)."""
+        problem = self._problem(row)
+        if problem is None:
+            if row.get("scheme") == KEYED and self.keyed_since is None:
+                self.keyed_since = row["id"]
+            self.expected_id, self.prev = row["id"] + 1, row["sha256"]
+        return problem
+
+    def _problem(self, row: Mapping[str, Any]) -> tuple[int, str] | None:
+        event_id = row["id"]
+        if event_id < self.expected_id:
+            return (event_id, f"Event {event_id} has an id the chain never issued.")
+        if event_id > self.expected_id:
+            return (
+                self.expected_id,
+                f"Event {self.expected_id} is missing: event {event_id} follows event "
+                f"{self.expected_id - 1}.",
+            )
+        if row["prev_sha256"] != self.prev:
+            return (
+                event_id,
+                f"Event {event_id} does not link to event {event_id - 1}: "
+                "a row before it was changed, removed or reordered.",
+            )
+        return own_hash_problem(row, self.key, keyed_since=self.keyed_since)
+
+
+def own_hash_problem(
+    row: Mapping[str, Any], key: bytes | None, *, keyed_since: int | None = None
+) -> tuple[int, str] | None:
+    """Whether one event's stored hash is the hash of its own fields under its scheme."""
+    event_id = row["id"]
+    scheme = row.get("scheme") or PLAIN
+    if scheme not in SCHEMES:
+        return (event_id, f"Event {event_id} names an unknown hash scheme {scheme!r}.")
+    if scheme == PLAIN and keyed_since is not None:
         return (
-            expected_id,
-            f"Event {expected_id} is missing: event {row['id']} follows event {expected_id - 1}.",
+            event_id,
+            f"Event {event_id} is not keyed although event {keyed_since} before it is: the "
+            "chain was rewritten from there without the key.",
         )
-    if row["prev_sha256"] != prev:
-        return (
-            row["id"],
-            f"Event {row['id']} does not link to event {row['id'] - 1}: "
-            "a row before it was changed, removed or reordered.",
-        )
+    if scheme == KEYED and key is None:
+        return (event_id, f"Event {event_id} is keyed: checking it needs the audit key.")
     try:
-        payload = json.loads(row["payload"])
+        payload = row["payload"]
+        payload = json.loads(payload) if isinstance(payload, str) else payload
     except (TypeError, json.JSONDecodeError):
-        return (row["id"], f"Event {row['id']} has a payload that is not valid JSON.")
+        return (event_id, f"Event {event_id} has a payload that is not valid JSON.")
     fields = {k: row[k] for k in ("id", "at", "kind", "analysis_id", "actor")}
-    if event_sha256(prev_sha256=prev, payload=payload, **fields) != row["sha256"]:
-        return (row["id"], f"Event {row['id']} was altered after it was recorded.")
+    expected = event_sha256(
+        prev_sha256=row["prev_sha256"],
+        payload=payload,
+        key=key if scheme == KEYED else None,
+        **fields,
+    )
+    if expected != row["sha256"]:
+        unless = " (or this is not the trail's audit key)" if scheme == KEYED else ""
+        return (event_id, f"Event {event_id} was altered after it was recorded{unless}.")
     return None

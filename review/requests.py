@@ -1,12 +1,12 @@
-"""Review requests: the queue a team shares, in the same SQLite file as the audit trail.
+"""Review requests: the queue a team shares, in the same database as the audit trail.
 
-Why in SQLite: reviews happen later and by other people, so a request must outlive the
-browser session that raised it, and every session (thread or process) on the file must see
-it. A request names an analysis, a gate and the exact subject to review; at most one request
-is open per (analysis, gate, subject). When the subject changes, the open request for the
-old one is closed as superseded; when a decision on the subject lands, it is closed with the
-verdict. Each of these changes is a `request` event in the audit trail, written in the same
-transaction as the row.
+Why in the review database: reviews happen later and by other people, so a request must
+outlive the browser session that raised it, and every session (thread, process or server)
+on the database must see it. A request names an analysis, a gate and the exact subject to
+review; at most one request is open per (analysis, gate, subject). When the subject
+changes, the open request for the old one is closed as superseded; when a decision on the
+subject lands, it is closed with the verdict. Each of these changes is a `request` event in
+the audit trail, written in the same transaction as the row.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from sqlite_utils import Database
-
-from review.analyses import ensure_analyses_table, read_analysis
+from review.analyses import read_analysis
 from review.audit import AuditTrail, trail_of, utc_now_iso
 from review.gates import Decision, checked_subject, decisions, gate_by_id
+from review.storage import Connection
 from steps.errors import GateError, RequestError
 from steps.results import ToDict
 
@@ -29,29 +28,6 @@ RequestType = Literal["approval", "correction", "validation"]
 REQUEST_TYPES: tuple[str, ...] = get_args(RequestType)
 OPENING_VERDICTS = ("approve", "modify")
 
-_CREATE_REQUESTS = (
-    """CREATE TABLE IF NOT EXISTS review_requests (
-        id INTEGER PRIMARY KEY,
-        analysis_id TEXT NOT NULL,
-        gate TEXT NOT NULL,
-        subject_sha256 TEXT NOT NULL,
-        type TEXT NOT NULL,
-        priority INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 5),
-        deadline TEXT,
-        assignee TEXT,
-        requested_by TEXT,
-        note TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
-        closed_at TEXT,
-        closed_by TEXT,
-        resolution TEXT
-    )""",
-    # The database itself guarantees one open request per subject, even across processes.
-    """CREATE UNIQUE INDEX IF NOT EXISTS review_requests_one_open
-       ON review_requests (analysis_id, gate, subject_sha256) WHERE status = 'open'""",
-    "CREATE INDEX IF NOT EXISTS review_requests_status ON review_requests (status)",
-)
 _SELECT = """
 SELECT r.*, a.source_sha256, a.source_name
 FROM review_requests r LEFT JOIN analyses a ON a.id = r.analysis_id
@@ -80,12 +56,6 @@ class ReviewRequest(ToDict):
     closed_at: str | None
     closed_by: str | None
     resolution: str | None
-
-
-def _ensure_tables(db: Database) -> None:
-    ensure_analyses_table(db)
-    for statement in _CREATE_REQUESTS:
-        db.execute(statement)
 
 
 def normalise_deadline(deadline: str | date | datetime | None) -> str | None:
@@ -165,14 +135,14 @@ def _checked_priority(priority: int) -> int:
     return priority
 
 
-def _select(db: Database, where: str, params: list[Any], now: datetime) -> list[ReviewRequest]:
+def _select(db: Connection, where: str, params: list[Any], now: datetime) -> list[ReviewRequest]:
     rows = db.query(f"{_SELECT} WHERE {where}", params)
     return [_request_from_row(row, now) for row in rows]
 
 
 def _close_in(
     trail: AuditTrail,
-    db: Database,
+    db: Connection,
     request: ReviewRequest,
     *,
     resolution: str,
@@ -235,8 +205,8 @@ def request_review(
     }
     trail = trail_of(target)
     now = datetime.now(UTC)
-    with trail.connect() as db, trail.write_transaction(db):
-        _ensure_tables(db)
+
+    def request(db: Connection) -> ReviewRequest | None:
         if read_analysis(db, analysis_id) is None:
             raise RequestError(
                 f"Analysis {analysis_id} is not registered, so a reviewer could not reopen it."
@@ -248,24 +218,25 @@ def request_review(
         same_gate = _select(
             db, "r.status = 'open' AND r.analysis_id = ? AND r.gate = ?", [analysis_id, gate], now
         )
-        for request in same_gate:
-            if request.subject_sha256 == fields["subject_sha256"]:
-                return request
-            _close_in(trail, db, request, resolution="superseded", actor=fields["requested_by"])
-        cursor = db.execute(
+        for existing in same_gate:
+            if existing.subject_sha256 == fields["subject_sha256"]:
+                return existing
+            _close_in(trail, db, existing, resolution="superseded", actor=fields["requested_by"])
+        row = db.one(
             "INSERT INTO review_requests (analysis_id, gate, subject_sha256, type, priority, "
-            "deadline, assignee, requested_by, note, created_at, status) VALUES (:analysis_id, "
-            ":gate, :subject_sha256, :type, :priority, :deadline, :assignee, :requested_by, "
-            ":note, :created_at, 'open')",
-            {**fields, "created_at": utc_now_iso()},
+            "deadline, assignee, requested_by, note, created_at, status) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open') RETURNING id",
+            [*fields.values(), utc_now_iso()],
         )
-        request_id = cursor.lastrowid
+        request_id = row["id"]
         payload = {"action": "opened", "request_id": request_id, **fields}
         payload.pop("analysis_id")
         trail.append_in(
             db, "request", payload, analysis_id=analysis_id, actor=fields["requested_by"]
         )
         return _select(db, "r.id = ?", [request_id], now)[0]
+
+    return trail.write(request)
 
 
 def open_requests(
@@ -285,21 +256,17 @@ def open_requests(
         if value is not None:
             where.append(f"r.{column} = ?")
             params.append(value)
-    trail = trail_of(target)
-    with trail.connect() as db:
-        if not db["review_requests"].exists():
-            return []
-        requests = _select(db, " AND ".join(where), params, moment)
+    requests = trail_of(target).storage.read(
+        lambda db: _select(db, " AND ".join(where), params, moment)
+    )
     return sorted(requests, key=_queue_order)
 
 
 def get_request(target: AuditTrail | Path | str, request_id: int) -> ReviewRequest | None:
     """One request, open or closed."""
-    trail = trail_of(target)
-    with trail.connect() as db:
-        if not db["review_requests"].exists():
-            return None
-        found = _select(db, "r.id = ?", [request_id], datetime.now(UTC))
+    found = trail_of(target).storage.read(
+        lambda db: _select(db, "r.id = ?", [request_id], datetime.now(UTC))
+    )
     return found[0] if found else None
 
 
@@ -321,21 +288,22 @@ def route_request(
     }
     trail = trail_of(target)
     now = datetime.now(UTC)
-    with trail.connect() as db, trail.write_transaction(db):
-        _ensure_tables(db)
+
+    def route(db: Connection) -> ReviewRequest:
         found = _select(db, "r.id = ?", [request_id], now)
         if not found:
             raise RequestError(f"There is no review request {request_id} in this review file.")
         if found[0].status != "open":
             raise RequestError(f"Review request {request_id} is closed; it cannot be routed.")
         db.execute(
-            "UPDATE review_requests SET assignee = :assignee, deadline = :deadline, "
-            "priority = :priority WHERE id = :id",
-            {**fields, "id": request_id},
+            "UPDATE review_requests SET assignee = ?, deadline = ?, priority = ? WHERE id = ?",
+            [*fields.values(), request_id],
         )
         payload = {"action": "routed", "request_id": request_id, "gate": found[0].gate, **fields}
         trail.append_in(db, "request", payload, analysis_id=found[0].analysis_id, actor=actor)
         return _select(db, "r.id = ?", [request_id], now)[0]
+
+    return trail.write(route)
 
 
 def close_request(
@@ -347,8 +315,8 @@ def close_request(
 ) -> ReviewRequest:
     """Close a request by hand (e.g. withdrawn); closing a closed one changes nothing."""
     trail = trail_of(target)
-    with trail.connect() as db, trail.write_transaction(db):
-        _ensure_tables(db)
+
+    def close(db: Connection) -> ReviewRequest:
         found = _select(db, "r.id = ?", [request_id], datetime.now(UTC))
         if not found:
             raise RequestError(f"There is no review request {request_id} in this review file.")
@@ -356,14 +324,15 @@ def close_request(
             _close_in(trail, db, found[0], resolution=resolution, actor=actor)
         return _select(db, "r.id = ?", [request_id], datetime.now(UTC))[0]
 
+    return trail.write(close)
 
-def close_requests_in(trail: AuditTrail, db: Database, decision: Decision) -> list[int]:
+
+def close_requests_in(trail: AuditTrail, db: Connection, decision: Decision) -> list[int]:
     """Close the open requests a decision answers (same analysis, gate and subject).
 
     Runs inside the decision's own write transaction, so a decision never leaves its request
     open. Returns the ids closed.
     """
-    _ensure_tables(db)
     answered = _select(
         db,
         "r.status = 'open' AND r.analysis_id = ? AND r.gate = ? AND r.subject_sha256 = ?",

@@ -104,6 +104,21 @@ class AuditError(SignoffError):
     """An audit operation refused."""
 
 
+class AuditKeyError(AuditError):
+    """An audit key that is missing, unreadable, too short or not the one the trail was
+    sealed with."""
+
+
+class StorageError(SignoffError):
+    """A review database that cannot be opened: a bad location, or one that cannot be
+    reached (said once, at start-up, with any password masked)."""
+
+
+class StorageUnavailable(StorageError):
+    """The review database stopped answering mid-session and retries did not bring it back;
+    the action that raised it was not recorded."""
+
+
 # --- ai ----------------------------------------------------------------------------------
 
 

@@ -64,11 +64,16 @@ class GateEntry(ToDict):
 
 @dataclass(frozen=True)
 class AuditSummary(ToDict):
-    """The report's `audit`: this analysis's events and the chain head they hang from."""
+    """The report's `audit`: this analysis's events and the chain head they hang from.
+
+    `chain_head` is the trail's sealed head (`{last_id, sha256, seal}`): with the server's
+    key, `python -m review verify` can tell this very trail from a rewritten one.
+    """
 
     head_sha256: str | None
     verified: bool
     events: tuple[Mapping[str, Any], ...]
+    chain_head: Mapping[str, Any] | None = None
 
 
 def report_parts(record: Record) -> dict[str, Any]:

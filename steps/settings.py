@@ -47,13 +47,19 @@ class AISettings:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything configurable, with the defaults a laptop run uses."""
+    """Everything configurable, with the defaults a laptop run uses.
+
+    `db` is the review database: a SQLite file, or a `postgresql://` URL (text, not a path:
+    a path would fold the URL's `//`). The audit key is never shown (`repr` leaves it out).
+    """
 
     hosted: bool = False
     max_bytes: int = DEFAULT_MAX_MB * MIB
     duckdb_memory: str | None = None
-    db_path: Path = Path("signoff.db")
+    db: str = "signoff.db"
     workspace: Path = Path("workspace")
+    audit_key: str | None = field(default=None, repr=False)
+    audit_key_file: Path | None = None
     ai: AISettings = AISettings()
 
     @classmethod
@@ -67,10 +73,18 @@ class Settings:
             hosted=(text("SIGNOFF_HOSTED") or "").lower() in _TRUE,
             max_bytes=_megabytes(text("SIGNOFF_MAX_MB")),
             duckdb_memory=text("SIGNOFF_DUCKDB_MEMORY"),
-            db_path=Path(text("SIGNOFF_DB") or "signoff.db"),
+            db=text("SIGNOFF_DB") or "signoff.db",
             workspace=Path(text("SIGNOFF_WORKSPACE") or "workspace"),
+            audit_key=text("SIGNOFF_AUDIT_KEY"),
+            audit_key_file=Path(key_file) if (key_file := text("SIGNOFF_AUDIT_KEY_FILE")) else None,
             ai=_ai_settings(text),
         )
+
+    @property
+    def key_file(self) -> Path:
+        """Where the audit key lives when `SIGNOFF_AUDIT_KEY` does not give it: the workspace
+        unless `SIGNOFF_AUDIT_KEY_FILE` says otherwise (created, mode 0600, on first start)."""
+        return self.audit_key_file or self.workspace / "audit.key"
 
 
 def _megabytes(raw: str | None) -> int:

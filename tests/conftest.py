@@ -119,3 +119,42 @@ def app_server(tmp_path: Path) -> Iterator[dict]:
 @pytest.fixture
 def hosted_server(tmp_path: Path) -> Iterator[dict]:
     yield from serve(tmp_path, MARIMO_RUN, SIGNOFF_HOSTED="1")
+
+
+def postgres_bindir_or_skip() -> Path:
+    """Debian's PostgreSQL binaries; CI sets SIGNOFF_REQUIRE_POSTGRES so missing ones fail."""
+    from tests.pgcluster import postgres_bindir
+
+    bindir = postgres_bindir()
+    if bindir is not None:
+        return bindir
+    if os.environ.get("SIGNOFF_REQUIRE_POSTGRES"):
+        pytest.fail("SIGNOFF_REQUIRE_POSTGRES is set but no PostgreSQL binaries were found")
+    pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[object]:
+    """One throwaway PostgreSQL cluster for the session; each test gets its own schema."""
+    from tests.pgcluster import running_cluster
+
+    with running_cluster(postgres_bindir_or_skip()) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_target(pg_cluster) -> Iterator[object]:
+    """A fresh schema: its URL over TCP and over the unix socket (two roads, one database)."""
+    from tests.rawdb import PgTarget
+
+    target = PgTarget.create(pg_cluster)
+    yield target
+    target.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The review database on each backend: a SQLite file, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "signoff.db")
+    return request.getfixturevalue("pg_target").url

@@ -85,7 +85,7 @@ def walk(
     """Open the source, then settle each gate with its answer (a mapping, or a function of
     the record when it depends on what was computed, e.g. gate 4's item verdicts)."""
     options = options or Options()
-    trail = AuditTrail(settings.db_path)
+    trail = AuditTrail(settings.db)
     opened = open_source(source, settings, trail)
     loaded, analysis_id = opened.loaded, opened.analysis_id
     settled: dict[str, Settled] = {}

@@ -20,7 +20,6 @@ from pytest_httpserver import HTTPServer
 from test_ai_fixtures import cell_strings, customer_frame, step_facts, step_results, with_model
 from werkzeug import Request, Response
 
-from ai.cache import AICache
 from ai.factory import choose_advisor
 from ai.gemini import GeminiAdvisor
 from ai.offline import OfflineAdvisor
@@ -28,6 +27,7 @@ from ai.ollama import OllamaAdvisor
 from ai.prompts import recommend_prompt, step_prompt
 from ai.remote import RemoteAdvisor
 from ai.types import CallRecord, Rows
+from review.ai_cache import AICache
 from steps.errors import TooManyRowsError
 from steps.insights import Facts, Step, StepInsights
 from steps.recommend import ItemReviews, Recommendations, RecommendContext

@@ -1,4 +1,5 @@
-"""The audit trail: a real SQLite file per test, tampered with through a raw connection.
+"""The audit trail on both backends (a real SQLite file, a real PostgreSQL schema), tampered
+with through a raw connection.
 
 The chain is re-derived here with hashlib and json directly (not with the module's own
 hashing helper), so a mistake in the module's hashing would not hide itself.
@@ -20,16 +21,16 @@ import pytest
 
 from review.audit import GENESIS_SHA256, AuditError, AuditTrail
 from steps.settings import Settings
+from tests.rawdb import RawDb, tamper
 
 
-def independent_chain_ok(path: Path) -> bool:
+def independent_chain_ok(location: str) -> bool:
     """Recompute every link from the stored columns, the way an outside auditor would."""
-    conn = sqlite3.connect(path)
-    rows = conn.execute(
-        "SELECT id, at, kind, analysis_id, actor, payload, prev_sha256, sha256 FROM events "
-        "ORDER BY id"
-    ).fetchall()
-    conn.close()
+    with RawDb(location) as db:
+        rows = db.rows(
+            "SELECT id, at, kind, analysis_id, actor, payload, prev_sha256, sha256 FROM events "
+            "ORDER BY id"
+        )
     prev = "0" * 64
     for expected_id, (id_, at, kind, analysis_id, actor, payload, stored_prev, sha) in enumerate(
         rows, start=1
@@ -44,20 +45,9 @@ def independent_chain_ok(path: Path) -> bool:
     return True
 
 
-def tamper(path: Path, *statements: str) -> None:
-    """What someone with the file can do: drop the append-only guards and rewrite rows."""
-    conn = sqlite3.connect(path)
-    conn.execute("DROP TRIGGER events_no_update")
-    conn.execute("DROP TRIGGER events_no_delete")
-    for statement in statements:
-        conn.execute(statement)
-    conn.commit()
-    conn.close()
-
-
 @pytest.fixture
-def trail(tmp_path: Path) -> AuditTrail:
-    return AuditTrail(tmp_path / "audit.db")
+def trail(db_location: str) -> AuditTrail:
+    return AuditTrail(db_location)
 
 
 def fill(trail: AuditTrail, n: int) -> None:
@@ -69,7 +59,7 @@ def test_chain_is_valid_after_many_appends(trail: AuditTrail) -> None:
     fill(trail, 250)
     result = trail.verify()
     assert (result.ok, result.n_events, result.first_broken_id) == (True, 250, None)
-    assert independent_chain_ok(trail.path)
+    assert independent_chain_ok(trail.location)
     events = trail.events()
     assert [e.id for e in events] == list(range(1, 251))
     assert events[0].prev_sha256 == GENESIS_SHA256
@@ -83,7 +73,8 @@ def test_empty_trail_verifies_and_has_no_head(trail: AuditTrail) -> None:
     assert trail.verify().n_events == 0
 
 
-def test_wal_mode_is_on(trail: AuditTrail) -> None:
+def test_wal_mode_is_on(tmp_path: Path) -> None:
+    trail = AuditTrail(tmp_path / "signoff.db")
     conn = sqlite3.connect(trail.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
@@ -91,45 +82,52 @@ def test_wal_mode_is_on(trail: AuditTrail) -> None:
 
 def test_database_refuses_updates_and_deletes(trail: AuditTrail) -> None:
     fill(trail, 3)
-    conn = sqlite3.connect(trail.path)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        conn.execute("UPDATE events SET actor = 'mallory' WHERE id = 2")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        conn.execute("DELETE FROM events WHERE id = 3")
-    conn.close()
+    with RawDb(trail.location) as db:
+        for statement in (
+            "UPDATE events SET actor = 'mallory' WHERE id = 2",
+            "DELETE FROM events WHERE id = 3",
+        ):
+            with pytest.raises(db.integrity_error, match="append-only"):
+                db.execute(statement)
+        with pytest.raises(db.integrity_error, match="cannot be deleted"):
+            db.execute("DELETE FROM chain_head")
+        if db.postgres:
+            with pytest.raises(db.integrity_error, match="append-only"):
+                db.execute("TRUNCATE events")
     assert trail.verify().ok
 
 
 def test_edited_payload_is_named(trail: AuditTrail) -> None:
     fill(trail, 10)
-    tamper(trail.path, """UPDATE events SET payload = '{"i":99,"step":"overview"}' WHERE id = 4""")
+    tamper(
+        trail.location, """UPDATE events SET payload = '{"i":99,"step":"overview"}' WHERE id = 4"""
+    )
     result = trail.verify()
     assert not result.ok
     assert result.first_broken_id == 4
     assert "4" in result.reason and result.reason.endswith(".")
-    assert not independent_chain_ok(trail.path)
+    assert not independent_chain_ok(trail.location)
 
 
 @pytest.mark.parametrize("column", ["actor", "kind", "analysis_id", "at"])
 def test_edited_field_is_named(trail: AuditTrail, column: str) -> None:
     fill(trail, 6)
-    tamper(trail.path, f"UPDATE events SET {column} = 'x' WHERE id = 2")
+    tamper(trail.location, f"UPDATE events SET {column} = 'x' WHERE id = 2")
     assert trail.verify().first_broken_id == 2
 
 
 def test_edit_with_recomputed_hash_breaks_the_next_link(trail: AuditTrail) -> None:
     fill(trail, 6)
-    conn = sqlite3.connect(trail.path)
-    id_, at, kind, analysis_id, actor, prev = conn.execute(
-        "SELECT id, at, kind, analysis_id, actor, prev_sha256 FROM events WHERE id = 3"
-    ).fetchone()
-    conn.close()
+    with RawDb(trail.location) as db:
+        [(id_, at, kind, analysis_id, actor, prev)] = db.rows(
+            "SELECT id, at, kind, analysis_id, actor, prev_sha256 FROM events WHERE id = 3"
+        )
     forged_payload = {"i": 1000, "step": "overview"}
     document = [prev, id_, at, kind, analysis_id, actor, forged_payload]
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     forged_sha = hashlib.sha256(text.encode()).hexdigest()
     tamper(
-        trail.path,
+        trail.location,
         f"UPDATE events SET payload = '{json.dumps(forged_payload, separators=(',', ':'))}', "
         f"sha256 = '{forged_sha}' WHERE id = 3",
     )
@@ -139,7 +137,7 @@ def test_edit_with_recomputed_hash_breaks_the_next_link(trail: AuditTrail) -> No
 
 def test_deleted_row_is_named(trail: AuditTrail) -> None:
     fill(trail, 10)
-    tamper(trail.path, "DELETE FROM events WHERE id = 5")
+    tamper(trail.location, "DELETE FROM events WHERE id = 5")
     result = trail.verify()
     assert (result.ok, result.first_broken_id) == (False, 5)
     assert "missing" in result.reason
@@ -148,9 +146,9 @@ def test_deleted_row_is_named(trail: AuditTrail) -> None:
 def test_deleted_row_with_renumbered_ids_is_named(trail: AuditTrail) -> None:
     fill(trail, 8)
     tamper(
-        trail.path,
+        trail.location,
         "DELETE FROM events WHERE id = 5",
-        "UPDATE events SET id = id - 1 WHERE id > 5",
+        *(f"UPDATE events SET id = {i - 1} WHERE id = {i}" for i in (6, 7, 8)),
         "UPDATE chain_head SET last_id = 7",
     )
     assert trail.verify().first_broken_id == 5
@@ -159,8 +157,8 @@ def test_deleted_row_with_renumbered_ids_is_named(trail: AuditTrail) -> None:
 def test_deleted_last_row_is_caught_by_the_chain_head(trail: AuditTrail) -> None:
     """The chain alone cannot see a truncated end; the head table written with every append can."""
     fill(trail, 7)
-    tamper(trail.path, "DELETE FROM events WHERE id = 7")
-    assert independent_chain_ok(trail.path)  # the shortened chain is consistent in itself
+    tamper(trail.location, "DELETE FROM events WHERE id = 7")
+    assert independent_chain_ok(trail.location)  # the shortened chain is consistent in itself
     result = trail.verify()
     assert (result.ok, result.first_broken_id) == (False, 7)
     assert "chain head" in result.reason
@@ -168,7 +166,7 @@ def test_deleted_last_row_is_caught_by_the_chain_head(trail: AuditTrail) -> None
 
 def test_append_after_a_deleted_last_row_keeps_the_gap_visible(trail: AuditTrail) -> None:
     fill(trail, 4)
-    tamper(trail.path, "DELETE FROM events WHERE id = 4")
+    tamper(trail.location, "DELETE FROM events WHERE id = 4")
     trail.append("export", {"format": "json"})
     assert trail.verify().first_broken_id == 4
 
@@ -176,20 +174,19 @@ def test_append_after_a_deleted_last_row_keeps_the_gap_visible(trail: AuditTrail
 def test_row_added_behind_the_trails_back_is_named(trail: AuditTrail) -> None:
     fill(trail, 3)
     last = trail.events()[-1]
-    conn = sqlite3.connect(trail.path)
-    conn.execute(
-        "INSERT INTO events VALUES (4, ?, 'decision', 'a1', 'mallory', '{}', ?, ?)",
-        [last.at, last.sha256, "f" * 64],
-    )
-    conn.commit()
-    conn.close()
+    with RawDb(trail.location) as db:
+        db.execute(
+            "INSERT INTO events (id, at, kind, analysis_id, actor, payload, prev_sha256, sha256) "
+            "VALUES (4, ?, 'decision', 'a1', 'mallory', '{}', ?, ?)",
+            params=[last.at, last.sha256, "f" * 64],
+        )
     assert trail.verify().first_broken_id == 4
 
 
 def test_reordered_rows_are_named(trail: AuditTrail) -> None:
     fill(trail, 6)
     tamper(
-        trail.path,
+        trail.location,
         "UPDATE events SET id = -3 WHERE id = 3",
         "UPDATE events SET id = 3 WHERE id = 4",
         "UPDATE events SET id = 4 WHERE id = -3",
@@ -200,18 +197,14 @@ def test_reordered_rows_are_named(trail: AuditTrail) -> None:
 
 def test_deleted_chain_head_is_reported_and_stops_appends(trail: AuditTrail) -> None:
     fill(trail, 3)
-    conn = sqlite3.connect(trail.path)
-    conn.execute("DROP TRIGGER chain_head_no_delete")
-    conn.execute("DELETE FROM chain_head")
-    conn.commit()
-    conn.close()
+    tamper(trail.location, "DELETE FROM chain_head")
     result = trail.verify()
     assert (result.ok, result.first_broken_id) == (False, 4)
     assert "chain head" in result.reason
     with pytest.raises(AuditError, match="lost its chain head"):
         trail.append("load", {})
     # Reopening the file must not quietly plant a fresh head over the existing events.
-    assert not AuditTrail(trail.path).verify().ok
+    assert not AuditTrail(trail.location).verify().ok
 
 
 def test_events_filters_and_limit(trail: AuditTrail) -> None:
@@ -258,10 +251,10 @@ def test_unknown_kind_is_refused(trail: AuditTrail) -> None:
         trail.append("delete_everything", {})
 
 
-def test_reopening_the_file_keeps_the_chain(tmp_path: Path) -> None:
-    first = AuditTrail(tmp_path / "audit.db")
+def test_reopening_the_file_keeps_the_chain(db_location: str) -> None:
+    first = AuditTrail(db_location)
     fill(first, 3)
-    second = AuditTrail(tmp_path / "audit.db")
+    second = AuditTrail(db_location)
     second.append("export", {"format": "csv"})
     assert second.verify().ok and second.verify().n_events == 4
     assert first.head() == second.head()
@@ -269,9 +262,9 @@ def test_reopening_the_file_keeps_the_chain(tmp_path: Path) -> None:
 
 def test_the_trail_file_comes_from_the_settings(tmp_path: Path) -> None:
     """Read once at start-up (`SIGNOFF_DB`, else `signoff.db` in the working directory)."""
-    assert Settings.from_env({}).db_path == Path("signoff.db")
+    assert Settings.from_env({}).db == "signoff.db"
     settings = Settings.from_env({"SIGNOFF_DB": str(tmp_path / "team" / "x.db")})
-    trail = AuditTrail(settings.db_path)
+    trail = AuditTrail(settings.db)
     trail.append("load", {"rows": 1})
     assert trail.path == tmp_path / "team" / "x.db" and trail.path.is_file()
     assert trail.verify().ok
@@ -290,8 +283,8 @@ def test_threads_sharing_one_trail_lose_nothing(trail: AuditTrail) -> None:
     assert_all_present(trail, writers=6, per_writer=40, key="thread")
 
 
-def test_threads_with_their_own_trails_lose_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "audit.db"
+def test_threads_with_their_own_trails_lose_nothing(db_location: str) -> None:
+    path = db_location
     AuditTrail(path)
 
     def worker(n: int) -> None:
@@ -316,8 +309,8 @@ def append_from_process(path: str, writer: int, count: int, barrier, spans) -> N
     spans.put((started, time.monotonic()))
 
 
-def test_two_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "audit.db"
+def test_two_processes_appending_at_once_lose_nothing(db_location: str) -> None:
+    path = db_location
     context = multiprocessing.get_context("fork")
     barrier, spans = context.Barrier(2), context.Queue()
     workers = [
@@ -330,7 +323,7 @@ def test_two_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
     for worker in workers:
         worker.join(timeout=120)
     assert [worker.exitcode for worker in workers] == [0, 0]
-    # Both were appending at the same time (which of them holds the lock when is up to SQLite).
+    # Both were appending at the same time (who holds the lock when is up to the database).
     assert max(start for start, _ in intervals) < min(end for _, end in intervals)
     assert_all_present(AuditTrail(path), writers=2, per_writer=200, key="process")
 
@@ -344,4 +337,4 @@ def assert_all_present(trail: AuditTrail, *, writers: int, per_writer: int, key:
         own = [e.payload["i"] for e in events if e.payload[key] == writer]
         assert own == list(range(per_writer))
     assert trail.verify().ok
-    assert independent_chain_ok(trail.path)
+    assert independent_chain_ok(trail.location)

@@ -35,6 +35,7 @@ from steps.exports import (
     BUNDLE_AUDIT,
     BUNDLE_MANIFEST,
     BUNDLE_REPORT,
+    AuditExtract,
     ExportContext,
     ExportFile,
     ExportsOnDemand,
@@ -103,7 +104,7 @@ def rejected_first_finding(record) -> dict:
 def walked(tmp_path: Path, frame: pd.DataFrame, *, export: str | None = "approve") -> Walk:
     path = tmp_path / "sales <2024>.csv"
     frame.to_csv(path, index=False, quoting=csv.QUOTE_ALL)
-    settings = Settings(db_path=tmp_path / "signoff.db", workspace=tmp_path / "workspace")
+    settings = Settings(db=str(tmp_path / "signoff.db"), workspace=tmp_path / "workspace")
     plan = {"drop_duplicates": True, "drop_rows_missing": ["price"]}
     answers = {
         "data_quality": answer("modify", REVIEWER, f"Checked {SCRIPT}", **plan),
@@ -426,6 +427,9 @@ def test_parquet_of_an_empty_table_keeps_its_columns() -> None:
 # --- bundle and file names --------------------------------------------------------------
 
 
+HEAD = {"last_id": 2, "sha256": "ab" * 32, "seal": None}
+
+
 def audit_lines() -> bytes:
     events = [{"seq": 1, "kind": "load"}, {"seq": 2, "kind": "decision", "note": SCRIPT}]
     return "".join(json.dumps(e) + "\n" for e in events).encode()
@@ -433,7 +437,7 @@ def audit_lines() -> bytes:
 
 def test_bundle_opens_and_its_manifest_matches(report: Report) -> None:
     files = {"x-metrics.csv": csv_metrics(report), "x-summary.txt": txt_summary(report)}
-    packed = bundle(report, files=files, audit_events_jsonl=audit_lines())
+    packed = bundle(report, files=files, audit=AuditExtract(audit_lines(), HEAD))
     with zipfile.ZipFile(io.BytesIO(packed)) as archive:
         assert archive.testzip() is None
         names = archive.namelist()
@@ -442,7 +446,7 @@ def test_bundle_opens_and_its_manifest_matches(report: Report) -> None:
     manifest = json.loads(members[BUNDLE_MANIFEST])
     assert manifest["status"] == "final"
     assert manifest["content_sha256"] == report.content_sha256
-    assert manifest["audit_head_sha256"] == report.audit.head_sha256
+    assert manifest["audit_head"] == HEAD
     listed = {f["filename"]: f for f in manifest["files"]}
     assert set(listed) == set(names) - {BUNDLE_MANIFEST}
     for name, entry in listed.items():
@@ -450,7 +454,7 @@ def test_bundle_opens_and_its_manifest_matches(report: Report) -> None:
         assert entry["bytes"] == len(members[name])
     assert json.loads(members[BUNDLE_REPORT]) == report.to_dict()
     assert members[BUNDLE_AUDIT] == audit_lines()
-    assert bundle(report, files=files, audit_events_jsonl=audit_lines()) == packed
+    assert bundle(report, files=files, audit=AuditExtract(audit_lines(), HEAD)) == packed
 
 
 @pytest.mark.parametrize(
@@ -461,14 +465,14 @@ def test_bundle_refuses_clashes_unsafe_names_and_bad_audit(
     report: Report, files: dict[str, bytes], audit: bytes
 ) -> None:
     with pytest.raises(ExportError):
-        bundle(report, files=files, audit_events_jsonl=audit)
+        bundle(report, files=files, audit=AuditExtract(audit))
 
 
 def test_export_files_writes_every_export(
     report: Report, data_con: duckdb.DuckDBPyConnection, figures: dict
 ) -> None:
     context = ExportContext(report, figures, data_con, "cleaned")
-    files = export_files(context, audit_events_jsonl=audit_lines())
+    files = export_files(context, audit=AuditExtract(audit_lines()))
     suffixes = sorted(Path(name).suffix for name in files)
     assert suffixes == [".csv", ".html", ".json", ".parquet", ".txt", ".zip"]
     assert all(name.startswith("sales_2024") for name in files)
@@ -520,7 +524,7 @@ def test_exports_on_demand_build_nothing_until_asked_and_report_each_file_once(
     heard: list[ExportFile] = []
     exports = ExportsOnDemand(
         ExportContext(report, {}, data_con, "cleaned"),
-        audit_events_jsonl=audit_lines,
+        audit=lambda: AuditExtract(audit_lines()),
         on_export=heard.append,
     )
     assert heard == []

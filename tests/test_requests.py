@@ -1,4 +1,5 @@
-"""Review requests, the shared queue and the analysis registry, on a real SQLite file."""
+"""Review requests, the shared queue and the analysis registry, on both backends (a real
+SQLite file and a real PostgreSQL schema)."""
 
 from __future__ import annotations
 
@@ -42,8 +43,8 @@ NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def trail(tmp_path: Path) -> AuditTrail:
-    trail = AuditTrail(tmp_path / "signoff.db")
+def trail(db_location: str) -> AuditTrail:
+    trail = AuditTrail(db_location)
     for n in (1, 2, 3):
         register_analysis(
             trail, analysis_id=f"an{n}", source_sha256=sha(f"file {n}"), source_name=f"f{n}.csv"
@@ -229,9 +230,9 @@ def test_invalid_requests_are_refused(trail: AuditTrail, changes: dict, message:
     assert open_requests(trail) == []
 
 
-def test_empty_file_has_an_empty_queue(tmp_path: Path) -> None:
-    assert open_requests(tmp_path / "fresh.db") == []
-    assert get_request(tmp_path / "fresh.db", 1) is None
+def test_empty_file_has_an_empty_queue(db_location: str) -> None:
+    assert open_requests(db_location) == []
+    assert get_request(db_location, 1) is None
 
 
 def request_from_process(path: str, gate: str, barrier, results) -> None:
@@ -240,11 +241,11 @@ def request_from_process(path: str, gate: str, barrier, results) -> None:
     results.put((request.id, [r.id for r in open_requests(path)]))
 
 
-def run_two(path: Path, gates: tuple[str, str]) -> list[tuple[int, list[int]]]:
+def run_two(path: str, gates: tuple[str, str]) -> list[tuple[int, list[int]]]:
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(2), context.Queue()
     workers = [
-        context.Process(target=request_from_process, args=(str(path), g, barrier, results))
+        context.Process(target=request_from_process, args=(path, g, barrier, results))
         for g in gates
     ]
     for worker in workers:
@@ -258,9 +259,9 @@ def run_two(path: Path, gates: tuple[str, str]) -> list[tuple[int, list[int]]]:
 
 def test_a_request_made_in_another_process_is_in_this_queue(trail: AuditTrail) -> None:
     mine = ask(trail, gate="model_approval", priority=4)
-    answers = run_two(trail.path, ("data_quality", "analysis_validation"))
+    answers = run_two(trail.location, ("data_quality", "analysis_validation"))
     theirs = {request_id for request_id, _ in answers}
-    queue = open_requests(trail.path)
+    queue = open_requests(trail.location)
     assert {r.id for r in queue} == theirs | {mine.id}
     assert queue[-1].id == mine.id  # priority 4 after their priority 1
     for _, seen_there in answers:
@@ -268,7 +269,7 @@ def test_a_request_made_in_another_process_is_in_this_queue(trail: AuditTrail) -
 
 
 def test_two_processes_requesting_the_same_review_make_one_request(trail: AuditTrail) -> None:
-    answers = run_two(trail.path, ("data_quality", "data_quality"))
+    answers = run_two(trail.location, ("data_quality", "data_quality"))
     assert answers[0][0] == answers[1][0]
     assert len(open_requests(trail)) == 1
     assert len(trail.events(kind="request")) == 1

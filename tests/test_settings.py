@@ -24,7 +24,7 @@ def test_hosted_is_off_otherwise(raw: str) -> None:
 def test_every_setting_is_read_once_with_its_default() -> None:
     settings = Settings.from_env({})
     assert settings.max_bytes == 200 * 1024 * 1024 and settings.duckdb_memory is None
-    assert settings.db_path == Path("signoff.db") and settings.workspace == Path("workspace")
+    assert settings.db == "signoff.db" and settings.workspace == Path("workspace")
     assert settings.ai.gemini_key is None and settings.ai.timeout_s == 30.0
 
 
@@ -34,7 +34,7 @@ def test_the_ai_settings_pick_the_key_and_never_show_it() -> None:
     )
     assert settings.ai.gemini_key == "secret-key"
     assert settings.ai.gemini_key_variable == "GOOGLE_API_KEY"
-    assert settings.ai.timeout_s == 2.5 and settings.db_path == Path("/x/a.db")
+    assert settings.ai.timeout_s == 2.5 and settings.db == "/x/a.db"
     assert "secret-key" not in repr(settings)
 
 

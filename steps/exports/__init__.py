@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from steps.errors import ExportError
-from steps.exports.bundle import BUNDLE_AUDIT, BUNDLE_MANIFEST, BUNDLE_REPORT, bundle
+from steps.exports.bundle import BUNDLE_AUDIT, BUNDLE_MANIFEST, BUNDLE_REPORT, AuditExtract, bundle
 from steps.exports.csv_metrics import csv_metrics
 from steps.exports.files import ExportFile, describe_export, json_report
 from steps.exports.html import html_report
@@ -65,14 +65,14 @@ class ExportsOnDemand:
 
     `on_export` hears of each file once, when it is built (name, sha256, size), so the
     caller can record it; the bundle builds the files it packs, so those are recorded too.
-    `audit_events_jsonl` is read when the bundle is built, so it holds every event so far.
+    `audit` is read when the bundle is built, so it holds every event so far.
     """
 
     def __init__(
         self,
         context: ExportContext,
         *,
-        audit_events_jsonl: Callable[[], bytes] = lambda: b"",
+        audit: Callable[[], AuditExtract] = AuditExtract,
         on_export: Callable[[ExportFile], None] | None = None,
     ) -> None:
         stem = safe_filename(PurePath(context.report.record.source.name).stem)
@@ -86,7 +86,7 @@ class ExportsOnDemand:
         self.bundle_name = safe_filename(stem, BUNDLE_SUFFIX)
         self._builders[self.bundle_name] = self._bundle
         self._report = context.report
-        self._audit = audit_events_jsonl
+        self._audit = audit
         self._on_export = on_export
         self._built: dict[str, bytes] = {}
 
@@ -109,13 +109,13 @@ class ExportsOnDemand:
         packed = {
             n: self.build(n) for n in self.names if n not in (self.report_name, self.bundle_name)
         }
-        return bundle(self._report, files=packed, audit_events_jsonl=self._audit())
+        return bundle(self._report, files=packed, audit=self._audit())
 
 
-def export_files(context: ExportContext, *, audit_events_jsonl: bytes = b"") -> dict[str, bytes]:
+def export_files(context: ExportContext, *, audit: AuditExtract | None = None) -> dict[str, bytes]:
     """Every export by file name, built by the same builder as the app's downloads, so
     `python -m steps --out DIR` writes the same files under the same names."""
-    exports = ExportsOnDemand(context, audit_events_jsonl=lambda: audit_events_jsonl)
+    exports = ExportsOnDemand(context, audit=lambda: audit or AuditExtract())
     return {name: exports.build(name) for name in exports.names}
 
 
@@ -124,6 +124,7 @@ __all__ = [
     "BUNDLE_MANIFEST",
     "BUNDLE_REPORT",
     "FORMATS",
+    "AuditExtract",
     "ExportContext",
     "ExportFile",
     "ExportsOnDemand",

@@ -1,6 +1,8 @@
 """The bundle: a zip of the report, the other exports, the analysis's audit events and a
 manifest naming each member's sha256, the report's status and content digest, and the
-audit head — so a reader can check the files and what was approved from the zip alone."""
+trail's sealed head as the events were read — so a reader can check the files, what was
+approved and the events against the server's trail from the zip alone
+(`python -m review verify BUNDLE.zip`)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import io
 import json
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from steps.errors import ExportError
@@ -21,7 +24,17 @@ BUNDLE_AUDIT = "audit_events.jsonl"
 BUNDLE_MANIFEST = "manifest.json"
 
 
-def bundle(report: Report, *, files: Mapping[str, bytes], audit_events_jsonl: bytes) -> bytes:
+@dataclass(frozen=True)
+class AuditExtract:
+    """An analysis's audit events as JSON Lines, and the trail's sealed head read right after
+    them (so every event is at or before it); empty for a run with no trail."""
+
+    events_jsonl: bytes = b""
+    head: Mapping[str, Any] | None = None
+
+
+def bundle(report: Report, *, files: Mapping[str, bytes], audit: AuditExtract) -> bytes:
+    audit_events_jsonl = audit.events_jsonl
     _check_jsonl(audit_events_jsonl)
     members = {BUNDLE_REPORT: json_report(report)}
     for name, data in files.items():
@@ -31,7 +44,7 @@ def bundle(report: Report, *, files: Mapping[str, bytes], audit_events_jsonl: by
             raise ExportError(f"The bundle refuses the unsafe file name {name!r}.")
         members[name] = data
     members[BUNDLE_AUDIT] = audit_events_jsonl
-    members[BUNDLE_MANIFEST] = _json_bytes(_manifest(report, members))
+    members[BUNDLE_MANIFEST] = _json_bytes(_manifest(report, members, audit.head))
     stamp = _zip_time(report.generated_at)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -48,13 +61,15 @@ def _compression_for(name: str) -> int:
     return zipfile.ZIP_STORED if name.endswith((".parquet", ".html")) else zipfile.ZIP_DEFLATED
 
 
-def _manifest(report: Report, members: Mapping[str, bytes]) -> dict[str, Any]:
+def _manifest(
+    report: Report, members: Mapping[str, bytes], head: Mapping[str, Any] | None
+) -> dict[str, Any]:
     return {
         "schema_version": report.parts["schema_version"],
         "status": report.status,
         "content_sha256": report.content_sha256,
         "source_sha256": report.record.source.sha256,
-        "audit_head_sha256": report.audit.head_sha256 if report.audit is not None else None,
+        "audit_head": head,
         "generated_at": report.generated_at,
         "files": [describe_export(name, data).to_dict() for name, data in members.items()],
     }

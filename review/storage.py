@@ -1,0 +1,589 @@
+"""Where the review state lives: one SQLite file, or one PostgreSQL database, behind one API.
+
+Why one interface: the audit trail, review queue, analysis registry and AI cache are the
+same few SQL statements whichever engine holds them. SQLite is the embedded default for one
+machine; a `postgresql://` URL lets several app servers on several machines share one
+state. The modules above this one write their SQL once, with `?` placeholders, and ask the
+connection for the two things that differ (`json_text`, and the writer lock taken by
+`write_transaction`).
+
+Why a writer lock: every read-then-write (the next link of the audit chain, one open
+request per subject) must see the last committed write and nothing may slip in between.
+SQLite's `BEGIN IMMEDIATE` takes the file's write lock; on PostgreSQL a transaction-scoped
+advisory lock plays the same part across every process and machine on the database. Both
+are released by commit, rollback or a dead client, so a killed writer never leaves the lock
+held.
+
+Why connections are shared within a thread: a caller inside a write transaction often
+reads through another helper (`trail.events()` while deciding). That read must use the
+transaction's own connection: on SQLite a second connection would wait on its own lock,
+and on PostgreSQL a pool whose connections are all held by threads waiting for the writer
+lock would starve. So `connect()` hands a thread the connection it already holds.
+
+Why retries: a PostgreSQL server restarts, a network blips. `read` and `write` run their
+function again on a fresh connection (a few times, with a pause) before saying in one
+sentence that the database stopped answering; nothing is acknowledged unless its commit
+returned. SQLite has no connection to lose, so there they run once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import math
+import os
+import re
+import sqlite3
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+import psycopg.errors
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from steps.errors import StorageError, StorageUnavailable
+
+T = TypeVar("T")
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+BUSY_TIMEOUT_S = 30.0
+DEFAULT_POOL_SIZE = 8
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_WAIT_S = 1.0
+# pg_advisory_xact_lock(class, object): the class spells "SIGN"; the object is the schema,
+# so two installations in different schemas of one database do not wait for each other.
+_LOCK_CLASS = 0x5349474E
+_LOCK = f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(current_schema()))"
+_log = logging.getLogger(__name__)
+
+
+def utc_now_iso() -> str:
+    """UTC timestamps with microseconds, so events written in one second still sort."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def is_postgres_url(location: object) -> bool:
+    """True for a `postgresql://` (or `postgres://`) URL; anything else is a SQLite path."""
+    if not isinstance(location, str) or "://" not in location:
+        return False
+    return location.split("://", 1)[0].lower() in POSTGRES_SCHEMES
+
+
+def mask_url(location: str) -> str:
+    """The location with any password replaced by `***`, fit for a message or a log."""
+    masked = re.sub(r"(:/+[^/@:]*:)[^@/]*@", r"\1***@", location)
+    return re.sub(r"(?i)((?:^|[?&])password=)[^&]*", r"\1***", masked)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0].strip().rstrip(".") if text else type(error).__name__
+
+
+def _reason(error: BaseException, location: str) -> str:
+    """libpq's message without its 'connection to server at ... failed:' preamble, masked."""
+    line = _first_line(error)
+    line = line.rsplit(" failed: ", 1)[-1]
+    line = re.sub(r"^(connection failed|connection is bad|FATAL|ERROR):\s*", "", line).strip()
+    password = re.search(r":/+[^/@:]*:([^@/]*)@", location)
+    if password and password.group(1):
+        line = line.replace(password.group(1), "***")
+    return mask_url(line)
+
+
+class Connection(ABC):
+    """One database connection as the review modules use it: `?` placeholders, dict rows."""
+
+    dialect: str
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+
+    def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Run statements in order; PostgreSQL sends them in one round trip (pipeline), which
+        shortens the time an append holds the writer lock."""
+        for sql, params in statements:
+            self.execute(sql, params)
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Every row of a query, as dictionaries."""
+
+    @abstractmethod
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """The rows of a query one by one, for walks over the whole trail."""
+
+    @property
+    @abstractmethod
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open on this connection."""
+
+    @abstractmethod
+    def begin_write(self, *, serialised: bool) -> None:
+        """Open a write transaction; `serialised` takes the writer lock first."""
+
+    @abstractmethod
+    def take_writer_lock(self) -> None:
+        """Inside an open write transaction, make sure it holds the writer lock."""
+
+    @abstractmethod
+    def begin_snapshot(self) -> None:
+        """Open a read-only transaction in which every statement sees the same state."""
+
+    @abstractmethod
+    def table_exists(self, name: str) -> bool:
+        """Whether the table is there (a file written before a table existed may lack it)."""
+
+    @abstractmethod
+    def json_text(self, column: str, key: str) -> str:
+        """SQL for the text of a top-level key of a JSON text column."""
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        """The first row of a query, or None."""
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.execute("ROLLBACK")
+
+
+class SQLiteConnection(Connection):
+    """A `sqlite3` connection in autocommit mode; transactions are explicit."""
+
+    dialect = "sqlite"
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.raw.execute(sql, params)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.raw.execute(sql, params)]
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        return (dict(row) for row in self.raw.execute(sql, params))
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.in_transaction
+
+    def begin_write(self, *, serialised: bool) -> None:
+        self.execute("BEGIN IMMEDIATE")
+
+    def take_writer_lock(self) -> None:
+        """`BEGIN IMMEDIATE` took the file's write lock already."""
+
+    def begin_snapshot(self) -> None:
+        # In WAL mode a deferred transaction reads one snapshot from its first SELECT on.
+        self.execute("BEGIN")
+
+    def table_exists(self, name: str) -> bool:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return self.one(sql, [name]) is not None
+
+    def json_text(self, column: str, key: str) -> str:
+        return f"json_extract({column}, '$.{key}')"
+
+
+class PostgresConnection(Connection):
+    """A pooled psycopg connection in autocommit mode; transactions are explicit."""
+
+    dialect = "postgresql"
+
+    def __init__(self, raw: psycopg.Connection) -> None:
+        self.raw = raw
+        self.holds_writer_lock = False
+
+    @staticmethod
+    def _sql(sql: str, params: Sequence[Any]) -> str:
+        # psycopg parses placeholders only when parameters are given.
+        return sql.replace("%", "%%").replace("?", "%s") if params else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.raw.execute(self._sql(sql, params), params or None)
+
+    def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        with self.raw.pipeline():
+            for sql, params in statements:
+                self.execute(sql, params)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return self.raw.execute(self._sql(sql, params), params or None).fetchall()
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        return self.raw.cursor().stream(self._sql(sql, params), params or None)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+    def begin_write(self, *, serialised: bool) -> None:
+        # One round trip for both: the lock is what every writer queues on.
+        self.execute("BEGIN" + (f"; {_LOCK}" if serialised else ""))
+        self.holds_writer_lock = serialised
+
+    def take_writer_lock(self) -> None:
+        if not self.holds_writer_lock:
+            self.execute(_LOCK)
+            self.holds_writer_lock = True
+
+    def begin_snapshot(self) -> None:
+        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def table_exists(self, name: str) -> bool:
+        row = self.one("SELECT to_regclass(?) IS NOT NULL AS found", [name])
+        return bool(row and row["found"])
+
+    def json_text(self, column: str, key: str) -> str:
+        return f"({column}::jsonb ->> '{key}')"
+
+    def rollback(self) -> None:
+        if not self.raw.broken:
+            self.execute("ROLLBACK")
+
+
+class _Active(threading.local):
+    """The connection each thread holds per database (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, Connection] = {}
+
+
+_ACTIVE = _Active()
+
+
+class Storage(ABC):
+    """One review database. `location` may carry a password: show `display` instead."""
+
+    dialect: str
+    retries: int = 1
+    retry_wait_s: float = 0.0
+    lost_connection: tuple[type[BaseException], ...] = ()
+    integrity_errors: tuple[type[BaseException], ...] = ()
+    privilege_errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, location: str, identity: str) -> None:
+        self.location = location
+        self.display = mask_url(location)
+        self._identity = identity
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.display!r})"
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None for a PostgreSQL database."""
+        return None
+
+    @abstractmethod
+    def _open(self) -> contextlib.AbstractContextManager[Connection]:
+        """A new connection for one operation."""
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for one operation; the thread's current one if it holds one already."""
+        active = _ACTIVE.by_key.get(self._identity)
+        if active is not None:
+            yield active
+            return
+        with self._open() as conn:
+            _ACTIVE.by_key[self._identity] = conn
+            try:
+                yield conn
+            finally:
+                _ACTIVE.by_key.pop(self._identity, None)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def write_transaction(conn: Connection, *, serialised: bool = True) -> Iterator[Connection]:
+        """Take the writer lock, then read and write atomically; commit on leaving.
+
+        Inside a transaction the caller already holds, it joins that one (which commits).
+        """
+        if conn.in_transaction:
+            if serialised:
+                conn.take_writer_lock()
+            yield conn
+            return
+        conn.begin_write(serialised=serialised)
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        conn.commit()
+
+    def read(self, fn: Callable[[Connection], T], *, snapshot: bool = False) -> T:
+        """`fn(conn)`, retried on a lost connection; `snapshot` reads one consistent state."""
+        return self._run(fn, write=False, snapshot=snapshot, serialised=False)
+
+    def write(self, fn: Callable[[Connection], T], *, serialised: bool = True) -> T:
+        """`fn(conn)` in a write transaction, retried whole on a lost connection.
+
+        A retry runs `fn` again from the start, so it must find out for itself whether an
+        earlier attempt's commit landed (see `AuditTrail.append`). `serialised=False` skips
+        the writer lock, for writes that are atomic in themselves (the AI cache's upsert).
+        """
+        return self._run(fn, write=True, snapshot=False, serialised=serialised)
+
+    def _run(
+        self, fn: Callable[[Connection], T], *, write: bool, snapshot: bool, serialised: bool
+    ) -> T:
+        nested = self._identity in _ACTIVE.by_key
+        attempts = 1 if nested else self.retries
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._once(fn, write=write, snapshot=snapshot, serialised=serialised)
+            except self.lost_connection as error:
+                if nested:
+                    raise
+                last = error
+                _log.warning(
+                    "review database %s: attempt %d of %d failed: %s",
+                    self.display,
+                    attempt,
+                    attempts,
+                    _reason(error, self.location),
+                )
+                # A connection found dead (the server restarted) is replaced at once; a
+                # database that stays away gets a growing pause.
+                if attempt < attempts:
+                    time.sleep(self.retry_wait_s * (attempt - 1))
+        outcome = "nothing was recorded" if write else "it could not be read"
+        raise StorageUnavailable(
+            f"The review database {self.display} stopped answering "
+            f"({_reason(last, self.location)}) and {attempts} attempts failed, so {outcome}."
+        ) from last
+
+    def _once(
+        self, fn: Callable[[Connection], T], *, write: bool, snapshot: bool, serialised: bool
+    ) -> T:
+        with self.connect() as conn:
+            if write:
+                with self.write_transaction(conn, serialised=serialised):
+                    return fn(conn)
+            if not snapshot or conn.in_transaction:
+                return fn(conn)
+            conn.begin_snapshot()
+            try:
+                return fn(conn)
+            finally:
+                if conn.in_transaction:
+                    conn.rollback()
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what the storage holds (a PostgreSQL pool)."""
+
+
+class SQLiteStorage(Storage):
+    """A SQLite file in WAL mode: a fresh connection per operation, safe across threads."""
+
+    dialect = "sqlite"
+    integrity_errors = (sqlite3.IntegrityError,)
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        self._path = Path(path)
+        self.read_only = read_only
+        super().__init__(str(self._path), identity=f"sqlite:{self._path.resolve()}")
+        if read_only:
+            if not self._path.is_file():
+                raise StorageError(f"There is no review database at {self._path}.")
+        else:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def close(self) -> None:
+        """Nothing to release: every operation closed its own connection."""
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[Connection]:
+        target = f"file:{self._path}?mode=ro" if self.read_only else str(self._path)
+        raw = sqlite3.connect(
+            target,
+            timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=self.read_only,
+        )
+        raw.row_factory = sqlite3.Row
+        try:
+            yield SQLiteConnection(raw)
+        finally:
+            raw.close()
+
+
+class PostgresStorage(Storage):
+    """A PostgreSQL database through a connection pool shared by the process's threads."""
+
+    dialect = "postgresql"
+    lost_connection = (psycopg.OperationalError,)
+    integrity_errors = (psycopg.IntegrityError,)
+    privilege_errors = (psycopg.errors.InsufficientPrivilege,)
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        retries: int = DEFAULT_RETRIES,
+        retry_wait_s: float = DEFAULT_RETRY_WAIT_S,
+        application_name: str = "signoff",
+    ) -> None:
+        super().__init__(url, identity=f"postgresql:{url}")
+        self.migrated = False
+        self.retries = retries
+        self.retry_wait_s = retry_wait_s
+        self.connect_timeout_s = connect_timeout_s
+        options = {
+            "autocommit": True,
+            "row_factory": dict_row,
+            # libpq counts whole seconds and treats anything under 2 as 2.
+            "connect_timeout": max(2, math.ceil(connect_timeout_s)),
+            "application_name": application_name,
+        }
+        self._probe(options)
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs=options,
+            open=False,
+            name=f"signoff {self.display}",
+        )
+        try:
+            self.pool.open(wait=True, timeout=connect_timeout_s)
+        except psycopg.OperationalError as error:
+            self.pool.close()
+            raise self._unreachable(error) from None
+
+    def _probe(self, options: dict[str, Any]) -> None:
+        """Connect once by hand, so a bad URL or an unreachable server is one sentence."""
+        try:
+            with psycopg.connect(self.location, **options) as conn:
+                conn.execute("SELECT 1")
+        except (psycopg.ProgrammingError, psycopg.OperationalError) as error:
+            # libpq says "connection is bad" when it could not even parse the URL.
+            if isinstance(error, psycopg.OperationalError) and "connection is bad" not in str(
+                error
+            ):
+                raise self._unreachable(error) from None
+            raise StorageError(
+                f"The review database setting {self.display} is not a usable PostgreSQL URL "
+                f"({_reason(error, self.location)})."
+            ) from None
+
+    def _unreachable(self, error: BaseException) -> StorageError:
+        return StorageError(
+            f"The review database {self.display} cannot be reached "
+            f"({_reason(error, self.location)})."
+        )
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[Connection]:
+        with self.pool.connection(timeout=self.connect_timeout_s) as raw:
+            yield PostgresConnection(raw)
+
+    def close(self) -> None:
+        with _POOLS.lock:
+            if _POOLS.by_url.get(self.location) is self:
+                del _POOLS.by_url[self.location]
+        self.pool.close()
+
+
+class _Pools:
+    """One pool per PostgreSQL URL per process: every session and trail of a process shares
+    it (opening one per `AuditTrail` would open connections by the hundred)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_url: dict[str, PostgresStorage] = {}
+        # Pools a forked child inherited: their sockets belong to the parent, so the child
+        # must neither use nor close them (closing would end the parent's sessions).
+        self.inherited: list[PostgresStorage] = []
+
+    def after_fork_in_child(self) -> None:
+        self.lock = threading.Lock()
+        self.inherited.extend(self.by_url.values())
+        self.by_url = {}
+        _ACTIVE.by_key = {}
+
+    def close_all(self) -> None:
+        with self.lock:
+            pools, self.by_url = list(self.by_url.values()), {}
+        for storage in pools:
+            storage.pool.close()
+
+
+_POOLS = _Pools()
+os.register_at_fork(after_in_child=_POOLS.after_fork_in_child)
+atexit.register(_POOLS.close_all)
+
+
+def close_storage(location: str) -> None:
+    """Close the process's pool for a PostgreSQL URL, if one is open (tests, shutdown)."""
+    with _POOLS.lock:
+        storage = _POOLS.by_url.get(location)
+    if storage is not None:
+        storage.close()
+
+
+def open_storage(
+    location: str | Path | Storage, *, migrate: bool = True, **postgres_options: Any
+) -> Storage:
+    """The storage at `location` (a SQLite path or a `postgresql://` URL), schema migrated.
+
+    `migrate=False` opens a SQLite file read-only and changes nothing, for `verify`. A
+    PostgreSQL URL gives the process's shared pool (`postgres_options` apply when it is
+    first opened: pool_size, connect_timeout_s, retries, retry_wait_s, application_name).
+    """
+    from review.storage_schema import migrate_schema
+
+    if isinstance(location, Storage):
+        return location
+    if isinstance(location, str) and "://" in location and not is_postgres_url(location):
+        raise StorageError(
+            f"The review database setting {mask_url(location)} is neither a file path nor a "
+            "postgresql:// URL."
+        )
+    if not is_postgres_url(location) and re.match(r"(?i)postgres(ql)?:/", str(location)):
+        raise StorageError(
+            f"The review database setting {mask_url(str(location))} is a PostgreSQL URL that "
+            "lost a slash, having been kept as a file path rather than as text."
+        )
+    if not is_postgres_url(location):
+        storage = SQLiteStorage(location, read_only=not migrate)
+        if migrate:
+            migrate_schema(storage)
+        return storage
+    url = str(location)
+    with _POOLS.lock:
+        storage = _POOLS.by_url.get(url)
+    if storage is None:
+        fresh = PostgresStorage(url, **postgres_options)
+        with _POOLS.lock:
+            storage = _POOLS.by_url.setdefault(url, fresh)
+        if storage is not fresh:
+            fresh.pool.close()
+    if migrate and not storage.migrated:
+        migrate_schema(storage)
+        storage.migrated = True
+    return storage
