@@ -1,10 +1,13 @@
 """Gemini through the official `google-genai` client, with structured output.
 
-The client is built once per advisor and kept: in google-genai 3.x a `Client` closes
-itself when garbage-collected. Its own retries are left off (no `retry_options`) so that
-attempts, backoff and call records are counted in one place (`ai.remote`). A base URL
-from `GOOGLE_GEMINI_BASE_URL` (read from the environment the advisor was chosen with,
-and by the client itself otherwise) points it at another endpoint.
+Each attempt builds its client inside the event loop that awaits it (`ai.remote.within`)
+and closes it there: an async HTTP client's connections belong to one loop, and every
+attempt runs on a fresh one so that its deadline can cancel it (≈ 60 ms to build, next to
+seconds of model time). The reference is held for the whole attempt: in google-genai 3.x a
+`Client` closes itself when garbage-collected. Its own retries are left off (no
+`retry_options`) so that attempts, backoff and call records are counted in one place
+(`ai.remote`). A base URL from `GOOGLE_GEMINI_BASE_URL` (read from the environment the
+advisor was chosen with, and by the client itself otherwise) points it at another endpoint.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pydantic import BaseModel
 
 from ai.advisor import OnCall
 from ai.cache import AICache
-from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status
+from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status, retry_after
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 _BLOCKING_FINISH = frozenset(
@@ -74,10 +77,8 @@ class GeminiAdvisor(RemoteAdvisor):
         **options: Any,
     ) -> None:
         super().__init__(model, **options)
-        self._client = genai.Client(
-            api_key=api_key,
-            http_options=types.HttpOptions(base_url=base_url, timeout=int(self.timeout_s * 1000)),
-        )
+        self._api_key = api_key
+        self._base_url = base_url
 
     @classmethod
     def from_env(
@@ -103,18 +104,39 @@ class GeminiAdvisor(RemoteAdvisor):
             ),
         )
 
-    def _send(self, prompt: str, schema: type[BaseModel]) -> Reply:
+    async def _send(self, prompt: str, schema: type[BaseModel], timeout_s: float) -> Reply:
         config = types.GenerateContentConfig(
             response_mime_type="application/json", response_schema=schema, temperature=0.2
         )
+        # The client's own timeout (milliseconds, at least 1: 0 means none) also becomes
+        # the X-Server-Timeout header, telling the server how long the answer may take.
+        options = types.HttpOptions(base_url=self._base_url, timeout=max(1, int(timeout_s * 1000)))
+        client = genai.Client(api_key=self._api_key, http_options=options)
         try:
-            response = self._client.models.generate_content(
-                model=self.model, contents=prompt, config=config
-            )
+            async with client.aio as aio:
+                response = await aio.models.generate_content(
+                    model=self.model, contents=prompt, config=config
+                )
         except errors.APIError as e:
-            raise failure_for_status(e.code) from e
+            raise failure_for_status(e.code, retry_after_s=_retry_after(e)) from e
         except httpx2.TimeoutException as e:
             raise CallFailure("timeout", f"did not answer within {self.timeout_s:g} s") from e
         except httpx2.TransportError as e:
             raise CallFailure("unreachable", "could not be reached") from e
+        finally:
+            client.close()
         return _reply_from(response)
+
+
+def _retry_after(error: errors.APIError) -> float | None:
+    """The wait the server asked for: its `Retry-After` header, else the `retryDelay` of the
+    `google.rpc.RetryInfo` detail Gemini puts in a 429's body (e.g. "36s")."""
+    headers = getattr(error.response, "headers", None)
+    if headers is not None and (seconds := retry_after(headers.get("retry-after"))) is not None:
+        return seconds
+    body = error.details.get("error", {}) if isinstance(error.details, Mapping) else {}
+    for detail in body.get("details", []) if isinstance(body, Mapping) else []:
+        delay = detail.get("retryDelay") if isinstance(detail, Mapping) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            return retry_after(delay[:-1])
+    return None
