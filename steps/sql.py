@@ -288,8 +288,9 @@ def _send(
 ) -> None:
     """The request line, then each session table as an Arrow stream (empty unless read).
 
-    A worker that is gone (killed at the deadline, or failed) closes the pipe: that is not
-    an error here, its answer or the timer says what happened.
+    A worker that is gone (killed at the deadline, or failed) closes the pipe, and the timer
+    interrupts a copy at the deadline: neither is an error here, the worker's answer or the
+    timer says what happened.
     """
     if stdin is None:
         return
@@ -305,6 +306,8 @@ def _send(
         stdin.close()
     except (BrokenPipeError, duckdb.InterruptException):
         return
+    except duckdb.Error as exc:  # the session's own table could not be read
+        raise SqlError(sentence(exc)) from None
 
 
 def _answer(output: bytes, returncode: int | None) -> tuple[pa.Table, bool]:
