@@ -108,7 +108,30 @@ def measure(sql: str, timeout_s: float) -> Measurement:
     )
 
 
+def overhead(repeat: int = 5) -> dict[str, float]:
+    """Median seconds of the SQL box for `SELECT 1` (the worker's start-up) and for a count
+    over a 1M-row, 21-column table (start-up plus the streamed copy)."""
+    sys.path.insert(0, str(ROOT))
+    from steps.engine import connect
+    from steps.sql import run_readonly_sql
+
+    con = connect()
+    columns = ", ".join(f"range * {i} AS c{i}" for i in range(20))
+    con.execute(f"CREATE TABLE data AS SELECT range::VARCHAR AS id, {columns} FROM range(1000000)")
+    figures = {}
+    for label, sql in (("SELECT 1", "SELECT 1"), ("1M x 21 count", "SELECT count(*) FROM data")):
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            run_readonly_sql(con, sql)
+            times.append(time.perf_counter() - started)
+        figures[label] = sorted(times)[len(times) // 2]
+    return figures
+
+
 def main() -> None:
+    for label, seconds in overhead().items():
+        print(f"SQL box, {label}: median {seconds:.2f} s")
     print("| expression | call s | process s | peak RSS sampled | peak RSS (kernel) | said |")
     print("|---|---|---|---|---|---|")
     for name, sql in EXPRESSIONS.items():

@@ -214,7 +214,7 @@ def test_a_retry_after_longer_than_the_deadline_gives_up_at_once(fake: HTTPServe
     fake.expect_request(GENERATE).respond_with_handler(_late_429(0.2, arrivals, later))
     advisor = gemini(fake, [], timeout_s=3.0, sleep=time.sleep)
     insights, elapsed = timed(lambda: advisor.advise("overview", step_results()["overview"]))
-    assert elapsed < 1.0 and len(arrivals) == 1
+    assert elapsed < 1.5 and len(arrivals) == 1  # not the 60 s asked, nor the 3 s deadline
     assert "on 1 attempt and could not retry within the 3 s limit" in (insights.notice or "")
 
 
@@ -238,7 +238,7 @@ def test_a_backoff_that_would_pass_the_deadline_is_not_slept(fake: HTTPServer) -
     calls: list[CallRecord] = []
     advisor = gemini(fake, calls, timeout_s=1.0, backoff=lambda n: 5.0, sleep=time.sleep)
     insights, elapsed = timed(lambda: advisor.advise("overview", step_results()["overview"]))
-    assert elapsed < 0.5 and len(calls) == 1
+    assert elapsed < 1.0 and len(calls) == 1  # the 5 s backoff was not slept
     assert insights.notice == (
         "Gemini failed with HTTP 500 on 1 attempt and could not retry within the 1 s limit; "
         "showing the offline advisor's findings instead."

@@ -1,17 +1,19 @@
 """Issue 19 item 3 at the engine level: one session's heavy query does not stall another's
 load and Steps 1-2 in the same process (`marimo run` serves every viewer as a thread).
 
-The bound: the light work took 0.17-0.21 s alone and 0.17-0.36 s beside the heavy query on
-this 2-core machine shared with other work (bench/README.md, "Isolation"). `LIGHT_BOUND_S`
-leaves room for that machine's load; a stall would last as long as the heavy query, which
-runs for minutes unless interrupted, so the bound still tells the two apart.
+The bound, measured on this 2-core machine shared with other work (bench/README.md,
+"Isolation"): the light work took 1.0-2x as long beside the heavy query as alone, whether
+the machine was quiet (0.18 s alone) or loaded 3x over (0.8 s alone). The test allows 4x what
+it measures alone, and at least `LIGHT_FLOOR_S`; a stall would last as long as the heavy
+query, which runs for minutes unless interrupted, so the bound still tells the two apart.
+For the same reason the GIL check compares a Python thread's CPU share beside the query
+with its share alone: on a loaded machine both are small, but a held GIL makes the first 0.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import statistics
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -20,7 +22,8 @@ import pytest
 from steps.engine import connect, session_threads
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "isolation.py"
-LIGHT_BOUND_S = 2.0
+LIGHT_FLOOR_S = 2.0
+TIMES_ALONE = 4.0
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +43,12 @@ def test_a_session_connection_uses_half_the_cpus() -> None:
 
 def test_a_heavy_query_does_not_stall_another_sessions_load_and_steps(bench: ModuleType) -> None:
     alone = statistics.median(bench.light(bench.SAMPLE) for _ in range(3))
+    share_alone = bench.python_share(0.3)
+    bound = max(LIGHT_FLOOR_S, TIMES_ALONE * alone)
     with bench.heavy_query(session_threads()) as stopped:
-        started = time.perf_counter()
         beside = bench.light(bench.SAMPLE)
-        share = bench.python_share(0.3)
+        share_beside = bench.python_share(0.3)
         still_running = not stopped.is_set()
     assert still_running, "the heavy query ended on its own: nothing was measured beside it"
-    assert beside < LIGHT_BOUND_S, f"{beside:.2f} s beside the heavy query, {alone:.2f} s alone"
-    assert time.perf_counter() - started < LIGHT_BOUND_S + 1.0
-    assert share > 0.2, "a Python thread got almost no CPU: the GIL was held during the query"
+    assert beside < bound, f"{beside:.2f} s beside the heavy query, {alone:.2f} s alone"
+    assert share_beside > 0.25 * share_alone, "the GIL was held while the query ran"
