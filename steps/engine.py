@@ -109,9 +109,9 @@ def session_threads() -> int:
     and a session whose query keeps every core busy leaves the others only the scheduler's
     leftovers. DuckDB releases the GIL while a query runs, so with half the cores a heavy
     session cannot take the machine: measured on 2 cores (bench/README.md, "Isolation"),
-    loading a small CSV and running Steps 1-2 beside a heavy query took 1.0-1.3x as long as
-    alone with 1 thread per session against 1.4-2.3x with 2, and one analysis alone was no
-    faster with 2.
+    loading a small CSV and running Steps 1-2 beside a heavy query took 1.0-1.6x as long as
+    alone with 1 thread per session against 1.75-2.7x with 2, and one analysis alone was no
+    faster with 2 on that shared machine.
     """
     try:
         cpus = len(os.sched_getaffinity(0))  # the CPUs a container or taskset allows

@@ -24,9 +24,10 @@ Three independent layers, so a gap in one is caught by another:
    row only tells us the result was truncated) and the rows returned are capped at
    `max_result_bytes`, so the browser never receives more.
 
-Cost of the process (measured, bench/README.md): ≈ 0.6 s to start Python, DuckDB and Arrow,
-plus one streamed Arrow copy of each table the query names (1M rows × 21 columns ≈ 0.3 s),
-held by the worker only while it runs. Errors become one sentence, never a traceback.
+Cost of the process (measured on 2 shared cores, bench/README.md): 0.4-1.0 s to start
+Python, DuckDB and Arrow (numpy blocked), by how busy the machine is, plus one streamed Arrow
+copy of each table the query names (1M rows × 21 columns: 0.7-0.9 s more), held by the
+worker only while it runs. Errors become one sentence, never a traceback.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 load and Steps 1-2 in the same process (`marimo run` serves every viewer as a thread).
 
 The bound, measured on this 2-core machine shared with other work (bench/README.md,
-"Isolation"): the light work took 1.0-2x as long beside the heavy query as alone, whether
-the machine was quiet (0.18 s alone) or loaded 3x over (0.8 s alone). The test allows 4x what
-it measures alone, and at least `LIGHT_FLOOR_S`; a stall would last as long as the heavy
+"Isolation"): beside the heavy query the light work took 1.0-1.6x as long as alone with the
+machine quiet or loaded 2-3x over, and up to 3.8x at a load of 9. The test allows 8x what it
+measures alone, and at least `LIGHT_FLOOR_S`: a stall would last as long as the heavy
 query, which runs for minutes unless interrupted, so the bound still tells the two apart.
 For the same reason the GIL check compares a Python thread's CPU share beside the query
 with its share alone: on a loaded machine both are small, but a held GIL makes the first 0.
@@ -22,8 +22,8 @@ import pytest
 from steps.engine import connect, session_threads
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "isolation.py"
-LIGHT_FLOOR_S = 2.0
-TIMES_ALONE = 4.0
+LIGHT_FLOOR_S = 3.0
+TIMES_ALONE = 8.0
 
 
 @pytest.fixture(scope="module")
