@@ -19,8 +19,8 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -60,8 +60,7 @@ print(json.dumps({
 """
 
 
-@dataclass(frozen=True)
-class Measurement:
+class Measurement(NamedTuple):
     said: str | None
     """The refusal, or None when the query answered."""
     call_s: float
