@@ -516,10 +516,16 @@ def sql_form_cell(record1):
 
 
 @app.cell(hide_code=True)
-def sql_result_cell(loaded, sql_form):
+def sql_result_cell(loaded, settings, sql_form):
     mo.stop(sql_form.value is None)
     try:
-        _result = run_readonly_sql(loaded.con, sql_form.value, limit=1000)
+        _result = run_readonly_sql(
+            loaded.con,
+            sql_form.value,
+            limit=1000,
+            timeout_s=settings.sql_timeout_s,
+            memory_bytes=settings.sql_memory_bytes,
+        )
     except SqlError as _error:
         _shown = views.failure(str(_error))
     else:

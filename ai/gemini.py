@@ -1,14 +1,19 @@
 """Gemini through the official `google-genai` client, with structured output.
 
-The client is built once per advisor and kept: in google-genai 3.x a `Client` closes
-itself when garbage-collected. Its own retries are left off (no `retry_options`) so that
-attempts, backoff and call records are counted in one place (`ai.remote`). A base URL
-from `GOOGLE_GEMINI_BASE_URL` (in `Settings.ai`) points it at another endpoint.
+Each attempt builds its client inside the event loop that awaits it (`ai.remote.within`)
+and closes it there: an async HTTP client's connections belong to one loop, and every
+attempt runs on a fresh one so that its deadline can cancel it (≈ 60 ms to build, next to
+seconds of model time). The reference is held for the whole attempt: in google-genai 3.x a
+`Client` closes itself when garbage-collected. Its own retries are left off (no
+`retry_options`) so that attempts, backoff and call records are counted in one place
+(`ai.remote`). A base URL from `GOOGLE_GEMINI_BASE_URL` (in `Settings.ai`) points it at
+another endpoint.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2
@@ -16,7 +21,7 @@ from google import genai
 from google.genai import errors, types
 from pydantic import BaseModel
 
-from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status
+from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status, retry_after
 from ai.types import AnswerCache, OnCall
 from steps.settings import DEFAULT_GEMINI_MODEL, AISettings
 
@@ -72,12 +77,8 @@ class GeminiAdvisor(RemoteAdvisor):
         **options: Any,
     ) -> None:
         super().__init__(model, **options)
-        # In milliseconds, and at least 1: google-genai reads a timeout of 0 as none at all.
-        timeout_ms = max(1, round(self.timeout_s * 1000))
-        self._client = genai.Client(
-            api_key=api_key,
-            http_options=types.HttpOptions(base_url=base_url, timeout=timeout_ms),
-        )
+        self._api_key = api_key
+        self._base_url = base_url
 
     @classmethod
     def from_settings(
@@ -98,16 +99,21 @@ class GeminiAdvisor(RemoteAdvisor):
             ),
         )
 
-    def _send(self, prompt: str, schema: type[BaseModel]) -> Reply:
+    async def _send(self, prompt: str, schema: type[BaseModel], timeout_s: float) -> Reply:
         config = types.GenerateContentConfig(
             response_mime_type="application/json", response_schema=schema, temperature=0.2
         )
+        # The client's own timeout (milliseconds, at least 1: 0 means none) also becomes
+        # the X-Server-Timeout header, telling the server how long the answer may take.
+        options = types.HttpOptions(base_url=self._base_url, timeout=max(1, int(timeout_s * 1000)))
+        client = genai.Client(api_key=self._api_key, http_options=options)
         try:
-            response = self._client.models.generate_content(
-                model=self.model, contents=prompt, config=config
-            )
+            async with client.aio as aio:
+                response = await aio.models.generate_content(
+                    model=self.model, contents=prompt, config=config
+                )
         except errors.APIError as e:
-            raise failure_for_status(e.code) from e
+            raise failure_for_status(e.code, retry_after_s=_retry_after(e)) from e
         except httpx2.TimeoutException as e:
             raise CallFailure("timeout", f"did not answer within {self.timeout_s:g} s") from e
         except httpx2.TransportError as e:
@@ -116,4 +122,20 @@ class GeminiAdvisor(RemoteAdvisor):
             raise CallFailure(
                 "malformed", "answered with something other than JSON", http_status=200
             ) from e
+        finally:
+            client.close()
         return _reply_from(response)
+
+
+def _retry_after(error: errors.APIError) -> float | None:
+    """The wait the server asked for: its `Retry-After` header, else the `retryDelay` of the
+    `google.rpc.RetryInfo` detail Gemini puts in a 429's body (e.g. "36s")."""
+    headers = getattr(error.response, "headers", None)
+    if headers is not None and (seconds := retry_after(headers.get("retry-after"))) is not None:
+        return seconds
+    body = error.details.get("error", {}) if isinstance(error.details, Mapping) else {}
+    for detail in body.get("details", []) if isinstance(body, Mapping) else []:
+        delay = detail.get("retryDelay") if isinstance(detail, Mapping) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            return retry_after(delay[:-1])
+    return None

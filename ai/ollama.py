@@ -1,7 +1,8 @@
 """A local model over Ollama's HTTP API (`/api/chat` with `format` = the JSON schema).
 
-Same prompts, schemas, retries, cache and fallback as Gemini (`ai.remote`); the HTTP
-client is httpx2, the fork google-genai itself depends on.
+Same prompts, schemas, deadline, retries, cache and fallback as Gemini (`ai.remote`); the
+HTTP client is httpx2, the fork google-genai itself depends on, opened per attempt inside
+the event loop that awaits it (its connections belong to that loop).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import httpx2
 from pydantic import BaseModel
 
-from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status
+from ai.remote import CallFailure, RemoteAdvisor, Reply, failure_for_status, retry_after
 from ai.types import AnswerCache, OnCall
 from steps.settings import DEFAULT_OLLAMA_MODEL, AISettings
 
@@ -31,7 +32,6 @@ class OllamaAdvisor(RemoteAdvisor):
     def __init__(self, url: str, *, model: str = DEFAULT_OLLAMA_MODEL, **options: Any) -> None:
         super().__init__(model, **options)
         self.url = url.rstrip("/")
-        self._http = httpx2.Client(timeout=self.timeout_s)
 
     @classmethod
     def from_settings(
@@ -50,7 +50,7 @@ class OllamaAdvisor(RemoteAdvisor):
             ),
         )
 
-    def _send(self, prompt: str, schema: type[BaseModel]) -> Reply:
+    async def _send(self, prompt: str, schema: type[BaseModel], timeout_s: float) -> Reply:
         body = {
             "model": self.model,
             "messages": [{"role": "user", "content": prompt}],
@@ -59,13 +59,15 @@ class OllamaAdvisor(RemoteAdvisor):
             "options": {"temperature": 0.2},
         }
         try:
-            response = self._http.post(f"{self.url}/api/chat", json=body)
+            async with httpx2.AsyncClient(timeout=timeout_s) as http:
+                response = await http.post(f"{self.url}/api/chat", json=body)
         except httpx2.TimeoutException as e:
             raise CallFailure("timeout", f"did not answer within {self.timeout_s:g} s") from e
         except httpx2.TransportError as e:
             raise CallFailure("unreachable", "could not be reached") from e
         if response.status_code >= 400:
-            raise failure_for_status(response.status_code)
+            wait = retry_after(response.headers.get("retry-after"))
+            raise failure_for_status(response.status_code, retry_after_s=wait)
         try:
             data = response.json()
         except ValueError as e:

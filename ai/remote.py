@@ -1,16 +1,29 @@
-"""What every remote advisor shares: cache, retries with backoff, call records, fact-check,
-and the fallback to the offline advisor that keeps a step from ever being lost.
+"""What every remote advisor shares: one deadline per call, retries with backoff, cache,
+call records, fact-check, and the fallback to the offline advisor that keeps a step from
+ever being lost.
 
-A subclass only says how to send one prompt (`_send`) and returns a `Reply` or raises a
-`CallFailure`; everything else — including what the user is told — is decided here once.
+A subclass only says how to send one prompt (`_send`, a coroutine) and returns a `Reply` or
+raises a `CallFailure`; everything else — including what the user is told — is decided here
+once.
+
+The deadline (`timeout_s`) is for the whole call: every attempt, every backoff and every
+`Retry-After` wait fit inside it. An HTTP client's own timeout is per read, so a server
+that drips one byte a second never trips it; here each attempt is awaited under
+`asyncio.timeout(remaining)`, which cancels the request wherever it is (connecting, sending,
+waiting for headers, reading a dripping body) and closes its connection. The coroutine runs
+on an event loop of its own in a short-lived thread, because the caller may already be
+inside one (a marimo cell) and must not block it with `asyncio.run`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -26,6 +39,7 @@ ATTEMPTS = 3
 """Attempts in total (the first call and up to two retries) on 429, 408 and 5xx."""
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 def exponential_backoff(attempt: int, base_s: float = 1.0) -> float:
@@ -55,6 +69,7 @@ class CallFailure(Exception):
         http_status: int | None = None,
         retryable: bool = False,
         reply: Reply | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(reason)
         self.outcome = outcome
@@ -62,27 +77,95 @@ class CallFailure(Exception):
         self.http_status = http_status
         self.retryable = retryable
         self.reply = reply
+        self.retry_after_s = retry_after_s
         self.attempts = 1
+        self.exhausted = False
+        """Whether every attempt the advisor allows was made."""
+        self.out_of_time_s: float | None = None
+        """The call's deadline, when a retry was due but its wait would not fit in it."""
 
     def notice(self, label: str, what: str) -> str:
         """The sentence the user sees above the offline advisor's answer."""
-        tries = f" on all {self.attempts} attempts" if self.attempts > 1 else ""
+        if self.out_of_time_s is not None:
+            n = self.attempts
+            tries = (
+                f" on {n} attempt{'s' if n > 1 else ''} and could not retry within "
+                f"the {self.out_of_time_s:g} s limit"
+            )
+        elif self.attempts == 1:
+            tries = ""
+        elif self.exhausted:
+            tries = f" on all {self.attempts} attempts"
+        else:
+            tries = f" on attempt {self.attempts}"
         return f"{label} {self.reason}{tries}; showing the offline advisor's {what} instead."
 
 
-def failure_for_status(status: int) -> CallFailure:
-    """How an HTTP error status reads, and whether it is worth another attempt."""
+def retry_after(value: str | None) -> float | None:
+    """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP date), or None."""
+    if not value or not value.strip():
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def failure_for_status(status: int, *, retry_after_s: float | None = None) -> CallFailure:
+    """How an HTTP error status reads, and whether it is worth another attempt (after at
+    least `retry_after_s`, when the server said so)."""
     if status == 429:
+        reason = "was rate-limited (HTTP 429)"
         return CallFailure(
-            "rate_limited", "was rate-limited (HTTP 429)", http_status=status, retryable=True
+            "rate_limited", reason, http_status=status, retryable=True, retry_after_s=retry_after_s
         )
     if status == 408:
         return CallFailure("timeout", "timed out (HTTP 408)", http_status=status, retryable=True)
     if status >= 500:
         return CallFailure(
-            "server_error", f"failed with HTTP {status}", http_status=status, retryable=True
+            "server_error",
+            f"failed with HTTP {status}",
+            http_status=status,
+            retryable=True,
+            retry_after_s=retry_after_s,
         )
     return CallFailure("client_error", f"refused the request (HTTP {status})", http_status=status)
+
+
+def within(seconds: float, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """The result of awaiting `call()`, cancelled after `seconds` (raises `TimeoutError`).
+
+    It runs on a new event loop in a thread of its own, so it works whether or not the
+    caller is inside a running loop. The loop is closed without waiting for its default
+    executor: a DNS lookup stuck in it cannot hold the caller past the deadline.
+    """
+    outcome: list[T] = []
+    error: list[BaseException] = []
+
+    async def bounded() -> T:
+        async with asyncio.timeout(seconds):
+            return await call()
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            outcome.append(loop.run_until_complete(bounded()))
+        except BaseException as e:  # handed to the caller's thread below
+            error.append(e)
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, name="signoff-ai-call", daemon=True)
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+    return outcome[0]
 
 
 def _parse(reply: Reply, schema: type[M]) -> M:
@@ -134,8 +217,11 @@ def _recommendation_texts(
 class RemoteAdvisor:
     """An advisor that asks a model over HTTP and falls back to the offline rules.
 
-    `backoff(attempt)` gives the seconds to wait after a retryable failure and `sleep`
-    waits them; both are injectable so tests run without waiting.
+    `timeout_s` is the deadline of one whole call, retries and waits included.
+    `backoff(attempt)` gives the seconds to wait after a retryable failure (at least the
+    server's `Retry-After`) and `sleep` waits them; both are injectable so tests run without
+    waiting. A wait that would end past the deadline is not started: the call gives up at
+    once, with the offline advisor's answer.
     """
 
     name = "remote"
@@ -163,7 +249,9 @@ class RemoteAdvisor:
         self._sleep = sleep
         self._offline = OfflineAdvisor()
 
-    def _send(self, prompt: str, schema: type[BaseModel]) -> Reply:
+    async def _send(self, prompt: str, schema: type[BaseModel], timeout_s: float) -> Reply:
+        """One HTTP exchange; `timeout_s` is what is left of the call's deadline (for the
+        client's own timeouts and any server-side deadline header)."""
         raise NotImplementedError
 
     def _record(
@@ -213,23 +301,39 @@ class RemoteAdvisor:
         self._record(task, prompt, 0, "cached", started)
         return parsed
 
-    def _attempt(self, prompt: Prompt, schema: type[M]) -> tuple[M, Reply]:
+    def _attempt(self, prompt: Prompt, schema: type[M], deadline: float) -> tuple[M, Reply]:
+        remaining = deadline - time.monotonic()
+        late = CallFailure("timeout", f"did not answer within {self.timeout_s:g} s")
+        if remaining <= 0:
+            raise late
         try:
-            reply = self._send(prompt.text, schema)
+            reply = within(remaining, lambda: self._send(prompt.text, schema, remaining))
             return _parse(reply, schema), reply
         except CallFailure:
             raise
+        except TimeoutError as e:
+            raise late from e
         except Exception as e:  # a failed call must never lose the step
             raise CallFailure("client_error", f"failed ({type(e).__name__})") from e
+
+    def _wait_before_retry(self, attempt: int, failure: CallFailure, deadline: float) -> None:
+        """Wait out the backoff (at least the server's `Retry-After`), or raise `failure`
+        at once when that wait would not end before the deadline."""
+        wait = max(self._backoff(attempt), failure.retry_after_s or 0.0)
+        if time.monotonic() + wait >= deadline:
+            failure.out_of_time_s = self.timeout_s
+            raise failure
+        self._sleep(wait)
 
     def _generate(self, task: str, prompt: Prompt, schema: type[M]) -> M:
         """A validated answer from the cache or the model; raises the last `CallFailure`."""
         if (cached := self._cached(task, prompt, schema)) is not None:
             return cached
+        deadline = time.monotonic() + self.timeout_s
         for attempt in range(1, self._attempts + 1):
             started = time.perf_counter()
             try:
-                parsed, reply = self._attempt(prompt, schema)
+                parsed, reply = self._attempt(prompt, schema, deadline)
             except CallFailure as failure:
                 self._record(
                     task,
@@ -242,9 +346,10 @@ class RemoteAdvisor:
                     detail=failure.reason,
                 )
                 failure.attempts = attempt
-                if not failure.retryable or attempt == self._attempts:
+                failure.exhausted = attempt == self._attempts
+                if not failure.retryable or failure.exhausted:
                     raise
-                self._sleep(self._backoff(attempt))
+                self._wait_before_retry(attempt, failure, deadline)
                 continue
             self._record(task, prompt, attempt, "ok", started, reply)
             if self._cache is not None:

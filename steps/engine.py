@@ -6,6 +6,7 @@ pandas only ever sees a bounded, seeded sample (`sample_frame`).
 
 from __future__ import annotations
 
+import os
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -101,6 +102,24 @@ def memory_limit_for(
     return f"{-(-limit // (1024 * 1024))}MiB"
 
 
+def session_threads() -> int:
+    """DuckDB threads for one analysis session: half the CPUs this process may use, at least 1.
+
+    Why not DuckDB's default (every core): `marimo run` serves every viewer from one process,
+    and a session whose query keeps every core busy leaves the others only the scheduler's
+    leftovers. DuckDB releases the GIL while a query runs, so with half the cores a heavy
+    session cannot take the machine: measured on 2 cores (bench/README.md, "Isolation"),
+    loading a small CSV and running Steps 1-2 beside a heavy query took 1.0-1.6x as long as
+    alone with 1 thread per session against 1.75-2.7x with 2, and one analysis alone was no
+    faster with 2 on that shared machine.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))  # the CPUs a container or taskset allows
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // 2)
+
+
 def connect(
     *, memory_limit: str | None = None, threads: int | None = None
 ) -> duckdb.DuckDBPyConnection:
@@ -108,17 +127,19 @@ def connect(
 
     A bounded `memory_limit` lets DuckDB spill to disk instead of growing with the file;
     `steps.load.load` gives one chosen by `memory_limit_for` from the file's size; without one
-    DuckDB's own default applies. Spilled data goes to a directory of its own
-    under the system's temporary directory, which DuckDB creates only when it spills and
-    removes when the connection closes (its default, `.tmp` in the working directory, may
-    be shared or read-only).
+    DuckDB's own default applies. `threads` defaults to `session_threads()`, so that one
+    session's heavy query leaves cores to the others. Spilled data goes to a directory of
+    its own under the system's temporary directory, which DuckDB creates only when it spills
+    and removes when the connection closes (its default, `.tmp` in the working directory,
+    may be shared or read-only).
     """
     spill = Path(tempfile.gettempdir()) / f"signoff-duckdb-{uuid.uuid4().hex}"
-    config: dict[str, str | int] = {"temp_directory": str(spill)}
+    config: dict[str, str | int] = {
+        "temp_directory": str(spill),
+        "threads": threads or session_threads(),
+    }
     if memory_limit:
         config["memory_limit"] = memory_limit
-    if threads:
-        config["threads"] = threads
     return duckdb.connect(":memory:", config=config)
 
 

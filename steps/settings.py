@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,10 @@ DEFAULT_MAX_MB = 200
 DEFAULT_AI_TIMEOUT_S = 30.0
 DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
 DEFAULT_OLLAMA_MODEL = "llama3.2"
+DEFAULT_SQL_TIMEOUT_S = 20.0
+DEFAULT_SQL_MEMORY_MB = 512
 _TRUE = frozenset({"1", "true", "yes", "on"})
+Text = Callable[[str], str | None]
 
 
 @dataclass(frozen=True)
@@ -60,22 +63,28 @@ class Settings:
     workspace: Path = Path("workspace")
     audit_key: str | None = field(default=None, repr=False)
     audit_key_file: Path | None = None
+    sql_timeout_s: float = DEFAULT_SQL_TIMEOUT_S
+    sql_memory_bytes: int = DEFAULT_SQL_MEMORY_MB * MIB
     ai: AISettings = AISettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         """Parse every `SIGNOFF_*` (and AI) variable; raises `SettingsError` on a bad one."""
 
-        def text(name: str) -> str | None:
+        def text(name: str) -> str | None:  # a variable's value, blank as unset
             return env.get(name, "").strip() or None
 
         return cls(
             hosted=(text("SIGNOFF_HOSTED") or "").lower() in _TRUE,
-            max_bytes=_megabytes(text("SIGNOFF_MAX_MB")),
+            max_bytes=int(_positive("SIGNOFF_MAX_MB", text, DEFAULT_MAX_MB, "megabytes") * MIB),
             duckdb_memory=text("SIGNOFF_DUCKDB_MEMORY"),
             db=text("SIGNOFF_DB") or "signoff.db",
             workspace=Path(text("SIGNOFF_WORKSPACE") or "workspace"),
             audit_key=text("SIGNOFF_AUDIT_KEY"),
+            sql_timeout_s=_positive("SIGNOFF_SQL_TIMEOUT", text, DEFAULT_SQL_TIMEOUT_S, "seconds"),
+            sql_memory_bytes=int(
+                _positive("SIGNOFF_SQL_MEMORY_MB", text, DEFAULT_SQL_MEMORY_MB, "megabytes") * MIB
+            ),
             audit_key_file=Path(key_file) if (key_file := text("SIGNOFF_AUDIT_KEY_FILE")) else None,
             ai=_ai_settings(text),
         )
@@ -87,20 +96,21 @@ class Settings:
         return self.audit_key_file or self.workspace / "audit.key"
 
 
-def _megabytes(raw: str | None) -> int:
-    """`SIGNOFF_MAX_MB` in bytes (MiB), the default when unset."""
+def _positive(name: str, text: Text, default: float, unit: str) -> float:
+    """A positive, finite number from the variable `name` (the default when unset)."""
+    raw = text(name)
     if raw is None:
-        return DEFAULT_MAX_MB * MIB
+        return default
     try:
-        megabytes = float(raw)
+        value = float(raw)
     except ValueError:
-        megabytes = -1.0
-    if not (megabytes > 0 and math.isfinite(megabytes)):
-        raise SettingsError(f"SIGNOFF_MAX_MB must be a positive number of megabytes, not {raw!r}.")
-    return int(megabytes * MIB)
+        value = -1.0
+    if not (value > 0 and math.isfinite(value)):
+        raise SettingsError(f"{name} must be a positive number of {unit}, not {raw!r}.")
+    return value
 
 
-def _ai_settings(text) -> AISettings:
+def _ai_settings(text: Text) -> AISettings:
     key_variable = next((v for v in ("GEMINI_API_KEY", "GOOGLE_API_KEY") if text(v)), None)
     return AISettings(
         gemini_key=text(key_variable) if key_variable else None,
@@ -109,20 +119,5 @@ def _ai_settings(text) -> AISettings:
         gemini_base_url=text("GOOGLE_GEMINI_BASE_URL"),
         ollama_url=text("SIGNOFF_OLLAMA_URL"),
         ollama_model=text("SIGNOFF_OLLAMA_MODEL") or DEFAULT_OLLAMA_MODEL,
-        timeout_s=_seconds(text("SIGNOFF_AI_TIMEOUT")),
+        timeout_s=_positive("SIGNOFF_AI_TIMEOUT", text, DEFAULT_AI_TIMEOUT_S, "seconds"),
     )
-
-
-def _seconds(raw: str | None) -> float:
-    """`SIGNOFF_AI_TIMEOUT`: a positive number of seconds, the default when unset."""
-    if raw is None:
-        return DEFAULT_AI_TIMEOUT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not (value > 0 and math.isfinite(value)):
-        raise SettingsError(
-            f"SIGNOFF_AI_TIMEOUT must be a positive number of seconds, not {raw!r}."
-        )
-    return value

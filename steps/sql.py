@@ -7,55 +7,68 @@ Three independent layers, so a gap in one is caught by another:
    `FROM t`, `DESCRIBE`, `SUMMARIZE`). `json_serialize_sql` then gives the full parse tree:
    every table function must be on a short allowlist (`range`, `generate_series`, `unnest`),
    and every table read must be one of the session's own tables or a CTE — so `read_csv(…)`,
-   `read_text(…)`, `glob(…)`, `FROM '/etc/passwd'` are refused before anything runs.
-2. **The query runs where files and the network are unreachable.** If the caller's
-   connection already has `enable_external_access = false` (hosted mode locks it once the
-   data is loaded, see `steps.engine.lock_down`), the query runs on a cursor of it. Otherwise
-   — the local app, whose connection must keep loading files and writing exports — the
-   tables the query reads are copied into a private in-memory DuckDB opened with external
-   access off, extension auto-loading off, Python replacement scans off and its
-   configuration locked (the other tables get an empty copy, so `SHOW TABLES` and `DESCRIBE`
-   still see them); the copy travels as Arrow and DuckDB scans it in place. Its cost is
-   one Arrow copy of each table the query names, for the duration of the call (measured:
-   1M rows x 21 columns ≈ 0.3 s and ≈ 170 MB of Arrow, released when the call returns). A caller who
-   wants no copy locks its connection after loading.
-3. **Bounded output and time.** The row limit is part of the plan (`LIMIT limit + 1`, the
-   extra row only tells us the result was truncated), so the browser never receives more;
-   a timer interrupts a query that runs longer than `timeout_s`.
+   `read_text(…)`, `glob(…)`, `FROM '/etc/passwd'` are refused before anything runs. The
+   text is capped (`MAX_SQL_CHARS`) before it is parsed here: parsing costs memory with the
+   text's nesting (2 MB of parentheses took 2.5 GB).
+2. **The query runs in a process of its own where files and the network are unreachable**
+   (`steps.sql_worker`): a private in-memory DuckDB with external access off, extension
+   auto-loading off, Python replacement scans off and its configuration locked. The tables
+   the query reads are streamed to it as Arrow (the other tables get an empty copy, so
+   `SHOW TABLES` and `DESCRIBE` still see them); the session's own connection is never
+   handed to the query, locked or not.
+3. **Bounded time, memory and output.** DuckDB neither interrupts nor counts a one-row
+   scalar expression (`len(list_sort(range(200000000)))` passed 3 GB in 7.5 s under a 256 MB
+   `memory_limit`), so the bounds are the operating system's: the worker caps its own address
+   space at its tables plus `memory_bytes`, and is killed at `timeout_s` wherever it is
+   (copying tables included). The row limit is part of the plan (`LIMIT limit + 1`, the extra
+   row only tells us the result was truncated) and the rows returned are capped at
+   `max_result_bytes`, so the browser never receives more.
 
-Errors from DuckDB become one sentence (its first line), never a traceback.
+Cost of the process (measured on 2 shared cores, bench/README.md): 0.4-1.0 s to start
+Python, DuckDB and Arrow (numpy blocked), by how busy the machine is, plus one streamed Arrow
+copy of each table the query names (1M rows × 21 columns: 0.7-0.9 s more), held by the
+worker only while it runs. Errors become one sentence, never a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
 
 from steps.engine import quote_ident
 from steps.errors import SqlError
 from steps.results import ToDict
+from steps.sql_worker import MIB, sandbox, sentence
 
 DEFAULT_LIMIT = 1000
 DEFAULT_TIMEOUT_S = 20.0
+DEFAULT_MEMORY_BYTES = 512 * MIB
+DEFAULT_MAX_RESULT_BYTES = 8 * MIB
+MAX_SQL_CHARS = 20_000
 ALLOWED_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
+COPY_BATCH_ROWS = 65_536
+"""Rows per Arrow batch streamed to the worker: the session's process holds one batch of a
+table at a time, never the whole copy."""
 
-_SANDBOX_CONFIG: Mapping[str, str | bool] = MappingProxyType(
-    {
-        "enable_external_access": False,
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-        "python_enable_replacements": False,
-    }
+WORKER_COMMAND = (
+    "import sys; sys.modules['numpy'] = None; from steps.sql_worker import main; main()"
 )
+"""What the worker process runs: numpy is blocked because nothing there needs it and
+importing it was half the worker's start-up (pyarrow imports it when it can)."""
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -79,26 +92,49 @@ def run_readonly_sql(
     *,
     limit: int = DEFAULT_LIMIT,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_bytes: int = DEFAULT_MEMORY_BYTES,
+    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
 ) -> SqlResult:
-    """Run one SELECT over the session's tables with no way to touch files, settings or data."""
+    """Run one SELECT over the session's tables with no way to touch files, settings or data,
+    and no way to take more than `timeout_s` seconds, `memory_bytes` of working memory (on
+    top of its copy of the tables) or `max_result_bytes` of rows back."""
     if limit < 1:
         raise SqlError(f"The row limit must be at least 1, not {limit}.")
+    if len(sql) > MAX_SQL_CHARS:
+        raise SqlError(
+            f"The query is {len(sql):,} characters long; at most {MAX_SQL_CHARS:,} are allowed."
+        )
     query = single_select(sql)
+    start = time.perf_counter()
     source = con.cursor()  # its own connection: never disturbs a result the caller holds
     try:
         known = session_tables(source)
-        with _sandbox(like=source) as sandbox:
-            tables = _tables_read(_parse_tree(sandbox, query), known)
-            if not _setting(source, "enable_external_access"):
-                return _execute(source, query, limit, timeout_s)
-            for name in sorted(known):
-                rows = "" if name in tables else " LIMIT 0"
-                copy = source.sql(f"SELECT * FROM {quote_ident(name)}{rows}").to_arrow_table()
-                sandbox.register(name, copy)
-            sandbox.execute("SET lock_configuration = true")
-            return _execute(sandbox, query, limit, timeout_s)
+        with sandbox() as local:
+            tables = _tables_read(_parse_tree(local, query), known)
+            request = {
+                "query": query,
+                "limit": limit,
+                "tables": sorted(known),
+                "threads": int(_setting(source, "threads")),
+                "memory_bytes": memory_bytes,
+                "max_result_bytes": max_result_bytes,
+            }
+            answer, truncated = _in_worker(source, request, tables, timeout_s)
+            # DuckDB reads its own lossless Arrow back into exactly the Python values a
+            # query on the session's connection would give (HUGEINT, UUID, MAP, INTERVAL…).
+            relation = local.from_arrow(answer)
+            rows = tuple(tuple(row) for row in relation.fetchall())
+            columns = tuple(answer.column_names)
     finally:
         source.close()
+    return SqlResult(
+        columns=columns,
+        rows=rows,
+        truncated=truncated,
+        n_rows_returned=len(rows),
+        elapsed_ms=(time.perf_counter() - start) * 1000.0,
+        limit=limit,
+    )
 
 
 def single_select(sql: str) -> str:
@@ -106,7 +142,7 @@ def single_select(sql: str) -> str:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise SqlError(_sentence(exc)) from None
+        raise SqlError(sentence(exc)) from None
     if not statements:
         raise SqlError("The query is empty: write one SELECT statement.")
     if len(statements) > 1:
@@ -135,21 +171,6 @@ def session_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
         "UNION SELECT view_name FROM duckdb_views() WHERE NOT internal"
     ).fetchall()
     return frozenset(name.lower() for (name,) in rows)
-
-
-@contextmanager
-def _sandbox(like: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A private in-memory DuckDB that can reach no file, no network and no Python variable,
-    with the same memory limit and thread count as the session's own database."""
-    config: dict[str, str | bool] = dict(_SANDBOX_CONFIG)
-    if like is not None:
-        config["memory_limit"] = str(_setting(like, "memory_limit"))
-        config["threads"] = str(_setting(like, "threads"))
-    con = duckdb.connect(":memory:", config=config)
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 def _parse_tree(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, Any]:
@@ -221,34 +242,84 @@ def _setting(con: duckdb.DuckDBPyConnection, name: str) -> Any:
     return value
 
 
-def _execute(con: duckdb.DuckDBPyConnection, query: str, limit: int, timeout_s: float) -> SqlResult:
-    """Run the query with the limit in its plan and a timer that interrupts it."""
-    timer = threading.Timer(timeout_s, con.interrupt)
-    start = time.perf_counter()
-    timer.start()
+def _in_worker(
+    source: duckdb.DuckDBPyConnection,
+    request: dict[str, Any],
+    tables: frozenset[str],
+    timeout_s: float,
+) -> tuple[pa.Table, bool]:
+    """The rows a `steps.sql_worker` process answers, and whether more existed; the process
+    is killed if it outlives `timeout_s`, copying included."""
+    with tempfile.TemporaryDirectory(prefix="signoff-sql-") as spill:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", WORKER_COMMAND],
+            cwd=_PACKAGE_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        stopped = threading.Event()
+
+        def stop() -> None:
+            stopped.set()
+            worker.kill()
+            source.interrupt()  # in case the deadline falls while a table is being copied
+
+        timer = threading.Timer(timeout_s, stop)
+        timer.start()
+        try:
+            _send(worker.stdin, {**request, "spill": spill}, source, tables)
+            output = worker.stdout.read() if worker.stdout else b""
+            worker.wait()
+        finally:
+            timer.cancel()
+            timer.join()
+            worker.kill()
+            worker.wait()
+    if stopped.is_set() and worker.returncode != 0:
+        raise SqlError(f"The query ran longer than {timeout_s:g} s and was stopped.")
+    return _answer(output, worker.returncode)
+
+
+def _send(
+    stdin: IO[bytes] | None,
+    request: dict[str, Any],
+    source: duckdb.DuckDBPyConnection,
+    tables: frozenset[str],
+) -> None:
+    """The request line, then each session table as an Arrow stream (empty unless read).
+
+    A worker that is gone (killed at the deadline, or failed) closes the pipe, and the timer
+    interrupts a copy at the deadline: neither is an error here, the worker's answer or the
+    timer says what happened.
+    """
+    if stdin is None:
+        return
     try:
-        relation = con.sql(query).limit(limit + 1)
-        columns = tuple(relation.columns)
-        rows = relation.fetchall()
-    except duckdb.InterruptException:
-        raise SqlError(f"The query ran longer than {timeout_s:g} s and was stopped.") from None
-    except duckdb.Error as exc:
-        raise SqlError(_sentence(exc)) from None
-    finally:
-        timer.cancel()
-    elapsed_ms = (time.perf_counter() - start) * 1000.0
-    kept = tuple(tuple(row) for row in rows[:limit])
-    return SqlResult(
-        columns=columns,
-        rows=kept,
-        truncated=len(rows) > limit,
-        n_rows_returned=len(kept),
-        elapsed_ms=elapsed_ms,
-        limit=limit,
-    )
+        stdin.write(json.dumps(request).encode() + b"\n")
+        for name in request["tables"]:
+            rows = "" if name in tables else " LIMIT 0"
+            relation = source.sql(f"SELECT * FROM {quote_ident(name)}{rows}")
+            reader = relation.to_arrow_reader(COPY_BATCH_ROWS)
+            with ipc.new_stream(stdin, reader.schema) as writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+        stdin.close()
+    except (BrokenPipeError, duckdb.InterruptException):
+        return
+    except duckdb.Error as exc:  # the session's own table could not be read
+        raise SqlError(sentence(exc)) from None
 
 
-def _sentence(exc: BaseException) -> str:
-    """DuckDB's message reduced to its first line (no caret diagram, no traceback)."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return first if first.endswith((".", "!", "?")) else first + "."
+def _answer(output: bytes, returncode: int | None) -> tuple[pa.Table, bool]:
+    """The worker's rows and truncation flag, or its refusal raised as a `SqlError`."""
+    status_line, _, payload = output.partition(b"\n")
+    try:
+        status = json.loads(status_line)
+    except ValueError:
+        raise SqlError(
+            f"The query stopped without an answer (its process exited with code {returncode})."
+        ) from None
+    if not status["ok"]:
+        raise SqlError(str(status["error"]))
+    return ipc.open_stream(pa.py_buffer(payload)).read_all(), bool(status["truncated"])

@@ -8,12 +8,13 @@ the fake server received is inspected for cell values.
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import json
 import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -36,6 +37,9 @@ from steps.settings import Settings
 
 GENERATE = re.compile(r"/v1(beta)?/models/[^/]+:generateContent")
 KEY = "test-key-not-a-secret-7f3a"
+MARGIN_S = 0.5
+"""How far past its deadline a call may end: a thread and an event loop to start, a client to
+build, a socket to close. Measured overshoot: 50-130 ms (bench/README.md)."""
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +103,12 @@ def advise(
 
 def recommend(advisor: RemoteAdvisor, context: RecommendContext) -> Recommendations:
     return advisor.recommend(context, prompt=recommend_prompt(context))
+
+
+def timed(call: Callable[[], object]) -> tuple[object, float]:
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
 
 
 def request_bodies(server: HTTPServer) -> list[str]:
@@ -557,6 +567,107 @@ def test_gemini_recommend_falls_back_to_offline_plan(fake: HTTPServer) -> None:
     )
     assert recs.action_plan == OfflineAdvisor().recommend(context).action_plan
     assert recs.prompt_sha256 == recommend_prompt(context).sha256
+
+
+# --- one deadline per call: slow 429s, Retry-After, backoff ------------------------------
+
+
+def _late_429(delay_s: float, arrivals: list[float], retry_after_value: str):
+    def handler(request: Request) -> Response:
+        arrivals.append(time.monotonic())
+        time.sleep(delay_s)
+        body = {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}
+        return Response(
+            json.dumps(body),
+            status=429,
+            content_type="application/json",
+            headers={"Retry-After": retry_after_value},
+        )
+
+    return handler
+
+
+def test_slow_429s_honour_retry_after_and_stop_when_the_next_wait_would_pass_the_deadline(
+    fake: HTTPServer,
+) -> None:
+    """0.3 s to each 429, Retry-After 1 s, backoff 1 s then 2 s, deadline 3 s: the first wait
+    fits (ends at 1.3 s), the second would end at 3.6 s, so the call ends after the second
+    answer (1.6 s) instead of sleeping past its deadline. Each step has ~1 s of slack, so a
+    busy machine's overheads do not change the sequence."""
+    arrivals: list[float] = []
+    fake.expect_request(GENERATE).respond_with_handler(_late_429(0.3, arrivals, "1"))
+    calls: list[CallRecord] = []
+    advisor = gemini(fake, calls, timeout_s=3.0, backoff=lambda n: float(n), sleep=time.sleep)
+    insights, elapsed = timed(lambda: advise(advisor, "quality"))
+    assert elapsed < 3.0
+    assert len(arrivals) == 2 and arrivals[1] - arrivals[0] >= 0.3 + 1.0
+    assert [(c.attempt, c.outcome) for c in calls] == [(1, "rate_limited"), (2, "rate_limited")]
+    assert insights.advisor == "offline"
+    assert insights.notice == (
+        "Gemini was rate-limited (HTTP 429) on 2 attempts and could not retry within the 3 s "
+        "limit; showing the offline advisor's findings instead."
+    )
+
+
+def test_a_retry_after_longer_than_the_deadline_gives_up_at_once(fake: HTTPServer) -> None:
+    arrivals: list[float] = []
+    later = email.utils.formatdate(time.time() + 60, usegmt=True)
+    fake.expect_request(GENERATE).respond_with_handler(_late_429(0.2, arrivals, later))
+    advisor = gemini(fake, [], timeout_s=3.0, sleep=time.sleep)
+    insights, elapsed = timed(lambda: advise(advisor, "overview"))
+    assert elapsed < 1.5 and len(arrivals) == 1  # not the 60 s asked, nor the 3 s deadline
+    assert "on 1 attempt and could not retry within the 3 s limit" in (insights.notice or "")
+
+
+def test_geminis_retry_info_in_the_body_counts_as_retry_after(fake: HTTPServer) -> None:
+    body = {
+        "error": {
+            "code": 429,
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}],
+        }
+    }
+    fake.expect_request(GENERATE).respond_with_json(body, status=429)
+    waits: list[float] = []
+    advisor = gemini(fake, [], timeout_s=30.0, sleep=waits.append)
+    advise(advisor, "overview")
+    assert waits == [7.0, 7.0]
+
+
+def test_a_backoff_that_would_pass_the_deadline_is_not_slept(fake: HTTPServer) -> None:
+    fake.expect_request(GENERATE).respond_with_json({"error": {"code": 500}}, status=500)
+    calls: list[CallRecord] = []
+    advisor = gemini(fake, calls, timeout_s=1.0, backoff=lambda n: 5.0, sleep=time.sleep)
+    insights, elapsed = timed(lambda: advise(advisor, "overview"))
+    assert elapsed < 1.0 and len(calls) == 1  # the 5 s backoff was not slept
+    assert insights.notice == (
+        "Gemini failed with HTTP 500 on 1 attempt and could not retry within the 1 s limit; "
+        "showing the offline advisor's findings instead."
+    )
+
+
+def test_the_deadline_runs_through_the_backoff_into_the_retry(fake: HTTPServer) -> None:
+    """A fast 503, a 0.5 s backoff, then a retry the server answers after 3 s: the retry is
+    cancelled when the call's 2 s are up, not after a timeout of its own."""
+    answered = threading.Event()
+
+    def slow_success(request: Request) -> Response:
+        time.sleep(3.0)
+        answered.set()
+        return Response(json.dumps(gemini_body({"findings": []})), content_type="application/json")
+
+    fake.expect_oneshot_request(GENERATE).respond_with_json({"error": {"code": 503}}, status=503)
+    fake.expect_oneshot_request(GENERATE).respond_with_handler(slow_success)
+    calls: list[CallRecord] = []
+    advisor = gemini(fake, calls, timeout_s=2.0, backoff=lambda n: 0.5, sleep=time.sleep)
+    insights, elapsed = timed(lambda: advise(advisor, "statistics"))
+    assert 2.0 <= elapsed < 2.0 + MARGIN_S
+    assert [c.outcome for c in calls] == ["server_error", "timeout"]
+    assert insights.notice == (
+        "Gemini did not answer within 2 s on attempt 2; showing the offline advisor's "
+        "findings instead."
+    )
+    answered.wait(5)  # the server's late answer lands before the fixture stops it
 
 
 # --- Ollama ---------------------------------------------------------------------------

@@ -6,12 +6,18 @@ import hashlib
 import json
 import math
 import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from steps.engine import connect, lock_down
-from steps.sql import SqlError, SqlResult, _sandbox, run_readonly_sql
+from steps.sql import WORKER_COMMAND, SqlError, SqlResult, run_readonly_sql
+from steps.sql_worker import sandbox
 
 N_ROWS = 50
 
@@ -177,10 +183,10 @@ def test_a_long_query_is_interrupted(con):
 
 def test_the_sandbox_itself_cannot_reach_files():
     """Second layer, tested alone: even a query the parse-tree check missed cannot read files."""
-    with _sandbox() as sandbox:
+    with sandbox() as box:
         for sql in ("SELECT * FROM read_text('/etc/passwd')", "SELECT * FROM glob('/*')"):
             with pytest.raises(duckdb.PermissionException):
-                sandbox.execute(sql).fetchall()
+                box.execute(sql).fetchall()
 
 
 def test_locked_connection_runs_in_place_and_still_refuses(con):
@@ -201,16 +207,83 @@ def test_show_tables_lists_the_session_tables(con):
     assert names == {"data", "cleaned"}
 
 
-def test_caller_state_and_settings_are_respected():
-    """A result the caller has not fetched is left alone; the sandbox inherits the limits."""
+def test_caller_state_is_respected_and_the_worker_inherits_threads():
+    """A result the caller has not fetched is left alone; the worker runs with the session's
+    thread count, half its budget as DuckDB's own limit, and no way out."""
     con = connect(memory_limit="256MB", threads=1)
     con.execute("CREATE TABLE data AS SELECT range AS id FROM range(10)")
     pending = con.execute("SELECT id FROM data ORDER BY id")
     assert run_readonly_sql(con, "SELECT count(*) FROM data").rows == ((10,),)
     assert pending.fetchall() == [(i,) for i in range(10)]
-    query = "SELECT current_setting(?)"
-    with _sandbox(like=con) as sandbox:
-        assert sandbox.execute(query, ["threads"]).fetchall() == [(1,)]
-        ((limit,),) = sandbox.execute(query, ["memory_limit"]).fetchall()
-    number, unit = limit.split()
-    assert unit == "MiB" and abs(float(number) - 256e6 / 2**20) < 0.5  # shown rounded to 0.1
+    names = ("threads", "memory_limit", "enable_external_access", "lock_configuration")
+    sql = "SELECT " + ", ".join(f"current_setting('{n}')" for n in names)
+    ((threads, limit, external, locked),) = run_readonly_sql(
+        con, sql, memory_bytes=512 * 2**20
+    ).rows
+    assert (threads, limit, external, locked) == (1, "256.0 MiB", False, True)
+
+
+def test_values_come_back_as_the_session_connection_gives_them(con):
+    """The rows travel as lossless Arrow and DuckDB converts them, so exotic types keep
+    their Python form (HUGEINT as int, UUID, MAP as dict, INTERVAL as timedelta)."""
+    sql = (
+        "SELECT 2::HUGEINT AS h, '3ebd6161-a295-4c60-b2a9-9ab1742973b1'::UUID AS u, "
+        "MAP {'k': 2} AS m, INTERVAL 3 DAY AS i, [1, 2]::INTEGER[2] AS a, '101'::BIT AS b, "
+        "{'x': 1.5} AS s, 1 AS dup, 2 AS dup"
+    )
+    result = run_readonly_sql(con, sql)
+    assert result.rows == tuple(con.execute(sql).fetchall())
+    assert result.columns == ("h", "u", "m", "i", "a", "b", "s", "dup", "dup_1")
+
+
+def test_query_text_is_capped_before_it_is_parsed(con):
+    nested = "SELECT " + "(" * 15_000 + "1" + ")" * 15_000
+    with pytest.raises(SqlError, match="at most 20,000") as info:
+        run_readonly_sql(con, nested)
+    assert_one_sentence(str(info.value))
+
+
+def test_result_bytes_are_capped(con):
+    sql = "SELECT repeat('x', 100000) AS wide FROM range(30)"
+    assert run_readonly_sql(con, sql, max_result_bytes=4 * 2**20).n_rows_returned == 30
+    with pytest.raises(SqlError, match="more than the 1 MiB a query may return") as info:
+        run_readonly_sql(con, sql, max_result_bytes=2**20)
+    assert_one_sentence(str(info.value))
+
+
+def test_the_deadline_covers_copying_the_tables(tmp_path, monkeypatch):
+    """A table too large to copy in time is stopped too; the session's connection still
+    works, and the killed worker leaves no spill directory behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE TABLE data AS SELECT range AS id, range::VARCHAR AS s FROM range(5000000)")
+    started = time.perf_counter()
+    with pytest.raises(SqlError, match=r"longer than 0\.2 s"):
+        run_readonly_sql(con, "SELECT count(*) FROM data", timeout_s=0.2)
+    assert time.perf_counter() - started < 2.0
+    assert con.execute("SELECT count(*) FROM data").fetchall() == [(5000000,)]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_worker_refuses_files_even_without_the_parse_check():
+    """Second layer, tested alone: a request sent straight to the worker process, past every
+    check in `run_readonly_sql`, still cannot read a file."""
+    request = {
+        "query": "SELECT * FROM read_text('/etc/passwd')",
+        "limit": 10,
+        "tables": [],
+        "threads": 1,
+        "memory_bytes": 256 * 2**20,
+        "max_result_bytes": 2**20,
+        "spill": tempfile.gettempdir(),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER_COMMAND],
+        input=json.dumps(request).encode() + b"\n",
+        capture_output=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=30,
+        check=True,
+    )
+    status = json.loads(done.stdout.partition(b"\n")[0])
+    assert status["ok"] is False and status["error"].startswith("Permission Error")
