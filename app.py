@@ -430,7 +430,7 @@ def step3_outliers(iqr_multiplier, loaded, outlier_method, parameters, record1, 
     _ = (outlier_method.value, iqr_multiplier.value, z_threshold.value)
     with mo.status.spinner(title="Step 3 · Outliers", subtitle=outlier_method.selected_key):
         outlier_report, _error = views.attempt(
-            "Outlier detection", outliers_at, loaded.con, record1.view.table, parameters
+            "Outlier detection", outliers_at, loaded.con, record1.view, parameters
         )
     mo.stop(outlier_report is None, views.failure(_error))
     return (outlier_report,)

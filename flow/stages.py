@@ -98,10 +98,19 @@ def statistics_at(
 
 
 def outliers_at(
-    con: duckdb.DuckDBPyConnection, table: str, parameters: Parameters
+    con: duckdb.DuckDBPyConnection, view: Described, parameters: Parameters
 ) -> OutlierReport:
-    """Outliers by the chosen method, computed again only when the method changes."""
-    return outliers(con, table, **parameters.outlier_options())  # type: ignore[arg-type]
+    """Outliers by the chosen method. Step 2 has counted them by IQR and by Z-score on the
+    same table already; that report is taken as it is when the method and its parameter
+    match, instead of scanning the table again."""
+    chosen = {
+        "iqr": {"iqr_multiplier": parameters.iqr_multiplier},
+        "zscore": {"z_threshold": parameters.z_threshold},
+    }.get(parameters.outlier_method)
+    for counted in view.quality.outlier_reports:
+        if counted.method == parameters.outlier_method and counted.params == chosen:
+            return counted
+    return outliers(con, view.table, **parameters.outlier_options())  # type: ignore[arg-type]
 
 
 def analyse(
@@ -122,7 +131,7 @@ def analyse(
     stats = with_threshold(
         base or statistics_at(con, table, parameters.correlation), parameters.threshold
     )
-    found = found or outliers_at(con, table, parameters)
+    found = found or outliers_at(con, record.view, parameters)
     scatters = tuple(scatter_sample(con, table, p.a, p.b) for p in stats.scatter_pairs)
     facts = Facts(record.view.overview, record.view.quality, stats)
     insights, prompt = _advise(advisor, "statistics", facts, rows)
