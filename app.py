@@ -109,7 +109,7 @@ def source_picker(set_source, settings):
             else None
         ),
     )
-    _upload = upload
+    _upload: mo.Html = upload
     if views.upload_route():
         _upload = mo.vstack(
             [
@@ -224,7 +224,8 @@ def route_cell(get_routed):
 def streamed_upload(settings):
     # A file streamed to the workspace by `python -m server` (POST /upload) opens from the
     # address `/?upload=<sha256>`; anything else there is ignored.
-    _path = streamed_source(mo.query_params().get("upload"), root=settings.workspace)
+    _asked = mo.query_params().get("upload")
+    _path = streamed_source(_asked if isinstance(_asked, str) else None, root=settings.workspace)
     streamed = Source(_path.name, _path) if _path is not None else None
     return (streamed,)
 
@@ -443,7 +444,7 @@ def step3_compute(
     record2, prompts2 = analyse(
         record1, loaded.con, parameters, advisor, ai_rows, base=stats_base, found=outlier_report
     )
-    record_step(trail, analysis_id, "statistics", record2.analysed.statistics)
+    record_step(trail, analysis_id, "statistics", record2.analysed and record2.analysed.statistics)
     return prompts2, record2
 
 
@@ -695,7 +696,11 @@ def step4_compute(advisor, ai_rows, analysis_id, gate1, gate2, gate3, get_step4,
         )
     record_step(trail, analysis_id, "recommendations", record4.recommendations)
     _previous = _asked["previous"]
-    recs_diff = compare(_previous, record4.recommendations) if _previous is not None else None
+    recs_diff = (
+        compare(_previous, record4.recommendations)
+        if _previous is not None and record4.recommendations is not None
+        else None
+    )
     return prompts4, record4, recs_diff
 
 

@@ -278,11 +278,11 @@ class RemoteAdvisor:
                 outcome=outcome,
                 latency_ms=round((time.perf_counter() - started) * 1000, 1),
                 http_status=http_status
-                if http_status is not None
-                else (reply and reply.http_status),
-                input_tokens=reply and reply.input_tokens,
-                output_tokens=reply and reply.output_tokens,
-                total_tokens=reply and reply.total_tokens,
+                if http_status is not None or reply is None
+                else reply.http_status,
+                input_tokens=reply.input_tokens if reply is not None else None,
+                output_tokens=reply.output_tokens if reply is not None else None,
+                total_tokens=reply.total_tokens if reply is not None else None,
                 detail=detail,
             )
         )

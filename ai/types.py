@@ -79,9 +79,14 @@ class Advisor(Protocol):
     ignore both.
     """
 
-    name: str
-    model: str | None
-    description: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> str | None: ...
+
+    @property
+    def description(self) -> str: ...
 
     def advise(
         self, step: Step, facts: Facts, *, prompt: Prompt, rows: Rows | None = None

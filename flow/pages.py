@@ -319,10 +319,11 @@ def queue_rows(requests: Sequence[ReviewRequest]) -> list[dict]:
     ]
 
 
-def selected_request(selection: Sequence[Mapping] | None) -> Mapping | None:
-    """The queue row the reviewer picked, if any."""
-    rows = list(selection or [])
-    return rows[0] if rows and rows[0].get("analysis") else None
+def selected_request(selection: object) -> Mapping | None:
+    """The queue row the reviewer picked, if any (a table's selection: a list of rows)."""
+    rows = list(selection) if isinstance(selection, list | tuple) else []
+    first = rows[0] if rows else None
+    return first if isinstance(first, Mapping) and first.get("analysis") else None
 
 
 def event_row(event: Event) -> dict:

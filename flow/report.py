@@ -42,6 +42,9 @@ def audit_extract(trail: AuditTrail, analysis_id: str) -> AuditExtract:
     return AuditExtract(events, head.to_dict() if head is not None else None)
 
 
-def record_step(trail: AuditTrail, analysis_id: str, step: str, result: ToDict) -> None:
-    """A `step` audit event naming a result by its digest (never its rows)."""
+def record_step(trail: AuditTrail, analysis_id: str, step: str, result: ToDict | None) -> None:
+    """A `step` audit event naming a result by its digest (never its rows); nothing for a
+    step that produced no result."""
+    if result is None:
+        return
     trail.append("step", {"step": step, "digest": result_digest(result)}, analysis_id=analysis_id)

@@ -12,7 +12,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import marimo as mo
 
@@ -26,8 +26,14 @@ from steps.record import Record
 from steps.results import ToDict
 from steps.text import markdown_text, number_text
 
-_KINDS = {"critical": "danger", "warning": "warn", "info": "neutral"}
-_STATE_KINDS = {"approved": "success", "modified": "success", "rejected": "danger", "stale": "warn"}
+Kind = Literal["neutral", "warn", "success", "info", "danger"]
+_KINDS: dict[str, Kind] = {"critical": "danger", "warning": "warn", "info": "neutral"}
+_STATE_KINDS: dict[str, Kind] = {
+    "approved": "success",
+    "modified": "success",
+    "rejected": "danger",
+    "stale": "warn",
+}
 
 
 def esc(value: object) -> str:
@@ -184,6 +190,10 @@ def _refusal(spec: GateSpec, record: Record, value: Mapping[str, Any] | None) ->
     return None
 
 
+def _answer_of(value: object) -> Mapping[str, Any] | None:
+    return value if isinstance(value, Mapping) else None
+
+
 def gate_form(spec: GateSpec, record: Record) -> mo.ui.form:
     """A gate as a form: verdict, reviewer, notes, plus the gate's own *modify* controls
     (modify is offered only where it has controls)."""
@@ -209,7 +219,7 @@ def gate_form(spec: GateSpec, record: Record) -> mo.ui.form:
         .batch(**elements)
         .form(
             submit_button_label="Record decision",
-            validate=lambda value: _refusal(spec, record, value),
+            validate=lambda value: _refusal(spec, record, _answer_of(value)),
             bordered=True,
         )
     )
@@ -217,10 +227,8 @@ def gate_form(spec: GateSpec, record: Record) -> mo.ui.form:
 
 def gate_view(state: GateState, refusal: str | None = None) -> mo.Html:
     """A gate's state in one sentence, coloured by whether downstream may run."""
-    shown = [mo.callout(mo.md(esc(state.message)), kind=_STATE_KINDS.get(state.status, "info"))]
-    if refusal:
-        shown.insert(0, failure(refusal))
-    return mo.vstack(shown)
+    shown = mo.callout(mo.md(esc(state.message)), kind=_STATE_KINDS.get(state.status, "info"))
+    return mo.vstack([failure(refusal), shown] if refusal else [shown])
 
 
 def waiting(what: str, gate: GateState) -> mo.Html:

@@ -44,9 +44,14 @@ class Control:
 class Decided(Protocol):
     """What the readers below need of a recorded decision (`review.gates.Decision`)."""
 
-    verdict: str
-    modifications: Mapping[str, Any]
-    details: Mapping[str, Any]
+    @property
+    def verdict(self) -> str: ...
+
+    @property
+    def modifications(self) -> Mapping[str, Any]: ...
+
+    @property
+    def details(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -266,7 +271,7 @@ def item_reviews_from(answer: Answer, record: Record) -> ItemReviews:
     if unknown:
         raise GateError(f"Unknown verdict {unknown[0]!r}: use accept, reject or edit.")
     edits = {item.id: answer.get(f"edit_{k}") or "" for k, item in enumerate(plan)}
-    return ItemReviews(items, edits)  # type: ignore[arg-type]
+    return ItemReviews(items, edits)
 
 
 def feedback_lines(answer: Answer, reviews: ItemReviews, record: Record) -> tuple[str, ...]:

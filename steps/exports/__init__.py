@@ -9,6 +9,7 @@ is approved.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -46,16 +47,18 @@ class Format:
     needs_data: bool = False
 
 
+def _data_parquet(context: ExportContext) -> bytes:
+    if context.con is None or context.table is None:
+        raise ExportError("The Parquet export needs the data it describes.")
+    return parquet_bytes(context.con, context.table)
+
+
 FORMATS: tuple[Format, ...] = (
     Format("-report.json", lambda c: json_report(c.report)),
     Format("-metrics.csv", lambda c: csv_metrics(c.report)),
     Format("-summary.txt", lambda c: txt_summary(c.report)),
     Format("-report.html", lambda c: html_report(c.report, c.figures)),
-    Format(
-        "-cleaned.parquet",
-        lambda c: parquet_bytes(c.con, c.table),  # type: ignore[arg-type]
-        needs_data=True,
-    ),
+    Format("-cleaned.parquet", _data_parquet, needs_data=True),
 )
 BUNDLE_SUFFIX = "-bundle.zip"
 
@@ -78,7 +81,7 @@ class ExportsOnDemand:
         stem = safe_filename(PurePath(context.report.record.source.name).stem)
         has_data = context.con is not None and context.table is not None
         self._builders: dict[str, Callable[[], bytes]] = {
-            safe_filename(stem, f.suffix): (lambda f=f: f.build(context))
+            safe_filename(stem, f.suffix): functools.partial(f.build, context)
             for f in FORMATS
             if has_data or not f.needs_data
         }
