@@ -1,7 +1,7 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium", app_title="signoff")
+app = marimo.App(width="medium", app_title="signoff", html_head_file="flow/head.html")
 
 with app.setup:
     from pathlib import Path, PurePath

@@ -66,6 +66,18 @@ def test_a_reviewer_walks_every_step_and_gate(browser, app_server, tmp_path: Pat
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
     page = context.new_page()
+    outside: list[str] = []
+
+    def guard(route) -> None:
+        """Nothing may leave the machine: every request that is not to the app is blocked
+        and listed."""
+        if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
     received = Received(page)
     sizes: dict[str, int] = {}
     page.goto(app_server["url"])
@@ -122,6 +134,7 @@ def test_a_reviewer_walks_every_step_and_gate(browser, app_server, tmp_path: Pat
     download_info.value.save_as(bundle_path)
     shot(page, "Export", "e2e-export.png")
     context.close()
+    assert outside == []  # no CDN script (MathJax), no font, no telemetry
 
     with zipfile.ZipFile(bundle_path) as archive:
         manifest = json.loads(archive.read("manifest.json"))

@@ -1,0 +1,158 @@
+"""Screenshots of every step at 1400×900, as a new user walks the app in Debian chromium.
+
+    uv run python docs/screens/capture.py              # writes docs/screens/*.png
+    uv run python docs/screens/capture.py --out /tmp/screens --sample penguins
+
+A fresh `marimo run app.py` on a free port with a private review database and workspace,
+a bundled sample loaded, every gate answered (a cleaning plan at gate 1), one screenshot per
+step and gate and the README's screenshot. Every request that would leave the machine is
+blocked and listed: there must be none. Not a test: run it and look at the pictures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VIEWPORT = {"width": 1400, "height": 900}
+CHROMIUM = os.environ.get("SIGNOFF_BROWSER", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "SIGNOFF_DB": str(folder / "signoff.db"),
+        "SIGNOFF_WORKSPACE": str(folder / "workspace"),
+    }
+    for key in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "SIGNOFF_OLLAMA_URL"):
+        env.pop(key, None)
+    command = [sys.executable, "-m", "marimo", "run", "app.py", "--headless", "--no-token"]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    log = (folder / "server.log").open("w")
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"the app did not start; see {folder / 'server.log'}")
+
+
+def decide(page, title: str, verdict: str, reviewer: str, tick: str | None = None) -> None:
+    form = page.locator("form").filter(has_text=title)
+    form.get_by_role("radio", name=verdict).check()
+    form.get_by_role("textbox").first.fill(reviewer)
+    if tick:
+        form.get_by_role("checkbox", name=tick).check()
+    form.get_by_role("button", name="Record decision").click()
+
+
+def heading(page, name: str, timeout: float = 120_000):
+    found = page.get_by_role("heading", name=name, exact=True)
+    found.wait_for(timeout=timeout)
+    return found
+
+
+def shoot(page, out: Path, name: str, at: str | None = None) -> None:
+    if at is not None:
+        heading(page, at).scroll_into_view_if_needed()
+        page.evaluate("window.scrollBy(0, -60)")
+    page.wait_for_timeout(800)
+    page.screenshot(path=out / f"{name}.png")
+    print(f"  {name}.png", flush=True)
+
+
+def walk(url: str, out: Path, sample_title: str) -> list[str]:
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+
+    def guard(route) -> None:
+        if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport=VIEWPORT)
+        page.route("**/*", guard)
+        page.goto(url)
+        page.get_by_role("tab", name="Sample").wait_for(timeout=60_000)
+        shoot(page, out, "00-start")
+        page.get_by_role("combobox").first.select_option(label=sample_title)
+        page.get_by_role("button", name="Load sample").click()
+        heading(page, "Step 1 · Overview")
+        shoot(page, out, "01-overview", at="Step 1 · Overview")
+        shoot(page, out, "02-quality", at="Step 2 · Quality")
+        shoot(page, out, "03-gate1", at="Gate 1 · Data quality")
+        decide(page, "Gate 1 · Data quality", "modify", "Ada", tick="Drop duplicate rows")
+        heading(page, "Step 3 · Statistics")
+        shoot(page, out, "04-statistics", at="Step 3 · Statistics")
+        shoot(page, out, "05-gate2", at="Gate 2 · Analysis validation")
+        decide(page, "Gate 2 · Analysis validation", "approve", "Grace")
+        heading(page, "Step 4 · Recommendations")
+        shoot(page, out, "06-recommendations", at="Step 4 · Recommendations")
+        shoot(page, out, "07-gate4", at="Gate 4 · Result verification")
+        decide(page, "Gate 4 · Result verification", "approve", "Grace")
+        heading(page, "Export")
+        decide(page, "Gate 5 · Export authorization", "approve", "Linus")
+        page.get_by_text("Final exports (each file").wait_for(timeout=60_000)
+        shoot(page, out, "08-export", at="Export")
+        shoot(page, out, "09-audit", at="Audit trail")
+        page.evaluate("window.scrollTo(0, 0)")
+        page.wait_for_timeout(500)
+        page.screenshot(path=ROOT / "docs" / "screenshot.png")
+        browser.close()
+    return outside
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screens")
+    parser.add_argument("--sample", default="Messy orders (synthetic, 2 000 rows)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="signoff-screens-") as tmp:
+        proc, url = start_server(Path(tmp))
+        try:
+            outside = walk(url, args.out, args.sample)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    if outside:
+        raise SystemExit(f"the page tried to leave the machine: {sorted(set(outside))}")
+    print("no request left the machine", flush=True)
+
+
+if __name__ == "__main__":
+    main()
