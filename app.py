@@ -10,18 +10,26 @@ with app.setup:
 
     from ai.factory import choose_advisor
     from flow import pages, views
+    from flow.choices import choices_of, keep_model, keep_parameters, keep_rerun, rerun_without
     from flow.gates import notes_feedback, settle
     from flow.report import audit_extract, audit_summary, record_step, report
-    from flow.source import Source, open_source
-    from flow.stages import analyse, clean, outliers_at, recommend, start, statistics_at, train
+    from flow.source import Source, open_source, source_at
+    from flow.stages import (
+        analyse,
+        clean,
+        outliers_at,
+        recommend_reviewed,
+        start,
+        statistics_at,
+        train,
+    )
     from review.ai_cache import AICache
-    from review.analyses import AnalysisError, analysis_source, update_parameters
-    from review.answers import exclusions_in_force, feedback_in_force
+    from review.analyses import AnalysisError, analysis_source
+    from review.answers import exclusions_in_force
     from review.audit import EVENT_KINDS, AuditTrail
     from review.audit_key import key_for
-    from review.gates import gate_by_id, gate_ids, latest_decision
+    from review.gates import decisions, gate_by_id, gate_ids
     from review.requests import RequestError, get_request, open_requests, route_request
-    from review.workspace import streamed_source
     from samples import SAMPLES, sample_path
     from steps.chart_builder import ChartProblem, ChartSpec
     from steps.chart_builder import build as build_chart
@@ -221,12 +229,10 @@ def route_cell(get_routed):
 
 
 @app.cell
-def streamed_upload(settings):
-    # A file streamed to the workspace by `python -m server` (POST /upload) opens from the
-    # address `/?upload=<sha256>`; anything else there is ignored.
-    _asked = mo.query_params().get("upload")
-    _path = streamed_source(_asked if isinstance(_asked, str) else None, root=settings.workspace)
-    streamed = Source(_path.name, _path) if _path is not None else None
+def address_source(settings, trail):
+    # The page's address may name what to open: `?analysis=<id>` (a reload, a link) or
+    # `?upload=<sha256>` (a file streamed to `python -m server`).
+    streamed = source_at(mo.query_params().to_dict(), settings, trail)
     return (streamed,)
 
 
@@ -266,6 +272,8 @@ def load_attempt(get_shown, set_shown, settings, source, trail):
         if settings.hosted:
             lock_down(_opened.loaded.con)
         set_shown(_opened)
+        # The address names the analysis, so a reload (or the link, sent on) reopens it.
+        mo.query_params()["analysis"] = _opened.analysis_id
     _still = get_shown() if _opened is None else None
     (
         mo.vstack(
@@ -369,20 +377,32 @@ def cleaned_cell(advisor, ai_rows, analysis_id, gate1, loaded, trail):
 
 
 @app.cell(hide_code=True)
-def step3_controls(record1):
+def step3_controls(analysis_id, record1, trail):
+    # Start from the choices kept with the analysis, so a reopened one shows what was seen.
+    _kept = choices_of(trail, analysis_id).parameters
     threshold = mo.ui.slider(
-        0.5, 1.0, step=0.05, value=0.7, label="Strong correlation: |r| ≥", show_value=True
+        0.5,
+        1.0,
+        step=0.05,
+        value=_kept.threshold,
+        label="Strong correlation: |r| ≥",
+        show_value=True,
     )
     corr_method = mo.ui.dropdown(
-        {"Pearson": "pearson", "Spearman": "spearman"}, value="Pearson", label="Correlation"
+        {"Pearson": "pearson", "Spearman": "spearman"},
+        value=_kept.correlation.title(),
+        label="Correlation",
     )
+    _methods = {"IQR": "iqr", "Z-score": "zscore", "Isolation Forest": "isolation_forest"}
     outlier_method = mo.ui.dropdown(
-        {"IQR": "iqr", "Z-score": "zscore", "Isolation Forest": "isolation_forest"},
-        value="IQR",
+        _methods,
+        value=next(k for k, v in _methods.items() if v == _kept.outlier_method),
         label="Outlier method",
     )
-    iqr_multiplier = mo.ui.number(0.5, 10.0, step=0.5, value=1.5, label="IQR multiplier")
-    z_threshold = mo.ui.number(1.0, 10.0, step=0.5, value=3.0, label="|z| threshold")
+    iqr_multiplier = mo.ui.number(
+        0.5, 10.0, step=0.5, value=_kept.iqr_multiplier, label="IQR multiplier"
+    )
+    z_threshold = mo.ui.number(1.0, 10.0, step=0.5, value=_kept.z_threshold, label="|z| threshold")
     mo.vstack(
         [
             mo.md(f"## Step 3 · Statistics\n\nOn <code>{esc(record1.view.table)}</code>."),
@@ -408,11 +428,7 @@ def parameters_cell(corr_method, iqr_multiplier, outlier_method, threshold, z_th
 @app.cell
 def parameter_events(analysis_id, parameters, record1, trail):
     # A real change lands in the trail as a `parameter` event (from → to); nothing to show.
-    _recorded = update_parameters(
-        trail,
-        analysis_id,
-        {"cleaning_plan": record1.plan.to_dict(), **parameters.to_dict()},
-    )
+    keep_parameters(trail, analysis_id, parameters, record1.plan)
     return
 
 
@@ -584,14 +600,21 @@ def gate2_settle(analysis_id, gate1, gate2_form, record2, trail):
 
 
 @app.cell(hide_code=True)
-def model_form_cell(gate2):
+def model_form_cell(analysis_id, gate2, trail):
     mo.stop(not gate2.state.open, views.waiting("The model baseline and Step 4", gate2.state))
     _names = [c.name for c in gate2.record.view.overview.columns]
+    _kept = choices_of(trail, analysis_id)
     model_form = (
         mo.md("## Model baseline (optional)\n\n{target}\n\n{exclude}")
         .batch(
-            target=mo.ui.dropdown([NO_TARGET, *_names], value=NO_TARGET, label="Target column"),
-            exclude=mo.ui.multiselect(_names, label="Leave out features"),
+            target=mo.ui.dropdown(
+                [NO_TARGET, *_names],
+                value=_kept.target if _kept.target in _names else NO_TARGET,
+                label="Target column",
+            ),
+            exclude=mo.ui.multiselect(
+                _names, value=[n for n in _kept.exclude if n in _names], label="Leave out features"
+            ),
         )
         .form(submit_button_label="Train baselines", bordered=True)
     )
@@ -609,27 +632,24 @@ def model_rerun_state():
 @app.cell
 def model_cell(analysis_id, gate2, get_rerun, loaded, model_form, trail):
     _ = get_rerun()
-    _choice = model_form.value or {}
-    _target = None if _choice.get("target", NO_TARGET) == NO_TARGET else _choice["target"]
-    _left_out = {
-        *(_choice.get("exclude") or ()),
-        *exclusions_in_force(
-            latest_decision(trail, analysis_id=analysis_id, gate="model_approval")
-        ),
-    }
+    _asked = model_form.value
+    if _asked is not None:
+        _target = None if _asked["target"] == NO_TARGET else _asked["target"]
+        keep_model(trail, analysis_id, _target, _asked.get("exclude") or ())
+    model_choices = choices_of(trail, analysis_id)
     with mo.status.spinner(title="Training baselines", subtitle="seeded sample") as _spin:
         record3, model_error = views.attempt(
             "Training the baselines",
             train,
             gate2.record,
             loaded.con,
-            _target,
-            tuple(sorted(_left_out)),
+            model_choices.target,
+            model_choices.left_out,
             lambda message, _fraction: _spin.update(subtitle=message),
         )
-    if record3 is not None and record3.model is not None:
+    if record3 is not None:
         record_step(trail, analysis_id, "model", record3.model)
-    return model_error, record3
+    return model_choices, model_error, record3
 
 
 @app.cell(hide_code=True)
@@ -654,7 +674,7 @@ def gate3_form_cell(record3):
 
 
 @app.cell
-def gate3_settle(analysis_id, gate2, gate3_form, record3, set_rerun, trail):
+def gate3_settle(analysis_id, gate2, gate3_form, model_choices, record3, set_rerun, trail):
     _answer = gate3_form.value if gate3_form is not None else None
     gate3 = settle(
         trail,
@@ -663,8 +683,11 @@ def gate3_settle(analysis_id, gate2, gate3_form, record3, set_rerun, trail):
         record=record3,
         answer=_answer,
         upstream=gate2.state,
+        rerun=rerun_without(trail, analysis_id, model_choices),
     )
-    if gate3.refusal is None and _answer and (_answer.get("exclude") or ()):
+    _left_out = exclusions_in_force(gate3.state.decision) if gate3.refusal is None else ()
+    _modify = bool(_answer) and _answer["verdict"] == "modify" and bool(_left_out)
+    if _modify and keep_rerun(trail, model_choices, analysis_id, _left_out):
         set_rerun(lambda n: n + 1)
     views.gate_view(gate3.state, gate3.refusal)
     return (gate3,)
@@ -672,30 +695,25 @@ def gate3_settle(analysis_id, gate2, gate3_form, record3, set_rerun, trail):
 
 @app.cell
 def step4_state():
-    # What a gate-4 modify sends to the next version: its feedback, the version sent back,
-    # and the reviewer's verdicts on its items.
-    get_step4, set_step4 = mo.state({"previous": None, "reviews": None, "feedback": ()})
-    return get_step4, set_step4
+    # Bumped by a gate-4 modify: Step 4 replays its decisions and regenerates.
+    get_step4_round, set_step4_round = mo.state(0)
+    return get_step4_round, set_step4_round
 
 
 @app.cell
-def step4_compute(advisor, ai_rows, analysis_id, gate1, gate2, gate3, get_step4, trail):
+def step4_compute(advisor, ai_rows, analysis_id, gate1, gate2, gate3, get_step4_round, trail):
     mo.stop(not gate3.state.open, views.waiting("Step 4", gate3.state))
-    _asked = get_step4()
+    _ = get_step4_round()
     with mo.status.spinner(title="Step 4 · Recommendations", subtitle=advisor.name):
-        record4, prompts4 = recommend(
+        record4, prompts4, _previous = recommend_reviewed(
             gate3.record,
             advisor,
             ai_rows,
-            feedback=(
-                *_asked["feedback"],
-                *notes_feedback([gate1.state, gate2.state, gate3.state]),
-            ),
-            previous=_asked["previous"],
-            reviews=_asked["reviews"],
+            notes=notes_feedback([gate1.state, gate2.state, gate3.state]),
+            history=decisions(trail, analysis_id=analysis_id, gate="result_verification"),
+            upstream=gate3.state.chain_sha256,
         )
     record_step(trail, analysis_id, "recommendations", record4.recommendations)
-    _previous = _asked["previous"]
     recs_diff = (
         compare(_previous, record4.recommendations)
         if _previous is not None and record4.recommendations is not None
@@ -728,7 +746,7 @@ def gate4_form_cell(record4):
 
 
 @app.cell
-def gate4_settle(analysis_id, gate3, gate4_form, record4, set_step4, trail):
+def gate4_settle(analysis_id, gate3, gate4_form, record4, recs_diff, set_step4_round, trail):
     _answer = gate4_form.value
     gate4 = settle(
         trail,
@@ -737,15 +755,10 @@ def gate4_settle(analysis_id, gate3, gate4_form, record4, set_step4, trail):
         record=record4,
         answer=_answer,
         upstream=gate3.state,
+        rerun=f"regenerated as version {recs_diff.new_version}" if recs_diff else None,
     )
     if gate4.refusal is None and _answer and _answer["verdict"] == "modify":
-        set_step4(
-            {
-                "previous": record4.recommendations,
-                "reviews": gate4.record.reviews,
-                "feedback": feedback_in_force(gate4.state.decision),
-            }
-        )
+        set_step4_round(lambda n: n + 1)
     views.gate_view(gate4.state, gate4.refusal)
     return (gate4,)
 

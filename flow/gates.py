@@ -16,13 +16,14 @@ from review.decisions import decide_answer
 from review.gates import (
     GateState,
     gate_by_id,
+    gate_ids,
     gate_state,
     latest_decision,
     record_stale,
     request_type,
     subject_of,
 )
-from review.requests import request_review
+from review.requests import close_superseded, request_review
 from steps.errors import SignoffError
 from steps.record import Record
 
@@ -46,12 +47,14 @@ def settle(
     answer: Mapping[str, Any] | None = None,
     upstream: GateState | None = None,
     file_requests: bool = True,
+    rerun: str | None = None,
 ) -> Settled:
     """Record `answer` (validated first: a refusal records nothing), then judge the gate.
 
     While the gate waits, a review request sits in the shared queue; when an earlier
     approval stops applying, a `stale` event says so in the trail. `file_requests=False`
-    is for a run nobody reviews (headless), which must not fill the team's queue.
+    is for a run nobody reviews (headless), which must not fill the team's queue. `rerun`
+    says what the gate's own last *modify* re-ran (see `review.gates.gate_state`).
     """
     spec = gate_by_id(gate)
     refusal = None
@@ -76,8 +79,9 @@ def settle(
         gate=gate,
         subject_sha256=subject_of(gate, decided, chain),
         upstream=upstream,
+        rerun=rerun,
     )
-    if state.decision is None or state.stale:
+    if state.decision is None or state.stale or state.status == "pending":
         decided = spec.in_force(record, None)
     if file_requests:
         _keep_queue(trail, analysis_id, state)
@@ -85,10 +89,19 @@ def settle(
 
 
 def _keep_queue(trail: AuditTrail, analysis_id: str, state: GateState) -> None:
-    """A stale approval is recorded as such; a gate waiting for a reviewer has one open
-    request in the queue (filing it again is a no-op)."""
+    """Keep the team's queue true to the gate: a stale approval is recorded as such; a gate
+    waiting for a reviewer has one open request, for its current subject; an open gate has
+    none; and the gates after a closed one, which wait for it now, have none either."""
     record_stale(trail, analysis_id=analysis_id, state=state)
-    if state.open or state.subject_sha256 is None or state.blocked_by is not None:
+    later = gate_ids()[gate_ids().index(state.gate) + 1 :]
+    if state.open:
+        close_superseded(trail, analysis_id=analysis_id, gates=[state.gate])
+        return
+    close_superseded(
+        trail, analysis_id=analysis_id, gates=later, resolution=f"waiting for {state.gate}"
+    )
+    if state.subject_sha256 is None or state.blocked_by is not None:
+        close_superseded(trail, analysis_id=analysis_id, gates=[state.gate])
         return
     request_review(
         trail,

@@ -7,12 +7,14 @@ temporary file for the loader and again for the workspace.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from review.analyses import get_analysis, register_analysis
+from review.analyses import analysis_source, get_analysis, register_analysis
 from review.audit import AuditTrail
-from review.workspace import IncomingSource, keep_source
+from review.workspace import IncomingSource, keep_source, streamed_source
+from steps.errors import SignoffError
 from steps.load import Loaded, check_size, load
 from steps.settings import Settings
 
@@ -83,3 +85,20 @@ def open_source(source: Source, settings: Settings, trail: AuditTrail) -> Opened
     if new:
         trail.append("load", loaded.report.to_dict(), analysis_id=analysis_id)
     return Opened(analysis_id, loaded, source)
+
+
+def source_at(
+    address: Mapping[str, object], settings: Settings, trail: AuditTrail
+) -> Source | None:
+    """The source a page address names, or None: `?analysis=<id>` reopens an analysis (a
+    reload, a link from a colleague), `?upload=<sha256>` opens a file streamed to
+    `python -m server`. Anything else there is ignored: the address is typed by a person."""
+    analysis_id, upload = address.get("analysis"), address.get("upload")
+    if isinstance(analysis_id, str):
+        try:
+            analysis, path = analysis_source(trail, analysis_id, root=settings.workspace)
+        except SignoffError:
+            return None
+        return Source(analysis.source_name, path)
+    path = streamed_source(upload if isinstance(upload, str) else None, root=settings.workspace)
+    return Source(path.name, path) if path is not None else None

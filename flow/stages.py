@@ -15,6 +15,8 @@ import duckdb
 
 from ai.prompts import Prompt, recommend_prompt, step_prompt
 from ai.types import Advisor, Rows
+from review.answers import feedback_in_force, reviews_in_force
+from review.gates import Decision, subject_of
 from steps.cleaning import CleaningPlan, apply_plan
 from steps.engine import columns
 from steps.insights import Facts, Finding, Step, StepInsights
@@ -191,6 +193,41 @@ def recommend(
     prompt = recommend_prompt(context, rows=rows)
     recs = advisor.recommend(context, prompt=prompt, rows=rows)
     return dataclasses.replace(record, recommendations=recs), {"recommendations": prompt}
+
+
+def recommend_reviewed(
+    record: Record,
+    advisor: Advisor,
+    rows: Rows | None,
+    *,
+    notes: tuple[str, ...],
+    history: Sequence[Decision],
+    upstream: str | None,
+) -> tuple[Record, Prompts, Recommendations | None]:
+    """Step 4 as the gate-4 reviewers left it: version 1, then one regeneration for each
+    *modify* decided on the version before it (its feedback and item verdicts applied).
+
+    Why replay rather than remember: the trail holds the decisions, and the advisors are
+    deterministic (offline) or cached by prompt (remote), so reopening an analysis anywhere
+    shows the very version that was verified. Returns the record, the prompts of its last
+    generation, and the version it regenerated (None for version 1).
+    """
+    record, prompts = recommend(record, advisor, rows, feedback=notes)
+    previous = None
+    for decision in history:
+        subject = subject_of("result_verification", record, upstream)
+        if decision.verdict != "modify" or decision.subject_sha256 != subject:
+            continue
+        previous = record.recommendations
+        record, prompts = recommend(
+            record,
+            advisor,
+            rows,
+            feedback=(*notes, *feedback_in_force(decision)),
+            previous=previous,
+            reviews=reviews_in_force(record, decision).reviews,
+        )
+    return record, prompts, previous
 
 
 def compute(loaded: Loaded, options: Options, advisor: Advisor, rows: Rows | None = None) -> Record:

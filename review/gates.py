@@ -305,15 +305,18 @@ def gate_state(
     gate: str,
     subject_sha256: str | None,
     upstream: GateState | None = None,
+    rerun: str | None = None,
 ) -> GateState:
     """The gate's state for this subject, judged on the decisions recorded so far.
 
     With the `upstream` gate's state, a gate behind a closed one is not open either and
-    says what it waits for.
+    says what it waits for. `rerun` says what the gate's own latest *modify* re-ran (e.g.
+    "re-run without x"): the new subject then waits for a reviewer as such, instead of
+    reading as if something upstream had changed.
     """
     gate_by_id(gate)
     history = decisions(trail, analysis_id=analysis_id, gate=gate)
-    state = _state_from_history(gate, subject_sha256, history)
+    state = _state_from_history(gate, subject_sha256, history, rerun)
     chain = state.subject_sha256 or (upstream.chain_sha256 if upstream is not None else None)
     return behind(replace(state, chain_sha256=chain), upstream)
 
@@ -356,9 +359,10 @@ def undecided_states(record: Record) -> list[GateState]:
 
 
 def _state_from_history(
-    gate: str, subject_sha256: str | None, history: Sequence[Decision]
+    gate: str, subject_sha256: str | None, history: Sequence[Decision], rerun: str | None = None
 ) -> GateState:
-    """Latest decision for this exact subject wins; any other subject's decision is stale."""
+    """Latest decision for this exact subject wins; any other subject's decision is stale,
+    unless it is the gate's own modify that produced this subject (`rerun`)."""
     title = gate_by_id(gate).title
     if subject_sha256 is None:
         return GateState(
@@ -371,6 +375,10 @@ def _state_from_history(
             message = f"{title}: {status} by {decision.reviewer}."
             is_open = status != "rejected"
             return GateState(gate, status, subject, decision, False, None, is_open, message)
+    if history and rerun is not None and history[-1].verdict == "modify":
+        latest = history[-1]
+        message = f"{title}: {rerun} as {latest.reviewer} asked; awaiting a reviewer."
+        return GateState(gate, "pending", subject, latest, False, None, False, message)
     if history:
         latest = history[-1]
         return GateState(

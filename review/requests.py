@@ -11,7 +11,7 @@ the audit trail, written in the same transaction as the row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -342,3 +342,40 @@ def close_requests_in(trail: AuditTrail, db: Connection, decision: Decision) -> 
     for request in answered:
         _close_in(trail, db, request, resolution=decision.verdict, actor=decision.reviewer)
     return [request.id for request in answered]
+
+
+def close_superseded(
+    target: AuditTrail | Path | str,
+    *,
+    analysis_id: str,
+    gates: Sequence[str],
+    keep: str | None = None,
+    resolution: str = "superseded",
+) -> list[int]:
+    """Close the open requests at `gates` whose subject is not `keep`, with `resolution`.
+
+    Why: a request asks about one subject; once that subject is no longer the one under
+    review (a slider moved and moved back, an upstream gate closed again), the request would
+    sit in the team's queue for something nobody can decide. Returns the ids closed.
+    """
+    if not gates:
+        return []
+    trail = trail_of(target)
+    marks = ", ".join("?" for _ in gates)
+
+    def close(db: Connection) -> list[int]:
+        stale = [
+            r
+            for r in _select(
+                db,
+                f"r.status = 'open' AND r.analysis_id = ? AND r.gate IN ({marks})",
+                [analysis_id, *gates],
+                datetime.now(UTC),
+            )
+            if r.subject_sha256 != keep
+        ]
+        for request in stale:
+            _close_in(trail, db, request, resolution=resolution, actor=None)
+        return [r.id for r in stale]
+
+    return trail.write(close)
