@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from review.audit import AuditTrail
+from review.audit_key import load_or_create_key
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -105,6 +108,11 @@ def serve(tmp_path: Path, command: list[str], **extra_env: str) -> Iterator[dict
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def server_trail(server: dict) -> AuditTrail:
+    """The trail a test server writes, opened with the key it created on first start."""
+    return AuditTrail(server["db"], key=load_or_create_key(server["workspace"] / "audit.key"))
 
 
 MARIMO_RUN = ["-m", "marimo", "run", "app.py", "--headless", "--no-token"]

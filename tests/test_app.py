@@ -373,3 +373,80 @@ def test_the_headless_report_is_the_apps_but_for_the_envelope(
     if not model:  # a model's fit times are measured, like timestamps
         assert from_app["content_sha256"] == headless["content_sha256"]
     assert list(from_app["gates"]) == list(headless["gates"])
+
+
+# --- the record a reviewer signs: reopen, the queue, the words -----------------------------
+
+
+def test_a_gate_four_modify_regenerates_step_four_and_reopening_shows_that_version(
+    private_files: Path,
+) -> None:
+    first = all_gates(gate4_form=answer("modify", notes="Start with revenue."))
+    del first["gate5_form"]
+    _, ran = app.run(defs=first)
+    assert ran["record4"].recommendations.version == 1
+    # Reopened (a reload, another session): Step 4 replays the modify into version 2, and
+    # the gate waits for that version in words that say so, not "stale".
+    reopened = {k: v for k, v in all_gates().items() if k in ("source", "gate1_form", "gate2_form")}
+    _, again = app.run(defs=reopened)
+    recs = again["record4"].recommendations
+    assert recs.version == 2 and "Start with revenue." in " ".join(recs.feedback_used)
+    assert again["recs_diff"] is not None and again["recs_diff"].old_version == 1
+    state = again["gate4"].state
+    assert state.status == "pending" and not state.stale
+    assert state.message == (
+        "Result verification: regenerated as version 2 as Ada asked; awaiting a reviewer."
+    )
+    assert events(private_files / "signoff.db", "stale") == []
+
+
+def test_reopening_an_analysis_restores_the_choices_and_writes_nothing(private_files: Path) -> None:
+    _, ran = app.run(defs=all_gates(**step3_controls(0.85)))
+    assert ran["exported"].status == "final"
+    before = (
+        events(private_files / "signoff.db", "decision"),
+        len(
+            sqlite3.connect(private_files / "signoff.db")
+            .execute("SELECT id FROM events")
+            .fetchall()
+        ),
+    )
+    # A fresh run with only the source (a reload): the threshold comes back from the kept
+    # choices, every gate is as decided, and the trail gains no row.
+    _, again = app.run(defs={"source": MESSY})
+    assert again["threshold"].value == 0.85
+    assert again["record2"].analysed.parameters.threshold == 0.85
+    assert [again[g].state.status for g in ("gate1", "gate2", "gate4", "gate5")] == ["approved"] * 4
+    after = (
+        events(private_files / "signoff.db", "decision"),
+        len(
+            sqlite3.connect(private_files / "signoff.db")
+            .execute("SELECT id FROM events")
+            .fetchall()
+        ),
+    )
+    assert after[0] == before[0]
+    new_kinds = {
+        kind
+        for (kind,) in sqlite3.connect(private_files / "signoff.db").execute(
+            "SELECT kind FROM events WHERE id > ?", [before[1]]
+        )
+    }
+    assert new_kinds <= {"step"}  # results named again by digest; no decision, stale or request
+
+
+def test_a_walk_with_rejects_modifies_and_slider_moves_leaves_no_open_request(
+    private_files: Path,
+) -> None:
+    from review.requests import open_requests
+
+    none = SimpleNamespace(value=None)
+    plan = {"drop_duplicates": True}
+    app.run(defs=all_gates(gate1_form=answer("reject"), gate2_form=none, gate4_form=none))
+    app.run(defs=all_gates(gate1_form=answer("modify", **plan), gate2_form=answer("reject")))
+    app.run(defs=all_gates(gate1_form=none, **step3_controls(0.8), gate2_form=none))
+    queue = {(r.gate, r.type) for r in open_requests(private_files / "signoff.db")}
+    assert queue == {("analysis_validation", "validation")}
+    _, done = app.run(defs=all_gates(gate1_form=none, **step3_controls(0.75)))
+    assert done["exported"].status == "final"
+    assert open_requests(private_files / "signoff.db") == []

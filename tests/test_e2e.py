@@ -11,8 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import server_trail
 
-from review.audit import AuditTrail
 from samples import sample_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -133,8 +133,20 @@ def test_a_reviewer_walks_every_step_and_gate(browser, app_server, tmp_path: Pat
     bundle_path = tmp_path / "bundle.zip"
     download_info.value.save_as(bundle_path)
     shot(page, "Export", "e2e-export.png")
+
+    # A reload reopens the analysis the address names, exactly as it was, and writes
+    # nothing but the step digests.
+    assert "?analysis=" in page.url
+    trail = server_trail(app_server)
+    seen = len(trail.events())
+    page.reload()
+    page.get_by_text("Data quality: modified by Ada.").wait_for(timeout=120_000)
+    page.get_by_text("Version 2, from the offline advisor.").wait_for(timeout=120_000)
+    page.get_by_text("Export authorization: approved by Linus.").wait_for(timeout=120_000)
+    page.get_by_text("messy_orders-bundle.zip", exact=True).wait_for(timeout=60_000)
     context.close()
     assert outside == []  # no CDN script (MathJax), no font, no telemetry
+    assert {e.kind for e in trail.events()[seen:]} <= {"step"}
 
     with zipfile.ZipFile(bundle_path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
@@ -156,7 +168,7 @@ def test_a_reviewer_walks_every_step_and_gate(browser, app_server, tmp_path: Pat
     assert {"audit_events.jsonl", "messy_orders-cleaned.parquet"} <= names
     assert manifest
 
-    trail = AuditTrail(app_server["db"])
+    trail = server_trail(app_server)
     assert trail.verify().ok
     verdicts = [
         (e.payload["gate"], e.payload["verdict"], e.actor) for e in trail.events(kind="decision")

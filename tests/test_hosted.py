@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import server_trail
 
-from review.audit import AuditTrail
 from samples import sample_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -73,7 +73,7 @@ def test_two_sessions_see_only_their_own_data_and_share_the_queue(browser, hoste
     for ctx in (ctx_a, ctx_b, ctx_c):
         ctx.close()
 
-    trail = AuditTrail(hosted_server["db"])
+    trail = server_trail(hosted_server)
     assert trail.verify().ok
     loads = {e.payload["name"] for e in trail.events(kind="load")}
     assert loads == {"messy_orders.csv", "penguins.csv"}
