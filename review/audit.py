@@ -373,7 +373,8 @@ class AuditTrail:
         """Matching events oldest first; `limit` keeps the newest `limit` of them."""
 
         def read(db: Connection) -> list[Event]:
-            where, params = [], []
+            where: list[str] = []
+            params: list[object] = []
             for column, value in (("analysis_id", analysis_id), ("kind", kind), ("actor", actor)):
                 if value is not None:
                     where.append(f"{column} = ?")
@@ -416,7 +417,7 @@ class AuditTrail:
 
         def walk(db: Connection) -> Verification:
             head = self._head_row_any(db)
-            n_events = db.one("SELECT count(*) AS n FROM events")["n"]
+            n_events = db.single("SELECT count(*) AS n FROM events")["n"]
             broken = first_break(db.stream("SELECT * FROM events ORDER BY id"), head, self.key)
             if broken is None:
                 return Verification(True, n_events, None, f"All {n_events} events chain correctly.")

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypedDict, get_args
 
 from review.analyses import read_analysis
 from review.audit import AuditTrail, trail_of, utc_now_iso
@@ -32,6 +32,20 @@ _SELECT = """
 SELECT r.*, a.source_sha256, a.source_name
 FROM review_requests r LEFT JOIN analyses a ON a.id = r.analysis_id
 """
+
+
+class _NewRequest(TypedDict):
+    """The columns a new request row is given, in the INSERT's column order."""
+
+    analysis_id: str
+    gate: str
+    subject_sha256: str
+    type: RequestType
+    priority: int
+    deadline: str | None
+    assignee: str | None
+    requested_by: str | None
+    note: str
 
 
 @dataclass(frozen=True)
@@ -192,7 +206,7 @@ def request_review(
         raise RequestError(
             f"Unknown request type {type!r}: use approval, correction or validation."
         )
-    fields = {
+    fields: _NewRequest = {
         "analysis_id": analysis_id,
         "gate": gate,
         "subject_sha256": subject,
@@ -222,7 +236,7 @@ def request_review(
             if existing.subject_sha256 == fields["subject_sha256"]:
                 return existing
             _close_in(trail, db, existing, resolution="superseded", actor=fields["requested_by"])
-        row = db.one(
+        row = db.single(
             "INSERT INTO review_requests (analysis_id, gate, subject_sha256, type, priority, "
             "deadline, assignee, requested_by, note, created_at, status) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open') RETURNING id",

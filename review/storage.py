@@ -46,7 +46,7 @@ from typing import Any, TypeVar
 import psycopg
 import psycopg.errors
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from steps.errors import StorageError, StorageUnavailable
@@ -152,6 +152,16 @@ class Connection(ABC):
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
+    def single(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
+        """The row of a query that always returns one (an aggregate, `INSERT ... RETURNING`,
+        `SELECT current_schema()`); a StorageError if the database returned none."""
+        row = self.one(sql, params)
+        if row is None:
+            raise StorageError(
+                f"The review database returned no row where one is always expected ({sql.strip()})."
+            )
+        return row
+
     def commit(self) -> None:
         self.execute("COMMIT")
 
@@ -203,7 +213,7 @@ class PostgresConnection(Connection):
 
     dialect = "postgresql"
 
-    def __init__(self, raw: psycopg.Connection) -> None:
+    def __init__(self, raw: psycopg.Connection[DictRow]) -> None:
         self.raw = raw
         self.holds_writer_lock = False
 
@@ -461,7 +471,8 @@ class PostgresStorage(Storage):
             "application_name": application_name,
         }
         self._probe(options)
-        self.pool = ConnectionPool(
+        # The connections' row factory is `dict_row` (in `options`), so their rows are dicts.
+        self.pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
             url,
             min_size=1,
             max_size=pool_size,
@@ -570,20 +581,20 @@ def open_storage(
             "lost a slash, having been kept as a file path rather than as text."
         )
     if not is_postgres_url(location):
-        storage = SQLiteStorage(location, read_only=not migrate)
+        sqlite = SQLiteStorage(location, read_only=not migrate)
         if migrate:
-            migrate_schema(storage)
-        return storage
+            migrate_schema(sqlite)
+        return sqlite
     url = str(location)
     with _POOLS.lock:
-        storage = _POOLS.by_url.get(url)
-    if storage is None:
+        shared = _POOLS.by_url.get(url)
+    if shared is None:
         fresh = PostgresStorage(url, **postgres_options)
         with _POOLS.lock:
-            storage = _POOLS.by_url.setdefault(url, fresh)
-        if storage is not fresh:
+            shared = _POOLS.by_url.setdefault(url, fresh)
+        if shared is not fresh:
             fresh.pool.close()
-    if migrate and not storage.migrated:
-        migrate_schema(storage)
-        storage.migrated = True
-    return storage
+    if migrate and not shared.migrated:
+        migrate_schema(shared)
+        shared.migrated = True
+    return shared

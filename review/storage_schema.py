@@ -224,7 +224,7 @@ def grant_app_role(storage: Storage, role: str) -> None:
         )
 
     def grant(conn: Connection) -> None:
-        schema = conn.one("SELECT current_schema() AS name")["name"]
+        schema = conn.single("SELECT current_schema() AS name")["name"]
         for statement in APP_ROLE_GRANTS:
             conn.execute(statement.format(schema=f'"{schema}"', role=role))
 

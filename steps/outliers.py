@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -75,40 +76,60 @@ class OutlierReport(ToDict):
         return {c.name: c.count for c in self.columns}
 
 
-Bounds = tuple[float | None, float | None, float | None]  # lower, upper, centre
+@dataclass(frozen=True)
+class Fence:
+    """Values below `lower` or above `upper` are outliers; example rows are ordered by their
+    distance from `centre` (none are picked without one)."""
+
+    lower: float
+    upper: float
+    centre: float | None
+
+    def outside(self, v: str) -> str:
+        """SQL predicate on the DOUBLE expression `v`: the value is an outlier."""
+        return f"({v} < {double_literal(self.lower)} OR {v} > {double_literal(self.upper)})"
 
 
-def _finite(*values: float | None) -> bool:
-    return all(v is not None and math.isfinite(v) for v in values)
+@dataclass(frozen=True)
+class ZFence(Fence):
+    """mean +/- t * std, tested as defined: |z| > t, z computed from the mean and std."""
+
+    mean: float
+    std: float
+    threshold: float
+
+    def outside(self, v: str) -> str:
+        mean, std = double_literal(self.mean), double_literal(self.std)
+        return f"abs(({v} - {mean}) / {std}) > {double_literal(self.threshold)}"
 
 
-def iqr_bounds(stats: NumericStats, multiplier: float) -> Bounds:
+def _finite(value: float | None) -> float | None:
+    """The value if it is a finite number, else None."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def iqr_bounds(stats: NumericStats, multiplier: float) -> Fence | None:
     """Tukey's fences: [q1 - k*IQR, q3 + k*IQR], with the median as the centre."""
-    if not _finite(stats.q1, stats.q3):
-        return None, None, None
-    spread = stats.q3 - stats.q1
-    return stats.q1 - multiplier * spread, stats.q3 + multiplier * spread, stats.median
+    q1, q3 = _finite(stats.q1), _finite(stats.q3)
+    if q1 is None or q3 is None:
+        return None
+    spread = q3 - q1
+    return Fence(q1 - multiplier * spread, q3 + multiplier * spread, stats.median)
 
 
-def zscore_bounds(stats: NumericStats, threshold: float) -> Bounds:
+def zscore_bounds(stats: NumericStats, threshold: float) -> ZFence | None:
     """mean +/- t * sample std; undefined for fewer than two values or a constant column."""
-    if not _finite(stats.mean, stats.std) or stats.std == 0:
-        return None, None, None
-    return stats.mean - threshold * stats.std, stats.mean + threshold * stats.std, stats.mean
+    mean, std = _finite(stats.mean), _finite(stats.std)
+    if mean is None or std is None or std == 0:
+        return None
+    return ZFence(mean - threshold * std, mean + threshold * std, mean, mean, std, threshold)
 
 
-def _outside(
-    column: Column, bounds: Bounds, method: str, parameter: float, stats: NumericStats
-) -> str:
-    """SQL predicate: the value is an outlier. Z-scores are computed as defined, |z| > t."""
-    v = f"CAST({value_expr(column)} AS DOUBLE)"
-    lower, upper, _ = bounds
-    if lower is None or upper is None:
+def _outside(column: Column, fence: Fence | None) -> str:
+    """SQL predicate: the value is an outlier (never, for a column without fences)."""
+    if fence is None:
         return "false"
-    if method == "zscore":
-        mean, std = double_literal(stats.mean), double_literal(stats.std)  # type: ignore[arg-type]
-        return f"abs(({v} - {mean}) / {std}) > {double_literal(parameter)}"
-    return f"({v} < {double_literal(lower)} OR {v} > {double_literal(upper)})"
+    return fence.outside(f"CAST({value_expr(column)} AS DOUBLE)")
 
 
 def _rows(names: list[str], records: list[tuple[Any, ...]]) -> tuple[dict[str, Any], ...]:
@@ -152,24 +173,29 @@ def _univariate(
     if not numeric:
         return ()
     stats = stats if stats is not None else numeric_stats(con, table, numeric)
-    fence = iqr_bounds if method == "iqr" else zscore_bounds
-    bounds = [fence(stats[c.name], parameter) for c in numeric]
-    predicates = [
-        _outside(c, b, method, parameter, stats[c.name])
-        for c, b in zip(numeric, bounds, strict=True)
-    ]
+    fence: Callable[[NumericStats, float], Fence | None] = (
+        iqr_bounds if method == "iqr" else zscore_bounds
+    )
+    fences = [fence(stats[c.name], parameter) for c in numeric]
+    predicates = [_outside(c, f) for c, f in zip(numeric, fences, strict=True)]
     counts = con.execute(
         f"SELECT {', '.join(f'count_if({p})' for p in predicates)} FROM {quote_ident(table)}"
     ).fetchall()[0]
     wanted = [
-        (i, c, predicates[i], bounds[i][2])
-        for i, c in enumerate(numeric)
-        if counts[i] and bounds[i][2] is not None
+        (i, c, predicates[i], f.centre)
+        for i, (c, f) in enumerate(zip(numeric, fences, strict=True))
+        if counts[i] and f is not None and f.centre is not None
     ]
     rows = _examples(con, table, [c.name for c in cols], wanted, examples)
     return tuple(
-        ColumnOutliers(c.name, int(counts[i] or 0), bounds[i][0], bounds[i][1], rows.get(i, ()))
-        for i, c in enumerate(numeric)
+        ColumnOutliers(
+            c.name,
+            int(counts[i] or 0),
+            None if f is None else f.lower,
+            None if f is None else f.upper,
+            rows.get(i, ()),
+        )
+        for i, (c, f) in enumerate(zip(numeric, fences, strict=True))
     )
 
 

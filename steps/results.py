@@ -10,7 +10,7 @@ import datetime as dt
 import decimal
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -52,5 +52,9 @@ def json_safe(value: Any) -> Any:
 class ToDict:
     """Mixin for frozen result dataclasses: `to_dict()` is their JSON-safe form."""
 
+    # Only dataclasses mix this in, and `@dataclass` sets this on each of them; declared
+    # (not assigned) so that mypy knows a ToDict is a dataclass instance.
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: json_safe(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        return {f.name: json_safe(getattr(self, f.name)) for f in dataclasses.fields(self)}

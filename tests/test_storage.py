@@ -357,3 +357,11 @@ def test_the_ai_cache_works_the_same_on_both_backends(db_location: str) -> None:
     assert cache.get("p" * 64, "gemini", "flash") == {"findings": [3]}
     assert cache.get("p" * 64, "gemini", "pro") == {"findings": [2]}
     assert cache.get("p" * 64, "ollama", "flash") is None
+
+
+def test_a_query_that_must_return_a_row_says_so_when_it_returns_none(db_location: str) -> None:
+    storage = open_storage(db_location)
+    count = storage.read(lambda db: db.single("SELECT count(*) AS n FROM events"))
+    assert count == {"n": 0}
+    with pytest.raises(StorageError, match="returned no row"):
+        storage.read(lambda db: db.single("SELECT id FROM events WHERE id = ?", [-1]))

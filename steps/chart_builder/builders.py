@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import duckdb
 
@@ -22,6 +23,7 @@ from steps.chart_builder.groups import _by_group, _Grouping, _grouping, _merged_
 from steps.chart_builder.kinds import column_kinds
 from steps.chart_builder.rules import problem
 from steps.engine import Column, columns, quote_ident
+from steps.errors import ChartBuilderError
 from steps.statistics import Bins, sample_rows, value_sql
 
 MAX_POINTS = 2_000
@@ -45,6 +47,14 @@ class _Context:
     def source(self) -> str:
         return quote_ident(self.table)
 
+    def column(self, role: Literal["x", "y"]) -> str:
+        """The column in a role this chart kind requires. `build` asks `problem` first, which
+        refuses a spec without one, so a builder never sees it missing."""
+        name = self.spec.x if role == "x" else self.spec.y
+        if name is None:
+            raise ChartBuilderError(f"A {self.spec.kind} chart needs a {role} column.")
+        return name
+
     def value(self, name: str) -> str:
         return value_sql(self.by_name[name])
 
@@ -54,13 +64,14 @@ class _Context:
 
 def _scatter(ctx: _Context) -> ChartData | str:
     spec = ctx.spec
+    x_name, y_name = ctx.column("x"), ctx.column("y")
     colour = ctx.grouping(spec.color)
-    x, y = ctx.value(spec.x), ctx.value(spec.y)
+    x, y = ctx.value(x_name), ctx.value(y_name)
     rows, total = sample_rows(
         ctx.con, ctx.source, [colour.sql, x, y], [x, y], max_rows=ctx.max_points, seed=ctx.seed
     )
     if total == 0:
-        return f"No row has values for both {spec.x!r} and {spec.y!r}."
+        return f"No row has values for both {x_name!r} and {y_name!r}."
     series = tuple(
         XYSeries(name, tuple(p[0] for p in points), tuple(p[1] for p in points))
         for name, points in _by_group(rows, colour).items()
@@ -72,15 +83,16 @@ def _scatter(ctx: _Context) -> ChartData | str:
         else f"All {total:,} rows with both values."
     )
     return ChartData(
-        spec, spec.x, spec.y, series, ctx.n_rows, total, sampled, note + _merged_note(colour)
+        spec, x_name, y_name, series, ctx.n_rows, total, sampled, note + _merged_note(colour)
     )
 
 
 def _line(ctx: _Context) -> ChartData | str:
     spec = ctx.spec
+    x_name = ctx.column("x")
     colour = ctx.grouping(spec.color)
-    column = ctx.by_name[spec.x]
-    x = ctx.value(spec.x)
+    column = ctx.by_name[x_name]
+    x = ctx.value(x_name)
     position = f"epoch_us(CAST({x} AS TIMESTAMP))::DOUBLE" if column.is_temporal else x
     present = f"({x}) IS NOT NULL" + (f" AND ({ctx.value(spec.y)}) IS NOT NULL" if spec.y else "")
     measure = f"avg({ctx.value(spec.y)})" if spec.y else "count(*)"
@@ -89,13 +101,13 @@ def _line(ctx: _Context) -> ChartData | str:
         f"SELECT count(DISTINCT {position}), count(*), min({position}), max({position}) {where}"
     ).fetchall()[0]
     if used == 0:
-        return f"No row has a value for {spec.x!r}" + (f" and {spec.y!r}." if spec.y else ".")
+        return f"No row has a value for {x_name!r}" + (f" and {spec.y!r}." if spec.y else ".")
     what = f"Mean of {spec.y}" if spec.y else "Row count"
     if distinct <= MAX_LINE_POINTS:
         rows = ctx.con.execute(
             f"SELECT {colour.sql} AS g, {x} AS px, {measure} {where} GROUP BY ALL ORDER BY px"
         ).fetchall()
-        note = f"{what} per {spec.x}, all {used:,} rows aggregated in DuckDB."
+        note = f"{what} per {x_name}, all {used:,} rows aggregated in DuckDB."
     else:
         bins = Bins.over(lo, hi, MAX_LINE_POINTS)
         edges = bins.edges()
@@ -106,7 +118,7 @@ def _line(ctx: _Context) -> ChartData | str:
         centre = _centres(edges, column.is_temporal)
         rows = [(g, centre[b], v) for g, b, v in binned]
         note = (
-            f"{what} per bin of {spec.x} ({bins.count:,} equal-width bins), "
+            f"{what} per bin of {x_name} ({bins.count:,} equal-width bins), "
             f"all {used:,} rows aggregated in DuckDB."
         )
     series = tuple(
@@ -115,7 +127,7 @@ def _line(ctx: _Context) -> ChartData | str:
     )
     y_label = f"mean of {spec.y}" if spec.y else "rows"
     return ChartData(
-        spec, spec.x, y_label, series, ctx.n_rows, int(used), False, note + _merged_note(colour)
+        spec, x_name, y_label, series, ctx.n_rows, int(used), False, note + _merged_note(colour)
     )
 
 
@@ -129,7 +141,8 @@ def _centres(edges: Sequence[float], temporal: bool) -> list:
 
 def _bar(ctx: _Context) -> ChartData | str:
     spec = ctx.spec
-    bars, colour = ctx.grouping(spec.x, MAX_BARS), ctx.grouping(spec.color)
+    x_name = ctx.column("x")
+    bars, colour = ctx.grouping(x_name, MAX_BARS), ctx.grouping(spec.color)
     y = ctx.value(spec.y) if spec.y else None
     where = f"WHERE ({y}) IS NOT NULL" if y else ""
     measure = f"avg({y})" if y else "count(*)"
@@ -147,11 +160,11 @@ def _bar(ctx: _Context) -> ChartData | str:
         series.append(XYSeries(name, tuple(order), tuple(value.get(b, fill) for b in order)))
     used = sum(r[3] for r in rows)
     what = f"Mean of {spec.y}" if y else "Row count"
-    note = f"{what} per {spec.x}, all {used:,} rows aggregated in DuckDB."
+    note = f"{what} per {x_name}, all {used:,} rows aggregated in DuckDB."
     y_label = f"mean of {spec.y}" if y else "rows"
     return ChartData(
         spec,
-        spec.x,
+        x_name,
         y_label,
         tuple(series),
         ctx.n_rows,
@@ -163,13 +176,14 @@ def _bar(ctx: _Context) -> ChartData | str:
 
 def _histogram(ctx: _Context) -> ChartData | str:
     spec = ctx.spec
+    x_name = ctx.column("x")
     colour = ctx.grouping(spec.color)
-    x = ctx.value(spec.x)
+    x = ctx.value(x_name)
     used, lo, hi = ctx.con.execute(
         f"SELECT count({x}), min({x}), max({x}) FROM {ctx.source}"
     ).fetchall()[0]
     if used == 0:
-        return f"Column {spec.x!r} has no values to count."
+        return f"Column {x_name!r} has no values to count."
     bins = Bins.over(lo, hi, HISTOGRAM_BINS)
     rows = ctx.con.execute(
         f"SELECT {colour.sql} AS g, {bins.index_sql(x)} AS b, count(*) FROM {ctx.source} "
@@ -183,14 +197,15 @@ def _histogram(ctx: _Context) -> ChartData | str:
         series.append(BinnedSeries(name, edges, counts))
     note = f"{bins.count} equal-width bins over all {used:,} values, counted in DuckDB."
     return ChartData(
-        spec, spec.x, "rows", tuple(series), ctx.n_rows, used, False, note + _merged_note(colour)
+        spec, x_name, "rows", tuple(series), ctx.n_rows, used, False, note + _merged_note(colour)
     )
 
 
 def _box(ctx: _Context) -> ChartData | str:
     spec = ctx.spec
+    y_name = ctx.column("y")
     groups = ctx.grouping(spec.x)
-    y = ctx.value(spec.y)
+    y = ctx.value(y_name)
     rows = ctx.con.execute(
         f"""
         WITH src AS (
@@ -212,7 +227,7 @@ def _box(ctx: _Context) -> ChartData | str:
         """
     ).fetchall()
     if not rows:
-        return f"Column {spec.y!r} has no values to summarise."
+        return f"Column {y_name!r} has no values to summarise."
     series = tuple(
         BoxSeries(name, int(n), q1, q2, q3, lo, hi, mean, int(low), int(high))
         for name, [(n, q1, q2, q3, lo, hi, mean, low, high)] in _by_group(rows, groups).items()
@@ -223,7 +238,7 @@ def _box(ctx: _Context) -> ChartData | str:
         "the most extreme values within 1.5 IQR."
     )
     return ChartData(
-        spec, spec.x or "", spec.y, series, ctx.n_rows, used, False, note + _merged_note(groups)
+        spec, spec.x or "", y_name, series, ctx.n_rows, used, False, note + _merged_note(groups)
     )
 
 

@@ -49,7 +49,8 @@ def _by_group(rows: Sequence[tuple], grouping: _Grouping) -> dict[str | None, li
     split: dict[str | None, list[tuple]] = {}
     for group, *rest in rows:
         split.setdefault(group, []).append(tuple(rest))
-    rank = {name: i for i, name in enumerate(grouping.order)}
+    # Ungrouped rows have the group None, which is not in the order (and is the only group).
+    rank: dict[str | None, int] = {name: i for i, name in enumerate(grouping.order)}
     return dict(sorted(split.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 

@@ -4,7 +4,7 @@ identifier): given by the caller, or found by a simple rule in one DuckDB scan."
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Literal
 
 import duckdb
@@ -51,7 +51,11 @@ def _time_of_day(column: Column) -> bool:
     )
 
 
-def _kind(column: Column, stats: Sequence[int] | None) -> str:
+# What `_kind_sql` asks for: distinct values, values, and the longest (None without values).
+KindStats = tuple[int, int, int | None]
+
+
+def _kind(column: Column, stats: KindStats | None) -> str:
     if column.is_boolean:
         return "boolean"
     if column.is_temporal and not _time_of_day(column):
@@ -59,9 +63,11 @@ def _kind(column: Column, stats: Sequence[int] | None) -> str:
     unique = stats is not None and stats[0] == stats[1] and stats[1] >= IDENTIFIER_MIN_ROWS
     if column.is_numeric:
         return "identifier" if unique else "numeric"
+    if stats is None:
+        return "text"
     if unique and (stats[2] or 0) <= IDENTIFIER_MAX_LENGTH:
         return "identifier"
-    if stats is not None and stats[0] <= CATEGORICAL_MAX_DISTINCT:
+    if stats[0] <= CATEGORICAL_MAX_DISTINCT:
         return "categorical"
     return "text"
 
@@ -81,7 +87,8 @@ def column_kinds(
             raise ChartBuilderError(
                 f"Column {name!r} has kind {kind!r}; use one of {', '.join(COLUMN_KINDS)}."
             )
-    cols = [c for c in columns(con, table) if c.name not in given]
+    every = columns(con, table)
+    cols = [c for c in every if c.name not in given]
     wanted = {c.name: _kind_sql(c) for c in cols}
     flat = [sql for parts in wanted.values() for sql in parts]
     row = (
@@ -95,4 +102,5 @@ def column_kinds(
         width = len(wanted[col.name])
         found[col.name] = _kind(col, row[at : at + width] if width else None)
         at += width
-    return {c.name: given.get(c.name, found.get(c.name)) for c in columns(con, table)}
+    # Every column not given a kind was found one above.
+    return {c.name: given[c.name] if c.name in given else found[c.name] for c in every}

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 import plotly.graph_objects as go
@@ -61,7 +62,7 @@ def no_data_figure(title: str, message: str = "No data") -> go.Figure:
     return fig
 
 
-def _finite(value: float | None) -> bool:
+def _finite(value: float | None) -> TypeGuard[float]:
     return value is not None and math.isfinite(float(value))
 
 
@@ -76,20 +77,54 @@ def _zero_to_hundred(title: str, *, label_room: float) -> dict:
 
 
 class Quartiles(Protocol):
-    """The figures a box is drawn from, whichever step computed them."""
+    """The figures a box is drawn from, whichever step computed them: the five box figures
+    are numbers (finite ones, for the box to be drawn); the mean may be missing."""
 
     @property
-    def q1(self) -> float | None: ...
+    def q1(self) -> float: ...
     @property
-    def median(self) -> float | None: ...
+    def median(self) -> float: ...
     @property
-    def q3(self) -> float | None: ...
+    def q3(self) -> float: ...
     @property
-    def lower_fence(self) -> float | None: ...
+    def lower_fence(self) -> float: ...
     @property
-    def upper_fence(self) -> float | None: ...
+    def upper_fence(self) -> float: ...
     @property
     def mean(self) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class BoxFigures:
+    """The five figures of a box that can be drawn (every one finite), and its mean."""
+
+    q1: float
+    median: float
+    q3: float
+    lower_fence: float
+    upper_fence: float
+    mean: float | None
+
+    @classmethod
+    def finite(
+        cls,
+        q1: float | None,
+        median: float | None,
+        q3: float | None,
+        lower_fence: float | None,
+        upper_fence: float | None,
+        mean: float | None = None,
+    ) -> BoxFigures | None:
+        """The box, or None when any of its five figures is missing or not finite."""
+        if not (
+            _finite(q1)
+            and _finite(median)
+            and _finite(q3)
+            and _finite(lower_fence)
+            and _finite(upper_fence)
+        ):
+            return None
+        return cls(q1, median, q3, lower_fence, upper_fence, mean)
 
 
 def quantile_box(box: Quartiles, *, name: str, x: str, **style: Any) -> go.Box:

@@ -17,7 +17,7 @@ from steps.charts.common import (
     _GREY,
     _RED,
     TEMPLATE,
-    _finite,
+    BoxFigures,
     _float_or_none,
     _zero_to_hundred,
     escape,
@@ -47,14 +47,15 @@ class BoxStats(ToDict):
     outliers_high: int = 0
 
 
-def _box_is_drawable(box: BoxStats) -> bool:
-    return all(_finite(v) for v in (box.q1, box.median, box.q3, box.lower_fence, box.upper_fence))
+def _figures(box: BoxStats) -> BoxFigures | None:
+    """What the box is drawn from, or None when a figure is missing or not finite."""
+    return BoxFigures.finite(box.q1, box.median, box.q3, box.lower_fence, box.upper_fence, box.mean)
 
 
-def _check_box(box: BoxStats) -> None:
+def _check_box(name: str, box: BoxFigures) -> None:
     if not box.lower_fence <= box.q1 <= box.median <= box.q3 <= box.upper_fence:
         raise ChartError(
-            f"The box for {box.name!r} is not ordered lower fence ≤ q1 ≤ median ≤ q3 ≤ upper fence."
+            f"The box for {name!r} is not ordered lower fence ≤ q1 ≤ median ≤ q3 ≤ upper fence."
         )
 
 
@@ -71,9 +72,9 @@ def box_from_quantiles(boxes: Sequence[BoxStats]) -> go.Figure:
     Columns without numeric values are left out and named in a note, never drawn as zeros.
     """
     title = "Distribution per numeric column (from quantiles)"
-    drawable = [b for b in boxes if _box_is_drawable(b)]
-    for box in drawable:
-        _check_box(box)
+    drawable = [(b, figures) for b in boxes if (figures := _figures(b)) is not None]
+    for box, figures in drawable:
+        _check_box(box.name, figures)
     if not drawable:
         return no_data_figure(title, "No numeric values")
     shown = drawable[:BOX_MAX_COLUMNS]
@@ -82,13 +83,13 @@ def box_from_quantiles(boxes: Sequence[BoxStats]) -> go.Figure:
     fig = make_subplots(
         rows=n_rows,
         cols=n_cols,
-        subplot_titles=[_box_title(b) for b in shown],
+        subplot_titles=[_box_title(b) for b, _ in shown],
         vertical_spacing=min(0.3 / n_rows, 0.12) if n_rows > 1 else 0.1,
     )
-    for i, box in enumerate(shown):
+    for i, (box, figures) in enumerate(shown):
         fig.add_trace(
             quantile_box(
-                box,
+                figures,
                 name=escape(box.name),
                 x=short_label(box.name, 20),
                 marker_color=_BLUE,
@@ -99,7 +100,7 @@ def box_from_quantiles(boxes: Sequence[BoxStats]) -> go.Figure:
         )
     fig.update_xaxes(showticklabels=False)
     fig.update_annotations(font_size=11)
-    notes = _box_notes(boxes, drawable, shown)
+    notes = _box_notes(boxes, len(drawable), len(shown))
     fig.update_layout(
         template=TEMPLATE,
         title=title + (f"<br><sup>{notes}</sup>" if notes else ""),
@@ -109,13 +110,11 @@ def box_from_quantiles(boxes: Sequence[BoxStats]) -> go.Figure:
     return fig
 
 
-def _box_notes(
-    boxes: Sequence[BoxStats], drawable: Sequence[BoxStats], shown: Sequence[BoxStats]
-) -> str:
+def _box_notes(boxes: Sequence[BoxStats], n_drawable: int, n_shown: int) -> str:
     notes = []
-    if len(shown) < len(drawable):
-        notes.append(f"showing the first {len(shown)} of {len(drawable)} columns")
-    skipped = [b.name for b in boxes if not _box_is_drawable(b)]
+    if n_shown < n_drawable:
+        notes.append(f"showing the first {n_shown} of {n_drawable} columns")
+    skipped = [b.name for b in boxes if _figures(b) is None]
     if skipped:
         listed = ", ".join(short_label(name, 20) for name in skipped[:5])
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
@@ -131,7 +130,7 @@ def _score_colour(value: float | None) -> str:
     return _AMBER if value >= 60 else _RED
 
 
-def quality_bar(metrics: Mapping[str, float]) -> go.Figure:
+def quality_bar(metrics: Mapping[str, float | None]) -> go.Figure:
     """Quality metrics on a fixed 0–100 scale, coloured red / amber / green at 60 and 80."""
     title = "Quality metrics (0–100)"
     if not metrics:
