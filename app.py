@@ -81,6 +81,19 @@ def header():
 
 
 @app.cell
+def progress_state():
+    # Where each step and gate stands, for the strip at the top of the page.
+    get_progress, set_progress = mo.state({})
+    return get_progress, set_progress
+
+
+@app.cell(hide_code=True)
+def progress_cell(get_progress):
+    views.progress_strip(get_progress())
+    return
+
+
+@app.cell
 def source_state():
     # The data is the last source handed over, whichever tab is shown: opening the Review
     # queue tab (or Upload) to look must not throw the analysis on screen away.
@@ -174,8 +187,15 @@ def queue_cell(queue_refresh, set_routed, set_source, settings, trail):
             ),
         )
     )
-    mo.vstack(
-        [mo.hstack([mo.md("### Review queue"), queue_refresh], justify="start"), queue, _route_form]
+    # Beside the analysis, not between Data and Step 1: the queue is the team's, the page
+    # is one analysis.
+    mo.sidebar(
+        [
+            mo.hstack([mo.md("### Review queue"), queue_refresh], justify="start"),
+            queue,
+            _route_form,
+        ],
+        width="26rem",
     )
     return
 
@@ -252,7 +272,7 @@ def shown_state():
 
 
 @app.cell(hide_code=True)
-def load_attempt(get_shown, set_shown, settings, source, trail):
+def load_attempt(get_shown, set_progress, set_shown, settings, source, trail):
     mo.stop(
         source is None,
         mo.callout(
@@ -272,6 +292,7 @@ def load_attempt(get_shown, set_shown, settings, source, trail):
         if settings.hosted:
             lock_down(_opened.loaded.con)
         set_shown(_opened)
+        set_progress({"load": "done"})
         # The address names the analysis, so a reload (or the link, sent on) reopens it.
         mo.query_params()["analysis"] = _opened.analysis_id
     _still = get_shown() if _opened is None else None
@@ -314,25 +335,38 @@ def ai_rows_cell(loaded, share_rows):
 
 
 @app.cell
-def steps12(advisor, ai_rows, analysis_id, loaded, trail):
+def steps12(advisor, ai_rows, analysis_id, loaded, set_progress, trail):
     with mo.status.spinner(title="Steps 1–2 · Overview and quality"):
         _started, _error = views.attempt("Steps 1–2", start, loaded, advisor, ai_rows)
     mo.stop(_started is None, views.failure(_error))
     record0, prompts0 = _started
     record_step(trail, analysis_id, "overview", record0.original.overview)
     record_step(trail, analysis_id, "quality", record0.original.quality)
+    set_progress(
+        lambda p: views.progressed(views.progressed(p, "overview", "done"), "quality", "done")
+    )
     return prompts0, record0
 
 
 @app.cell(hide_code=True)
 def step1_show(prompts0, record0):
-    mo.vstack([mo.md("## Step 1 · Overview"), pages.overview_page(record0.original, prompts0)])
+    mo.vstack(
+        [
+            views.heading("overview", "Step 1 · Overview"),
+            pages.overview_page(record0.original, prompts0),
+        ]
+    )
     return
 
 
 @app.cell(hide_code=True)
 def step2_show(prompts0, record0):
-    mo.vstack([mo.md("## Step 2 · Quality"), pages.quality_page(record0.original, prompts0)])
+    mo.vstack(
+        [
+            views.heading("quality", "Step 2 · Quality"),
+            pages.quality_page(record0.original, prompts0),
+        ]
+    )
     return
 
 
@@ -344,10 +378,11 @@ def gate1_form_cell(record0):
 
 
 @app.cell
-def gate1_settle(analysis_id, gate1_form, record0, trail):
+def gate1_settle(analysis_id, gate1_form, record0, set_progress, trail):
     gate1 = settle(
         trail, analysis_id=analysis_id, gate="data_quality", record=record0, answer=gate1_form.value
     )
+    set_progress(lambda p: views.progressed(p, "data_quality", gate1.state.status))
     views.gate_view(gate1.state, gate1.refusal)
     return (gate1,)
 
@@ -405,7 +440,8 @@ def step3_controls(analysis_id, record1, trail):
     z_threshold = mo.ui.number(1.0, 10.0, step=0.5, value=_kept.z_threshold, label="|z| threshold")
     mo.vstack(
         [
-            mo.md(f"## Step 3 · Statistics\n\nOn <code>{esc(record1.view.table)}</code>."),
+            views.heading("statistics", "Step 3 · Statistics"),
+            mo.md(f"On <code>{esc(record1.view.table)}</code>."),
             mo.hstack([threshold, corr_method], justify="start", gap=2),
             mo.hstack([outlier_method, iqr_multiplier, z_threshold], justify="start", gap=2),
         ]
@@ -455,12 +491,22 @@ def step3_outliers(iqr_multiplier, loaded, outlier_method, parameters, record1, 
 
 @app.cell
 def step3_compute(
-    advisor, ai_rows, analysis_id, loaded, outlier_report, parameters, record1, stats_base, trail
+    advisor,
+    ai_rows,
+    analysis_id,
+    loaded,
+    outlier_report,
+    parameters,
+    record1,
+    set_progress,
+    stats_base,
+    trail,
 ):
     record2, prompts2 = analyse(
         record1, loaded.con, parameters, advisor, ai_rows, base=stats_base, found=outlier_report
     )
     record_step(trail, analysis_id, "statistics", record2.analysed and record2.analysed.statistics)
+    set_progress(lambda p: views.progressed(p, "statistics", "done"))
     return prompts2, record2
 
 
@@ -586,7 +632,7 @@ def gate2_form_cell(record2):
 
 
 @app.cell
-def gate2_settle(analysis_id, gate1, gate2_form, record2, trail):
+def gate2_settle(analysis_id, gate1, gate2_form, record2, set_progress, trail):
     gate2 = settle(
         trail,
         analysis_id=analysis_id,
@@ -595,6 +641,7 @@ def gate2_settle(analysis_id, gate1, gate2_form, record2, trail):
         answer=gate2_form.value,
         upstream=gate1.state,
     )
+    set_progress(lambda p: views.progressed(p, "analysis_validation", gate2.state.status))
     views.gate_view(gate2.state, gate2.refusal)
     return (gate2,)
 
@@ -605,7 +652,10 @@ def model_form_cell(analysis_id, gate2, trail):
     _names = [c.name for c in gate2.record.view.overview.columns]
     _kept = choices_of(trail, analysis_id)
     model_form = (
-        mo.md("## Model baseline (optional)\n\n{target}\n\n{exclude}")
+        mo.md(
+            f'<span id="{views.anchor("model")}"></span>\n\n'
+            "## Model baseline (optional)\n\n{target}\n\n{exclude}"
+        )
         .batch(
             target=mo.ui.dropdown(
                 [NO_TARGET, *_names],
@@ -630,7 +680,7 @@ def model_rerun_state():
 
 
 @app.cell
-def model_cell(analysis_id, gate2, get_rerun, loaded, model_form, trail):
+def model_cell(analysis_id, gate2, get_rerun, loaded, model_form, set_progress, trail):
     _ = get_rerun()
     _asked = model_form.value
     if _asked is not None:
@@ -649,6 +699,8 @@ def model_cell(analysis_id, gate2, get_rerun, loaded, model_form, trail):
         )
     if record3 is not None:
         record_step(trail, analysis_id, "model", record3.model)
+        _trained = "done" if record3.model is not None else "not_applicable"
+        set_progress(lambda p: views.progressed(p, "model", _trained))
     return model_choices, model_error, record3
 
 
@@ -674,7 +726,9 @@ def gate3_form_cell(record3):
 
 
 @app.cell
-def gate3_settle(analysis_id, gate2, gate3_form, model_choices, record3, set_rerun, trail):
+def gate3_settle(
+    analysis_id, gate2, gate3_form, model_choices, record3, set_progress, set_rerun, trail
+):
     _answer = gate3_form.value if gate3_form is not None else None
     gate3 = settle(
         trail,
@@ -689,6 +743,7 @@ def gate3_settle(analysis_id, gate2, gate3_form, model_choices, record3, set_rer
     _modify = bool(_answer) and _answer["verdict"] == "modify" and bool(_left_out)
     if _modify and keep_rerun(trail, model_choices, analysis_id, _left_out):
         set_rerun(lambda n: n + 1)
+    set_progress(lambda p: views.progressed(p, "model_approval", gate3.state.status))
     views.gate_view(gate3.state, gate3.refusal)
     return (gate3,)
 
@@ -701,7 +756,9 @@ def step4_state():
 
 
 @app.cell
-def step4_compute(advisor, ai_rows, analysis_id, gate1, gate2, gate3, get_step4_round, trail):
+def step4_compute(
+    advisor, ai_rows, analysis_id, gate1, gate2, gate3, get_step4_round, set_progress, trail
+):
     mo.stop(not gate3.state.open, views.waiting("Step 4", gate3.state))
     _ = get_step4_round()
     with mo.status.spinner(title="Step 4 · Recommendations", subtitle=advisor.name):
@@ -714,6 +771,7 @@ def step4_compute(advisor, ai_rows, analysis_id, gate1, gate2, gate3, get_step4_
             upstream=gate3.state.chain_sha256,
         )
     record_step(trail, analysis_id, "recommendations", record4.recommendations)
+    set_progress(lambda p: views.progressed(p, "recommendations", "done"))
     recs_diff = (
         compare(_previous, record4.recommendations)
         if _previous is not None and record4.recommendations is not None
@@ -726,7 +784,7 @@ def step4_compute(advisor, ai_rows, analysis_id, gate1, gate2, gate3, get_step4_
 def step4_show(gate1, gate2, gate3, prompts4, record4, recs_diff):
     mo.vstack(
         [
-            mo.md("## Step 4 · Recommendations"),
+            views.heading("recommendations", "Step 4 · Recommendations"),
             pages.recommendations_page(
                 record4.recommendations,
                 recs_diff,
@@ -746,7 +804,9 @@ def gate4_form_cell(record4):
 
 
 @app.cell
-def gate4_settle(analysis_id, gate3, gate4_form, record4, recs_diff, set_step4_round, trail):
+def gate4_settle(
+    analysis_id, gate3, gate4_form, record4, recs_diff, set_progress, set_step4_round, trail
+):
     _answer = gate4_form.value
     gate4 = settle(
         trail,
@@ -759,6 +819,7 @@ def gate4_settle(analysis_id, gate3, gate4_form, record4, recs_diff, set_step4_r
     )
     if gate4.refusal is None and _answer and _answer["verdict"] == "modify":
         set_step4_round(lambda n: n + 1)
+    set_progress(lambda p: views.progressed(p, "result_verification", gate4.state.status))
     views.gate_view(gate4.state, gate4.refusal)
     return (gate4,)
 
@@ -767,12 +828,12 @@ def gate4_settle(analysis_id, gate3, gate4_form, record4, recs_diff, set_step4_r
 def gate5_form_cell(gate4):
     mo.stop(not gate4.state.open, views.waiting("Export", gate4.state))
     gate5_form = views.gate_form(gate_by_id("export_authorization"), gate4.record)
-    mo.vstack([mo.md("## Export"), gate5_form])
+    mo.vstack([views.heading("export", "Export"), gate5_form])
     return (gate5_form,)
 
 
 @app.cell
-def gate5_settle(analysis_id, gate4, gate5_form, trail):
+def gate5_settle(analysis_id, gate4, gate5_form, set_progress, trail):
     gate5 = settle(
         trail,
         analysis_id=analysis_id,
@@ -781,6 +842,7 @@ def gate5_settle(analysis_id, gate4, gate5_form, trail):
         answer=gate5_form.value,
         upstream=gate4.state,
     )
+    set_progress(lambda p: views.progressed(p, "export_authorization", gate5.state.status))
     views.gate_view(gate5.state, gate5.refusal)
     return (gate5,)
 

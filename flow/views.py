@@ -19,7 +19,7 @@ import marimo as mo
 from ai.prompts import Prompt
 from flow.source import UPLOAD_META
 from review.answers import Control, validate_answer
-from review.gates import GateSpec, GateState, gate_by_id, order_of
+from review.gates import GateSpec, GateState, gate_by_id, gate_ids, order_of
 from steps.errors import SignoffError
 from steps.insights import StepInsights
 from steps.record import Record
@@ -237,3 +237,77 @@ def waiting(what: str, gate: GateState) -> mo.Html:
     status = gate.status.replace("_", " ") if gate.blocked_by is None else "waiting"
     sentence = f"{what}: waiting for **{blocker.title.lower()}** sign-off (now {status})."
     return mo.callout(mo.md(sentence), kind="warn")
+
+
+# --- the progress strip ------------------------------------------------------------------
+
+# The steps in flow order, and the step each gate follows; a gate the table adds later
+# follows the gate before it.
+STEPS = (
+    ("load", "Data"),
+    ("overview", "1 Overview"),
+    ("quality", "2 Quality"),
+    ("statistics", "3 Statistics"),
+    ("model", "Model"),
+    ("recommendations", "4 Recommendations"),
+)
+_GATE_FOLLOWS = {
+    "data_quality": "quality",
+    "analysis_validation": "statistics",
+    "model_approval": "model",
+    "result_verification": "recommendations",
+}
+_MARKS = {
+    "done": ("✓", "#2e7d32"),
+    "approved": ("✓", "#2e7d32"),
+    "modified": ("✓", "#2e7d32"),
+    "not_applicable": ("–", "#6b7280"),
+    "rejected": ("✗", "#b91c1c"),
+    "stale": ("!", "#b45309"),
+    "pending": ("○", "#6b7280"),
+}
+
+
+def stages() -> list[tuple[str, str]]:
+    """Every step and gate in flow order, as (id, label)."""
+    follows: dict[str, str] = {}
+    before = STEPS[-1][0]
+    for gate in gate_ids():
+        before = follows[gate] = _GATE_FOLLOWS.get(gate, before)
+    order: list[tuple[str, str]] = []
+    for step, label in STEPS:
+        order.append((step, label))
+        order += [(gate, f"Gate {order_of(gate)}") for gate in gate_ids() if follows[gate] == step]
+    return order
+
+
+def anchor(stage: str) -> str:
+    """The id a stage's heading carries, for the strip's links."""
+    return f"stage-{stage}"
+
+
+def heading(stage: str, title: str) -> mo.Html:
+    """A step's heading with the anchor the progress strip links to."""
+    return mo.md(f'<span id="{anchor(stage)}"></span>\n\n## {esc(title)}')
+
+
+def progressed(progress: dict[str, str], stage: str, status: str) -> dict[str, str]:
+    """The strip's states once `stage` is `status`: a gate that does not open leaves
+    everything after it waiting again."""
+    marked = {**progress, stage: status}
+    if status in ("approved", "modified", "not_applicable", "done"):
+        return marked
+    ids = [s for s, _ in stages()]
+    later = ids[ids.index(stage) + 1 :] if stage in ids else []
+    return {k: v for k, v in marked.items() if k not in later}
+
+
+def progress_strip(progress: dict[str, str]) -> mo.Html:
+    """One line across the top: every step and gate, done / waiting / stale / rejected,
+    each a link to its place on the page."""
+    links = []
+    for stage, label in stages():
+        mark, colour = _MARKS.get(progress.get(stage, "pending"), _MARKS["pending"])
+        link = mo.md(f"[{mark} {esc(label)}](#{anchor(stage)})")
+        links.append(link.style({"color": colour, "font-size": "0.85rem", "white-space": "nowrap"}))
+    return mo.hstack(links, justify="start", gap=1.2, wrap=True)
