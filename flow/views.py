@@ -87,12 +87,12 @@ def bullets(lines: Sequence[str]) -> str:
 
 
 def shown_value(value: object) -> object:
-    """A table cell: floats to six significant digits (17 digits of a mean hide its size)
-    but still numbers, so columns sort; a missing value blank, never `None` or `NaN`."""
+    """A table cell: a float to the digits `number_text` shows (17 digits of a mean hide its
+    size) but still a number, so columns sort; a missing value blank, never `None`/`NaN`."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float) and math.isfinite(value):
-        return float(f"{value:.6g}")
+        return float(number_text(value).replace(",", ""))
     return value
 
 

@@ -42,6 +42,7 @@ def quality_boxes(ov: Overview, q: Quality) -> tuple[BoxStats, ...]:
                 lower_fence=_inner(counts.iqr_lower, column.min, max),
                 upper_fence=_inner(counts.iqr_upper, column.max, min),
                 mean=column.mean,
+                beyond=counts.iqr,
             )
         )
     return tuple(boxes)

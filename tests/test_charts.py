@@ -406,3 +406,20 @@ def test_a_perfect_quality_score_keeps_its_label_on_the_chart():
     fig = quality_bar({"uniqueness": 100.0, "validity": 60.0})
     assert fig.data[0].cliponaxis is False and list(fig.data[0].text) == ["100.0", "60.0"]
     assert fig.layout.yaxis.range[1] > 100 and max(fig.layout.yaxis.tickvals) == 100
+
+
+def test_a_heavy_tailed_histogram_gets_a_log_count_axis_and_says_so() -> None:
+    from steps.charts import histogram_from_bins
+
+    heavy = histogram_from_bins("latency", [0, 10, 20, 30, 40], [950, 30, 15, 5])
+    assert heavy.layout.yaxis.type == "log"
+    assert "one bin holds 950 of 1,000 values" in heavy.layout.title.text
+    even = histogram_from_bins("x", [0, 1, 2, 3], [30, 40, 30])
+    assert even.layout.yaxis.type == "linear" and "log" not in even.layout.title.text
+
+
+def test_boxes_say_how_many_values_lie_beyond_the_whiskers() -> None:
+    from steps.charts import BoxStats, box_from_quantiles
+
+    fig = box_from_quantiles([BoxStats("x", 1.0, 2.0, 3.0, 0.0, 4.5, 2.2, beyond=7)])
+    assert "7 beyond the whiskers, not drawn" in fig.layout.annotations[0].text

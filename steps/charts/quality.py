@@ -34,7 +34,11 @@ BOX_GRID_WIDTH = 4
 
 @dataclass(frozen=True)
 class BoxStats(ToDict):
-    """One column's box: the quantiles and fences a step computed in DuckDB."""
+    """One column's box: the quantiles and fences a step computed in DuckDB.
+
+    The points beyond the whiskers are never drawn (they would be rows); the box says how
+    many there are — low and high when the step split them, else `beyond` in all.
+    """
 
     name: str
     q1: float | None
@@ -45,6 +49,7 @@ class BoxStats(ToDict):
     mean: float | None = None
     outliers_low: int = 0
     outliers_high: int = 0
+    beyond: int = 0
 
 
 def _figures(box: BoxStats) -> BoxFigures | None:
@@ -63,6 +68,8 @@ def _box_title(box: BoxStats) -> str:
     title = short_label(box.name, 28)
     if box.outliers_low or box.outliers_high:
         title += f"<br><sup>outliers: {box.outliers_low:,} low · {box.outliers_high:,} high</sup>"
+    elif box.beyond:
+        title += f"<br><sup>{box.beyond:,} beyond the whiskers, not drawn</sup>"
     return title
 
 

@@ -82,6 +82,9 @@ def correlation_heatmap(
     return fig
 
 
+HEAVY_BIN_SHARE = 0.8
+
+
 def histogram_from_bins(name: str, edges: Sequence[float], counts: Sequence[int]) -> go.Figure:
     """A histogram drawn from bins computed in DuckDB: bars at bin centres with bin widths."""
     title = f"Distribution of {short_label(name)}"
@@ -105,12 +108,24 @@ def histogram_from_bins(name: str, edges: Sequence[float], counts: Sequence[int]
             marker={"color": _BLUE, "line": {"width": 0.5, "color": "white"}},
         )
     )
+    total, tallest = sum(heights), max(heights)
+    # Heavy tails put nearly every value in one bar and the tail in bars too low to see: a
+    # log count axis shows them, and the title says so.
+    skewed = total > 0 and tallest >= HEAVY_BIN_SHARE * total and tallest < total
+    subtitle = (
+        f"<br><sup>log count axis: one bin holds {tallest:,} of {total:,} values</sup>"
+        if skewed
+        else ""
+    )
     fig.update_layout(
         template=TEMPLATE,
-        title=f"{title} ({sum(heights):,} values)",
+        title=f"{title} ({total:,} values){subtitle}",
         bargap=0,
         xaxis={"title": escape(name)},
-        yaxis={"title": "count"},
+        yaxis={
+            "title": "count (log)" if skewed else "count",
+            "type": "log" if skewed else "linear",
+        },
         height=360,
     )
     return fig
