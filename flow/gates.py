@@ -80,6 +80,7 @@ def settle(
         subject_sha256=subject_of(gate, decided, chain),
         upstream=upstream,
         rerun=rerun,
+        parts=spec.subject(decided),
     )
     if state.decision is None or state.stale or state.status == "pending":
         decided = spec.in_force(record, None)

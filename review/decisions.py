@@ -41,8 +41,12 @@ def decide(
     notes: str = "",
     modifications: Mapping[str, Any] | None = None,
     details: Mapping[str, Any] | None = None,
+    subject_parts: Mapping[str, Any] | None = None,
 ) -> Decision:
     """Validate and record a decision (a `decision` event); close matching review requests.
+
+    `subject_parts` are what the subject hash was made of, kept so that when the approval
+    stops applying the gate can say what changed.
 
     `modifications` change what downstream builds on, so only a modify carries them;
     `details` annotate any verdict (e.g. gate 4's accept / reject / edit per item) and
@@ -58,6 +62,7 @@ def decide(
         "modifications": checked_modifications(verdict, modifications),
         "details": dict(details or {}),
         "subject_sha256": checked_subject(subject_sha256),
+        "subject_parts": dict(subject_parts or {}),
     }
     reviewer_name = checked_reviewer(reviewer)
     with trail.connect() as db, trail.write_transaction(db):
@@ -98,6 +103,7 @@ def decide_answer(
     if missing:
         raise GateError(missing)
     reading = spec.read(answer, record)
+    parts = spec.subject(reading.record)
     subject = subject_of(gate, reading.record, upstream.chain_sha256 if upstream else None)
     if subject is None:
         raise GateError(f"{spec.title} does not apply to this analysis.")
@@ -112,4 +118,5 @@ def decide_answer(
         notes=answer.get("notes") or "",
         modifications=reading.modifications if verdict == "modify" else None,
         details=reading.details,
+        subject_parts=parts,
     )

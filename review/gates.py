@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
 from review import answers
@@ -165,6 +165,7 @@ class Decision(ToDict):
     analysis_id: str
     decided_at: str
     event_id: int
+    subject_parts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,7 @@ def decision_from_event(event: Event) -> Decision:
         analysis_id=event.analysis_id or "",
         decided_at=event.at,
         event_id=event.id,
+        subject_parts=payload.get("subject_parts", {}),
     )
 
 
@@ -306,17 +308,19 @@ def gate_state(
     subject_sha256: str | None,
     upstream: GateState | None = None,
     rerun: str | None = None,
+    parts: Mapping[str, Any] | None = None,
 ) -> GateState:
     """The gate's state for this subject, judged on the decisions recorded so far.
 
     With the `upstream` gate's state, a gate behind a closed one is not open either and
     says what it waits for. `rerun` says what the gate's own latest *modify* re-ran (e.g.
     "re-run without x"): the new subject then waits for a reviewer as such, instead of
-    reading as if something upstream had changed.
+    reading as if something upstream had changed. With the subject's `parts`, a stale
+    approval says what changed since.
     """
     gate_by_id(gate)
     history = decisions(trail, analysis_id=analysis_id, gate=gate)
-    state = _state_from_history(gate, subject_sha256, history, rerun)
+    state = _state_from_history(gate, subject_sha256, history, rerun, parts)
     chain = state.subject_sha256 or (upstream.chain_sha256 if upstream is not None else None)
     return behind(replace(state, chain_sha256=chain), upstream)
 
@@ -349,6 +353,31 @@ def gate_states(trail: AuditTrail, *, analysis_id: str, record: Record) -> list[
     return states
 
 
+def what_changed(before: Mapping[str, Any], now: Mapping[str, Any] | None) -> str:
+    """The change that made an approval stale, in words: the gate's own parts that differ
+    (`threshold 0.7 → 0.8`), else the gates before it."""
+    if now is None or not before:
+        return "something it rests on changed"
+    changed = [key for key in sorted({*before, *now}) if before.get(key) != now.get(key)]
+    if not changed:
+        return "an earlier gate's subject changed"
+    said = [
+        f"{key.replace('_', ' ')} {before.get(key)} → {now.get(key)}"
+        for key in changed
+        if _is_short(before.get(key)) and _is_short(now.get(key))
+    ]
+    said += [
+        f"the {key.replace('_', ' ')} changed"
+        for key in changed
+        if not (_is_short(before.get(key)) and _is_short(now.get(key)))
+    ]
+    return ", ".join(said)
+
+
+def _is_short(value: Any) -> bool:
+    return isinstance(value, int | float | bool) or (isinstance(value, str) and len(value) <= 24)
+
+
 def undecided_states(record: Record) -> list[GateState]:
     """Every gate's state for a run nobody reviews (headless): pending, or not applicable."""
     states: list[GateState] = []
@@ -359,7 +388,11 @@ def undecided_states(record: Record) -> list[GateState]:
 
 
 def _state_from_history(
-    gate: str, subject_sha256: str | None, history: Sequence[Decision], rerun: str | None = None
+    gate: str,
+    subject_sha256: str | None,
+    history: Sequence[Decision],
+    rerun: str | None = None,
+    parts: Mapping[str, Any] | None = None,
 ) -> GateState:
     """Latest decision for this exact subject wins; any other subject's decision is stale,
     unless it is the gate's own modify that produced this subject (`rerun`)."""
@@ -389,8 +422,8 @@ def _state_from_history(
             True,
             latest.subject_sha256,
             False,
-            f"{title}: stale — something upstream changed since {latest.reviewer}'s "
-            f"{latest.verdict}; needs re-approval.",
+            f"{title}: stale — {what_changed(latest.subject_parts, parts)} since "
+            f"{latest.reviewer}'s {latest.verdict}; needs re-approval.",
         )
     return GateState(
         gate, "pending", subject, None, False, None, False, f"{title}: awaiting a reviewer."

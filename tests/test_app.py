@@ -169,6 +169,10 @@ def test_changing_the_threshold_after_approval_makes_gate_two_stale(private_file
     assert defs["gate1"].state.status == "approved"
     assert defs["gate2"].state.status == "stale"
     assert not defs["gate2"].state.open
+    assert defs["gate2"].state.message == (
+        "Analysis validation: stale — threshold 0.7 → 0.8, the result changed since Ada's approve;"
+        " needs re-approval."
+    )
     assert "record4" not in defs
     stale = events(private_files / "signoff.db", "stale")
     assert [json.loads(p)["gate"] for _, p in stale] == ["analysis_validation"]
