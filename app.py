@@ -83,7 +83,8 @@ def header():
 @app.cell
 def progress_state():
     # Where each step and gate stands, for the strip at the top of the page.
-    get_progress, set_progress = mo.state({})
+    _empty: dict[str, str] = {}
+    get_progress, set_progress = mo.state(_empty)
     return get_progress, set_progress
 
 
@@ -396,16 +397,18 @@ def cleaned_cell(advisor, ai_rows, analysis_id, gate1, loaded, trail):
         )
     mo.stop(_cleaned is None, views.failure(_error))
     record1, prompts1 = _cleaned
-    if record1.view is not record1.original:
+    _delta = record1.cleaning_delta
+    if _delta is not None:
         record_step(trail, analysis_id, "quality_cleaned", record1.view.quality)
     (
         mo.vstack(
             [
                 mo.md("## Step 2 · Quality after the cleaning plan"),
+                pages.cleaning_effect(_delta),
                 pages.quality_page(record1.view, prompts1),
             ]
         )
-        if prompts1
+        if _delta is not None
         else mo.md("Gate 1 approved the data as loaded; no cleaning plan.")
     )
     return (record1,)
@@ -740,7 +743,7 @@ def gate3_settle(
         rerun=rerun_without(trail, analysis_id, model_choices),
     )
     _left_out = exclusions_in_force(gate3.state.decision) if gate3.refusal is None else ()
-    _modify = bool(_answer) and _answer["verdict"] == "modify" and bool(_left_out)
+    _modify = _answer is not None and _answer["verdict"] == "modify" and bool(_left_out)
     if _modify and keep_rerun(trail, model_choices, analysis_id, _left_out):
         set_rerun(lambda n: n + 1)
     set_progress(lambda p: views.progressed(p, "model_approval", gate3.state.status))

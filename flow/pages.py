@@ -35,7 +35,7 @@ from steps.load import LoadReport
 from steps.model import ModelCard
 from steps.outliers import OutlierReport
 from steps.recommend import RecommendationDiff, Recommendations
-from steps.record import Analysed, Described
+from steps.record import Analysed, CleaningDelta, Described
 from steps.text import number_text
 
 
@@ -123,6 +123,16 @@ def quality_page(described: Described, prompts: Prompts) -> mo.Html:
             ),
         ]
     )
+
+
+def cleaning_effect(delta: CleaningDelta) -> mo.Html:
+    """The plan's effect beside the figures it changed, so the reviewer who set it sees
+    what it did before Step 3 builds on the cleaned view."""
+    rows = [
+        {"figure": label, "as loaded": f.before, "cleaned": f.after, "change": f.change}
+        for label, f in delta.labelled()
+    ]
+    return mo.vstack([mo.md("**What the plan changed**"), figures_table(rows)])
 
 
 def _quality_rows(described: Described) -> list[dict]:

@@ -100,5 +100,5 @@ def source_at(
         except SignoffError:
             return None
         return Source(analysis.source_name, path)
-    path = streamed_source(upload if isinstance(upload, str) else None, root=settings.workspace)
-    return Source(path.name, path) if path is not None else None
+    streamed = streamed_source(upload if isinstance(upload, str) else None, root=settings.workspace)
+    return Source(streamed.name, streamed) if streamed is not None else None

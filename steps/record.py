@@ -85,6 +85,58 @@ class RejectedFinding(ToDict):
 
 
 @dataclass(frozen=True)
+class Figure(ToDict):
+    """One figure before and after the cleaning plan."""
+
+    before: float | None
+    after: float | None
+
+    @property
+    def change(self) -> float | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {"before": self.before, "after": self.after, "change": self.change}
+
+
+@dataclass(frozen=True)
+class CleaningDelta(ToDict):
+    """What the cleaning plan changed: Steps 1–2 of the file as loaded beside the cleaned
+    view's, so the reviewer who set the plan sees its effect, and the report keeps it."""
+
+    rows: Figure
+    columns: Figure
+    missing_cells: Figure
+    duplicate_rows: Figure
+    quality_score: Figure
+
+    @classmethod
+    def between(cls, before: Described, after: Described) -> CleaningDelta:
+        def figure(read) -> Figure:
+            return Figure(read(before), read(after))
+
+        return cls(
+            rows=figure(lambda d: d.overview.n_rows),
+            columns=figure(lambda d: d.overview.n_columns),
+            missing_cells=figure(lambda d: d.quality.missing_cells),
+            duplicate_rows=figure(lambda d: d.quality.duplicate_rows),
+            quality_score=figure(lambda d: d.quality.quality_score),
+        )
+
+    def labelled(self) -> tuple[tuple[str, Figure], ...]:
+        """The figures as (label, figure), in the order every view shows them."""
+        return (
+            ("Rows", self.rows),
+            ("Columns", self.columns),
+            ("Missing cells", self.missing_cells),
+            ("Duplicate rows", self.duplicate_rows),
+            ("Quality score", self.quality_score),
+        )
+
+
+@dataclass(frozen=True)
 class Record:
     """Everything computed for one analysis so far.
 
@@ -109,6 +161,13 @@ class Record:
     def shown(self) -> Described:
         """Steps 1–2 as the report describes them: the view once there is one."""
         return self.view or self.original
+
+    @property
+    def cleaning_delta(self) -> CleaningDelta | None:
+        """Before and after the plan; None when the data is analysed as loaded."""
+        if self.view is None or self.view is self.original:
+            return None
+        return CleaningDelta.between(self.original, self.view)
 
     @property
     def approved_model(self) -> ModelCard | None:

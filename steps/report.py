@@ -103,6 +103,9 @@ def report_parts(record: Record) -> dict[str, Any]:
         "overview": shown.overview.to_dict(),
         "quality": shown.quality.to_dict(),
         "cleaning": record.plan.to_dict(),
+        "cleaning_effect": (
+            delta.to_dict() if (delta := record.cleaning_delta) is not None else None
+        ),
         "statistics": statistics,
         "model": record.approved_model.to_dict() if record.approved_model is not None else None,
         "recommendations": (

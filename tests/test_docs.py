@@ -203,6 +203,7 @@ def test_a_headless_report_is_a_draft_as_documented(headless_report: dict) -> No
         "drop_columns": [],
         "drop_rows_missing": [],
     }
+    assert headless_report["cleaning_effect"] is None
     assert all(i["review"] == "pending" for i in headless_report["recommendations"]["action_plan"])
 
 

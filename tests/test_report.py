@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import math
 import statistics
@@ -12,11 +13,13 @@ import tomllib
 from fractions import Fraction
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from records import ADVISOR, computed, decided, loaded_csv
 
 from flow.stages import Options, start
 from review.gates import undecided_states
+from steps.cleaning import CleaningPlan
 from steps.errors import ReportError
 from steps.record import Parameters
 from steps.report import ENVELOPE_KEYS, SCHEMA_VERSION, GateEntry, build_report, content_sha256
@@ -140,3 +143,31 @@ def test_decisions_and_time_do_not_move_the_digest_but_content_does(numacc) -> N
         record, plan=dataclasses.replace(record.plan, drop_duplicates=True)
     )
     assert build_report(reviewed, pending(reviewed)).content_sha256 != draft.content_sha256
+
+
+def test_the_cleaning_effect_is_the_loaded_file_beside_the_cleaned_view(tmp_path) -> None:
+    text = "a,b,notes\n1,2,x\n1,2,x\n3,,y\n4,5,\n4,5,\n6,7,z\n"
+    loaded = loaded_csv(tmp_path, text)
+    plan = CleaningPlan(drop_duplicates=True, drop_columns=("notes",))
+    effect = build_report(
+        computed(loaded, Options(plan=plan)), pending(computed(loaded))
+    ).to_dict()["cleaning_effect"]
+    frame = pd.read_csv(io.StringIO(text))
+    cleaned = frame.drop_duplicates().drop(columns=["notes"])
+    expected = {
+        "rows": (len(frame), len(cleaned)),
+        "columns": (frame.shape[1], cleaned.shape[1]),
+        "missing_cells": (int(frame.isna().sum().sum()), int(cleaned.isna().sum().sum())),
+        "duplicate_rows": (int(frame.duplicated().sum()), int(cleaned.duplicated().sum())),
+    }
+    got = {k: (effect[k]["before"], effect[k]["after"]) for k in expected}
+    assert got == expected
+    assert all(effect[k]["change"] == after - before for k, (before, after) in expected.items())
+    assert effect["quality_score"]["after"] > effect["quality_score"]["before"]
+
+
+def test_no_plan_has_no_cleaning_effect(numacc) -> None:
+    assert (
+        build_report(computed(numacc), pending(computed(numacc))).to_dict()["cleaning_effect"]
+        is None
+    )

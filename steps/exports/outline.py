@@ -15,7 +15,7 @@ from steps.cleaning import CleaningPlan
 from steps.insights import StepInsights
 from steps.model import ModelCard
 from steps.recommend import ItemReviews, Recommendations
-from steps.record import Analysed, Described, RejectedFinding
+from steps.record import Analysed, CleaningDelta, Described, RejectedFinding
 from steps.report import AuditSummary, GateEntry, Report
 from steps.text import number_text
 
@@ -52,7 +52,7 @@ def outline(report: Report) -> list[Section]:
         _gates(report.gates),
         _overview(record.shown),
         _quality(record.shown),
-        _cleaning(record.plan),
+        _cleaning(record.plan, record.cleaning_delta),
         _statistics(record.analysed),
         _model(record.model),
         _recommendations(record.recommendations, record.reviews),
@@ -151,15 +151,24 @@ def _quality(shown: Described) -> Section:
     return Section("Quality", facts=facts)
 
 
-def _cleaning(plan: CleaningPlan) -> Section:
-    if plan.is_empty():
+def _cleaning(plan: CleaningPlan, delta: CleaningDelta | None) -> Section:
+    if plan.is_empty() or delta is None:
         return Section("Cleaning", bullets=("No cleaning plan: the data is analysed as loaded.",))
     facts = (
         ("Drop duplicate rows", number_text(plan.drop_duplicates)),
         ("Drop columns", listed(plan.drop_columns)),
         ("Drop rows missing", listed(plan.drop_rows_missing)),
     )
-    return Section("Cleaning plan", facts=facts)
+    effect = Table(
+        ("figure", "as loaded", "cleaned", "change"),
+        tuple(
+            (label, number_text(f.before), number_text(f.after), number_text(f.change))
+            for label, f in delta.labelled()
+        ),
+        (False, True, True, True),
+        caption="Before and after the plan",
+    )
+    return Section("Cleaning plan", facts=facts, tables=(effect,))
 
 
 def _statistics(analysed: Analysed | None) -> Section:
