@@ -4,7 +4,7 @@ DuckDB reads UTF-8 only. Most files already are, so one streaming pass (which al
 fingerprints the bytes) proves it and the file is parsed where it lies; BOMs, UTF-16
 without a BOM, UTF-8 with a few bad bytes and the legacy code pages files really come in
 are told apart from the bytes, and only those files are transcoded, in a streaming pass.
-Nothing here speaks to a person: `steps.load` turns what is found into sentences.
+Nothing here speaks to a person: `steps.load.text` turns what is found into sentences.
 """
 
 from __future__ import annotations
@@ -68,6 +68,13 @@ def scan(path: Path, skip_utf8_check: bool) -> Scan:
         except UnicodeDecodeError:
             first_invalid = offset - 1
     return Scan(digest.hexdigest(), first_invalid, nuls)
+
+
+def sha256_of(source: Path | str | bytes) -> str:
+    """The dataset fingerprint: SHA-256 of the file's bytes, read in chunks."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(source).hexdigest()
+    return scan(Path(source), skip_utf8_check=True).sha256
 
 
 def bom_encoding(head: bytes) -> str | None:

@@ -1,0 +1,287 @@
+"""The parse itself: DuckDB's `read_csv`, typed so that no value is changed to fit.
+
+DuckDB types columns from a sample; a value beyond the sample that does not fit would be
+rejected (or silently rounded), so rejected casts widen the column and the file is parsed
+again, and columns read wide are narrowed back only when every value allows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from steps.engine import quote_ident, quote_literal
+from steps.errors import LoadError
+from steps.load.sniff import MISSING_MARKERS, Dialect
+
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+
+
+def sql_list(values: list[str] | tuple[str, ...]) -> str:
+    return "[" + ", ".join(quote_literal(v) for v in values) + "]"
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    has_header: bool
+    types: tuple[str, ...]
+    date_format: str | None
+    timestamp_format: str | None
+
+
+def sniff(con: duckdb.DuckDBPyConnection, path: Path, dialect: Dialect) -> Sniffed:
+    """DuckDB's header and type detection on a sample, with our delimiter and quoting."""
+    options = [
+        *_dialect_options(dialect),
+        f"nullstr={sql_list(MISSING_MARKERS)}",
+        "null_padding=true",
+    ]
+    sql = (
+        "SELECT HasHeader, Columns, DateFormat, TimestampFormat "
+        f"FROM sniff_csv({quote_literal(str(path))}, {', '.join(options)})"
+    )
+    try:
+        has_header, columns, date_format, timestamp_format = con.execute(sql).fetchone()
+    except duckdb.Error:
+        return Sniffed(True, (), None, None)
+    return Sniffed(
+        bool(has_header), tuple(c["type"] for c in columns), date_format, timestamp_format
+    )
+
+
+def _dialect_options(dialect: Dialect) -> list[str]:
+    options = [
+        f"delim={quote_literal(dialect.delimiter)}",
+        "quote='\"'",
+        "escape='\"'",
+    ]
+    if dialect.newline:
+        options.append(f"new_line='{dialect.newline}'")
+    if dialect.decimal_comma:
+        options.append("decimal_separator=','")
+    return options
+
+
+@dataclass(frozen=True)
+class Reject:
+    line: int
+    byte: int
+    column: str | None
+    error_type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything read_csv needs, so the parse and the marker scan read the same way."""
+
+    path: Path
+    dialect: Dialect
+    has_header: bool
+    names: tuple[str, ...]
+    date_format: str | None
+    timestamp_format: str | None
+
+    def read_csv(self, types: list[str], *, null_padding: bool, extra: list[str]) -> str:
+        columns = ", ".join(
+            f"{quote_literal(n)}: {quote_literal(t)}"
+            for n, t in zip(self.names, types, strict=True)
+        )
+        options = [
+            "auto_detect=false",
+            f"header={str(self.has_header).lower()}",
+            *_dialect_options(self.dialect),
+            f"columns={{{columns}}}",
+            "ignore_errors=true",
+        ]
+        if null_padding:
+            # DuckDB's parallel reader cannot pad rows when values hold newlines.
+            options += ["null_padding=true", "parallel=false"]
+        if self.date_format:
+            options.append(f"dateformat={quote_literal(self.date_format)}")
+        if self.timestamp_format:
+            options.append(f"timestampformat={quote_literal(self.timestamp_format)}")
+        return f"read_csv({quote_literal(str(self.path))}, {', '.join(options + extra)})"
+
+
+def _parse_once(
+    con: duckdb.DuckDBPyConnection, plan: Plan, staging: str, types: list[str], padding: bool
+) -> list[Reject]:
+    tag = uuid.uuid4().hex
+    rejects, scans = f"_signoff_rejects_{tag}", f"_signoff_scans_{tag}"
+    extra = [
+        f"nullstr={sql_list(MISSING_MARKERS)}",
+        "store_rejects=true",
+        f"rejects_table={quote_literal(rejects)}",
+        f"rejects_scan={quote_literal(scans)}",
+    ]
+    source = plan.read_csv(types, null_padding=padding, extra=extra)
+    # Drop an earlier attempt first, so that two copies of the data never coexist.
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(staging)}")
+    try:
+        con.execute(f"CREATE TABLE {quote_ident(staging)} AS SELECT * FROM {source}")
+        rows = con.execute(
+            "SELECT line, line_byte_position, column_name, error_type, error_message "
+            f"FROM {quote_ident(rejects)} ORDER BY line"
+        ).fetchall()
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(rejects)}")
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(scans)}")
+    return [Reject(int(r[0]), int(r[1]), r[2], str(r[3]), str(r[4])) for r in rows]
+
+
+def _widened(dtype: str) -> str:
+    """The next type to try when values do not fit: dates may still be timestamps."""
+    return "TIMESTAMP" if dtype.upper() == "DATE" else "VARCHAR"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    types: tuple[str, ...]
+    padded: tuple[Reject, ...]
+    skipped: tuple[Reject, ...]
+    padding: bool
+
+
+def _parse(con: duckdb.DuckDBPyConnection, plan: Plan, staging: str, types: list[str]) -> Parsed:
+    """Parse until every value fits its column type and short rows are padded.
+
+    Typing comes from a sample; a later value that does not fit widens that column and the
+    file is parsed again (rare, and never silently drops the row). Short rows are padded
+    with missing values, which needs DuckDB's single-threaded reader, so only then.
+    """
+    types = list(types)
+    padding = False
+    padded: list[Reject] = []
+    for _ in range(2 * len(types) + 2):
+        rejects = _parse_once(con, plan, staging, types, padding)
+        misfits = {r.column for r in rejects if r.error_type == "CAST"} & set(plan.names)
+        if misfits:
+            for i, name in enumerate(plan.names):
+                if name in misfits:
+                    types[i] = _widened(types[i])
+            continue
+        short = [r for r in rejects if r.error_type == "MISSING COLUMNS"]
+        if short and not padding:
+            padding, padded = True, short
+            continue
+        return Parsed(tuple(types), tuple(padded), tuple(rejects), padding)
+    raise LoadError("The file could not be parsed into consistent column types.")
+
+
+def is_integer_type(dtype: str) -> bool:
+    return dtype.upper() in _INTEGER_TYPES
+
+
+@dataclass(frozen=True)
+class _Narrowing:
+    """Read a column as a wider type, then narrow it back when every value allows.
+
+    `fits` and `exact` are SQL aggregates over `{c}`; when `exact` fails, the wider type
+    cannot hold the values exactly and the column is read again as text.
+    """
+
+    read_as: str
+    narrow_to: str
+    fits: str
+    exact: str = "true"
+
+
+# DuckDB casts "1.5" to the integer 2 and "2024-01-01 10:00" to the date 2024-01-01 without
+# a word, so a value beyond the sampled rows would be changed silently. Doubles hold whole
+# numbers exactly up to 2**53.
+_WHOLE_NUMBERS = _Narrowing(
+    "DOUBLE", "BIGINT", "bool_and({c} = trunc({c}))", "max(abs({c})) < 9007199254740992"
+)
+_CALENDAR_DAYS = _Narrowing(
+    "TIMESTAMP", "DATE", "bool_and({c} = CAST(CAST({c} AS DATE) AS TIMESTAMP))"
+)
+
+
+def _narrowing(dtype: str, plan: Plan) -> _Narrowing | None:
+    if is_integer_type(dtype):
+        return _WHOLE_NUMBERS
+    iso_dates = plan.date_format in (None, "%Y-%m-%d") and plan.timestamp_format is None
+    return _CALENDAR_DAYS if dtype.upper() == "DATE" and iso_dates else None
+
+
+def parse_exact(
+    con: duckdb.DuckDBPyConnection, plan: Plan, staging: str, sniffed: list[str]
+) -> Parsed:
+    """Parse so that no value is rounded or truncated to fit a type guessed from a sample."""
+    rules = [_narrowing(t, plan) for t in sniffed]
+    types = [rule.read_as if rule else t for rule, t in zip(rules, sniffed, strict=True)]
+    while True:
+        parsed = _parse(con, plan, staging, types)
+        candidates = [
+            (i, rule)
+            for i, (rule, t) in enumerate(zip(rules, parsed.types, strict=True))
+            if rule is not None and t == rule.read_as
+        ]
+        if not candidates:
+            return parsed
+        checks = con.execute(
+            "SELECT "
+            + ", ".join(
+                f"coalesce({rule.fits}, true), coalesce({rule.exact}, true)".format(
+                    c=quote_ident(plan.names[i])
+                )
+                for i, rule in candidates
+            )
+            + f" FROM {quote_ident(staging)}"
+        ).fetchone()
+        inexact = [i for k, (i, _) in enumerate(candidates) if not checks[2 * k + 1]]
+        if inexact:
+            types = list(parsed.types)
+            for i in inexact:
+                types[i] = "VARCHAR"
+            continue
+        final = list(parsed.types)
+        for k, (i, rule) in enumerate(candidates):
+            if checks[2 * k]:
+                column = quote_ident(plan.names[i])
+                con.execute(
+                    f"ALTER TABLE {quote_ident(staging)} ALTER {column} TYPE {rule.narrow_to}"
+                )
+                final[i] = rule.narrow_to
+        return dataclasses.replace(parsed, types=tuple(final))
+
+
+def markers_seen(
+    con: duckdb.DuckDBPyConnection, plan: Plan, staging: str, padding: bool
+) -> tuple[str, ...]:
+    """Which missing-value markers the file holds, exactly.
+
+    Markers became NULL in the parse, so only columns with NULLs can hold them; those
+    columns are read again as raw text (one projected DuckDB scan, skipped when no
+    column has a missing value).
+    """
+    counts = con.execute(
+        "SELECT "
+        + ", ".join(f"count(*) - count({quote_ident(n)})" for n in plan.names)
+        + f" FROM {quote_ident(staging)}"
+    ).fetchone()
+    with_nulls = [n for n, c in zip(plan.names, counts, strict=True) if c]
+    if not with_nulls:
+        return ()
+    markers = ", ".join(quote_literal(m) for m in MISSING_MARKERS)
+    source = plan.read_csv(
+        ["VARCHAR"] * len(plan.names),
+        null_padding=padding,
+        # \x01 alone is no marker, so reading it as NULL changes nothing here.
+        extra=[f"nullstr={quote_literal(chr(1))}", "allow_quoted_nulls=false"],
+    )
+    lists = con.execute(
+        "SELECT "
+        + ", ".join(
+            f"list(DISTINCT {quote_ident(n)}) FILTER (WHERE {quote_ident(n)} IN ({markers}))"
+            for n in with_nulls
+        )
+        + f" FROM {source}"
+    ).fetchone()
+    found = {m for values in lists if values for m in values}
+    return tuple(m for m in MISSING_MARKERS if m in found)
