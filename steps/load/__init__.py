@@ -14,6 +14,7 @@ The package: `checks` (before parsing), `encoding`, `sniff` (dialect and header)
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tempfile
 import uuid
@@ -26,6 +27,7 @@ from steps.errors import LoadError
 from steps.load.checks import (
     EXCEL_TYPES,
     TEXT_TYPES,
+    WORKBOOK_TYPES,
     check_size,
     file_type_of,
     header_width,
@@ -33,10 +35,22 @@ from steps.load.checks import (
     read_head,
 )
 from steps.load.encoding import sha256_of
-from steps.load.excel import load_excel
-from steps.load.report import Loaded, LoadReport, SkippedRow, shown_name
+from steps.load.excel import load_workbook
+from steps.load.report import (
+    CHOSEN_NOTHING,
+    DEFAULT_LIMITS,
+    DateOrder,
+    Loaded,
+    LoadLimits,
+    LoadReport,
+    ReadOptions,
+    SkippedRow,
+    Source,
+    shown_name,
+)
 from steps.load.sniff import DELIMITERS, MISSING_MARKERS
-from steps.load.text import SKIPPED_LISTED, load_text
+from steps.load.rows import SKIPPED_LISTED
+from steps.load.text import load_text
 from steps.settings import DEFAULT_MAX_MB, MIB
 
 __all__ = [
@@ -45,9 +59,12 @@ __all__ = [
     "MISSING_MARKERS",
     "SKIPPED_LISTED",
     "TEXT_TYPES",
+    "DateOrder",
     "LoadError",
+    "LoadLimits",
     "LoadReport",
     "Loaded",
+    "ReadOptions",
     "SkippedRow",
     "load",
     "sha256_of",
@@ -62,14 +79,16 @@ def load(
     table: str = "data",
     limit: int = DEFAULT_MAX_MB * MIB,
     memory_limit: str | None = None,
-    sheet: str | None = None,
+    options: ReadOptions = CHOSEN_NOTHING,
+    limits: LoadLimits = DEFAULT_LIMITS,
 ) -> Loaded:
     """Load `source` (a path, or the bytes of an upload) into `table`, replacing it.
 
-    `limit` is the size limit in bytes (`Settings.max_bytes`); `sheet` picks an Excel
-    sheet by name (default: the first sheet that holds data). Without `con`, a new
-    connection is opened with a memory limit fitted to the file (`memory_limit_for`), or
-    `memory_limit` when one is configured (`Settings.duckdb_memory`).
+    `limit` is the size limit in bytes (`Settings.max_bytes`); `options` says what the
+    person chose (delimiter, lines to skip, header, sheet) instead of what is detected;
+    `limits` bounds columns, line length and what a workbook expands to. Without `con`, a
+    new connection is opened with a memory limit fitted to the file (`memory_limit_for`),
+    or `memory_limit` when one is configured (`Settings.duckdb_memory`).
     Raises `LoadError`.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -78,31 +97,26 @@ def load(
         with tempfile.TemporaryDirectory(prefix="signoff-upload-") as tmp:
             path = Path(tmp) / ("upload" + known_suffix(name))
             path.write_bytes(source)
-            return _load_fitted(path, name, con, table, limit, memory_limit, sheet)
+            job = Source(path, name, limit, options, limits)
+            return _load_fitted(job, con, table, memory_limit)
     path = Path(source)
     name = name or path.name
     if not path.is_file():
         raise LoadError(f"There is no file called {shown_name(name)}.")
-    return _load_fitted(path, name, con, table, limit, memory_limit, sheet)
+    return _load_fitted(Source(path, name, limit, options, limits), con, table, memory_limit)
 
 
 def _load_fitted(
-    path: Path,
-    name: str,
-    con: duckdb.DuckDBPyConnection | None,
-    table: str,
-    limit: int,
-    memory_limit: str | None,
-    sheet: str | None,
+    job: Source, con: duckdb.DuckDBPyConnection | None, table: str, memory_limit: str | None
 ) -> Loaded:
     """Load into `con`, or into a new connection whose memory limit fits the file: its size
     while parsing, then raised if the exact quantiles of the loaded table need more."""
     if con is not None:
-        return _load_path(path, name, con, table, limit, sheet)
-    size = path.stat().st_size
-    width = header_width(path)
+        return _load_path(job, con, table)
+    size = job.path.stat().st_size
+    width = header_width(job.path)
     con = connect(memory_limit=memory_limit_for(size, width=width, configured=memory_limit))
-    loaded = _load_path(path, name, con, table, limit, sheet)
+    loaded = _load_path(job, con, table)
     numeric = sum(c.is_numeric for c in columns(con, table))
     fitted = memory_limit_for(
         size,
@@ -115,31 +129,24 @@ def _load_fitted(
     return loaded
 
 
-def _load_path(
-    path: Path,
-    name: str,
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    limit: int,
-    sheet: str | None,
-) -> Loaded:
-    size = path.stat().st_size
-    check_size(size, limit, name)
+def _load_path(job: Source, con: duckdb.DuckDBPyConnection, table: str) -> Loaded:
+    size = job.path.stat().st_size
+    check_size(size, job.limit, job.name)
     if size == 0:
         raise LoadError("The file is empty.")
-    head = read_head(path)
-    file_type = file_type_of(path, name, head)
+    head = read_head(job.path)
+    file_type = file_type_of(job.path, job.name, head)
     staging = f"_signoff_load_{uuid.uuid4().hex}"
     try:
         with tempfile.TemporaryDirectory(prefix="signoff-load-") as workdir:
             try:
-                if file_type in ("xlsx", "xls"):
-                    body = load_excel(con, path, name, staging, sheet, limit)
+                if file_type in WORKBOOK_TYPES:
+                    body = load_workbook(con, job, staging, Path(workdir))
                 else:
-                    body = load_text(con, path, name, file_type, head, staging, Path(workdir))
+                    body = load_text(con, job, file_type, head, staging, Path(workdir))
             except duckdb.Error as exc:
                 raise LoadError(
-                    f"{shown_name(name)} could not be read as a table: {_first_line(exc)}"
+                    f"{job.shown} could not be read as a table: {_first_line(exc)}"
                 ) from None
         n_rows = row_count(con, staging)
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
@@ -147,23 +154,14 @@ def _load_path(
     except BaseException:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staging)}")
         raise
+    found = {f.name: getattr(body, f.name) for f in dataclasses.fields(body)}
     report = LoadReport(
-        name=name,
-        sha256=body.sha256,
+        **found,
+        name=job.name,
         bytes=size,
         file_type=file_type,
-        encoding=body.encoding,
-        delimiter=body.delimiter,
-        quote=body.quote,
-        has_header=body.has_header,
-        sheet=body.sheet,
         n_rows=n_rows,
-        n_columns=body.n_columns,
-        rows_skipped=body.rows_skipped,
-        skipped=body.skipped,
-        missing_markers_seen=body.missing_markers_seen,
-        renamed_columns=body.renamed_columns,
-        warnings=body.warnings,
+        read_options=job.options,
     )
     return Loaded(con=con, table=table, report=report)
 

@@ -10,10 +10,19 @@ import zipfile
 from pathlib import Path
 
 from steps.errors import LoadError
+from steps.load.encoding import CHUNK_BYTES
 from steps.load.report import megabytes, shown_name
 
 TEXT_TYPES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt"}
-EXCEL_TYPES = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls"}
+EXCEL_TYPES = {
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xls",
+    ".xlsb": "xlsb",
+    ".ods": "ods",
+}
+WORKBOOK_TYPES = frozenset(EXCEL_TYPES.values())
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 HEAD_BYTES = 1 << 20
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -69,12 +78,47 @@ def _binary_kind(head: bytes) -> str | None:
     return None
 
 
-def _is_workbook_zip(path: Path) -> bool:
+def _zip_workbook(path: Path, name: str) -> str | None:
+    """The kind of workbook a zip holds (by its parts), or None for any other zip."""
     try:
         with zipfile.ZipFile(path) as z:
-            return "xl/workbook.xml" in z.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
+            names = set(z.namelist())
+            mimetype = z.read("mimetype")[:80] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        if Path(name).suffix.lower() in EXCEL_TYPES:
+            raise LoadError(
+                f"{shown_name(name)} is damaged: its zip archive is cut short or corrupt."
+            ) from None
+        return None
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "xl/workbook.bin" in names:
+        return "xlsb"
+    if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+        return "ods"
+    return None
+
+
+def _encrypted(path: Path) -> bool:
+    """An Office file saved with a password: an OLE2 container holding `EncryptedPackage`."""
+    tail = b""
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
+            if _ENCRYPTED_PACKAGE in tail + chunk:
+                return True
+            tail = chunk[-len(_ENCRYPTED_PACKAGE) :]
+    return False
+
+
+def _workbook_kind(path: Path, name: str, head: bytes) -> str | None:
+    """What kind of workbook the content is, whatever the name says; None if it is none."""
+    if head.startswith(_ZIP_MAGIC):
+        return _zip_workbook(path, name)
+    if head.startswith(_OLE2_MAGIC):
+        if _encrypted(path):
+            raise LoadError(f"{shown_name(name)} is password-protected; save it without one.")
+        return "xls"
+    return None
 
 
 def file_type_of(path: Path, name: str, head: bytes) -> str:
@@ -82,22 +126,20 @@ def file_type_of(path: Path, name: str, head: bytes) -> str:
     suffix = Path(name).suffix.lower()
     shown = shown_name(name)
     if suffix in EXCEL_TYPES:
-        if head.startswith(_ZIP_MAGIC) and _is_workbook_zip(path):
-            return "xlsx"
-        if suffix == ".xls" and head.startswith(_OLE2_MAGIC):
-            return "xls"
-        raise LoadError(f"{shown} is named {suffix} but is not an Excel workbook.")
+        kind = _workbook_kind(path, name, head)
+        if kind is None:
+            raise LoadError(f"{shown} is named {suffix} but is not a workbook.")
+        return kind
     if suffix and suffix not in TEXT_TYPES:
         raise LoadError(
-            f"{shown} is a {suffix} file; only .csv, .tsv, .txt, .xlsx and .xls files "
-            "can be loaded."
+            f"{shown} is a {suffix} file; only .csv, .tsv, .txt, .xlsx, .xlsm, .xls, .xlsb "
+            "and .ods files can be loaded."
         )
-    kind = _binary_kind(head)
-    if kind is None:
+    binary = _binary_kind(head)
+    if binary is None:
         return TEXT_TYPES.get(suffix, "txt")
-    if not suffix and head.startswith(_ZIP_MAGIC) and _is_workbook_zip(path):
-        return "xlsx"
-    if not suffix and head.startswith(_OLE2_MAGIC):
-        return "xls"
+    kind = None if suffix else _workbook_kind(path, name, head)
+    if kind is not None:
+        return kind
     described = f"a {suffix} file" if suffix else "a text file"
-    raise LoadError(f"{shown} is {kind}, not {described}; it cannot be loaded as a table.")
+    raise LoadError(f"{shown} is {binary}, not {described}; it cannot be loaded as a table.")

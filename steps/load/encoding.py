@@ -36,23 +36,57 @@ _ACCENT_RUN = re.compile(r"[^\x00-\x7f]{3}")
 
 @dataclass(frozen=True)
 class Scan:
-    """What one streaming pass over the bytes found."""
+    """What one streaming pass over the bytes found.
+
+    `longest_line` is the longest line in bytes and `longest_line_number` its number, as
+    far as lines longer than one chunk are concerned (shorter ones count as one chunk): only
+    lines past a limit of at least that much are refused.
+    """
 
     sha256: str
     first_invalid_utf8: int | None
     nul_bytes: int
+    longest_line: int = 0
+    longest_line_number: int = 1
+
+
+class _LongestLine:
+    """The longest run of bytes without a line end, kept across chunks (LF, CR or CRLF)."""
+
+    def __init__(self) -> None:
+        self.run = 0  # bytes since the last line end
+        self.lines = 1  # the line the run is on
+        self.longest = 0
+        self.longest_number = 1
+
+    def feed(self, chunk: bytes) -> None:
+        first = min((i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0), default=-1)
+        if first < 0:
+            self.run += len(chunk)
+        else:
+            self._end(self.run + first)
+            last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+            self.lines += chunk.count(b"\n") or chunk.count(b"\r")
+            self.run = len(chunk) - last - 1
+        self._end(self.run)
+
+    def _end(self, length: int) -> None:
+        if length > self.longest:
+            self.longest, self.longest_number = length, self.lines
 
 
 def scan(path: Path, skip_utf8_check: bool) -> Scan:
-    """Fingerprint, UTF-8 validity and NUL count in a single read of the file."""
+    """Fingerprint, UTF-8 validity, NUL count and longest line in a single read of the file."""
     digest = hashlib.sha256()
     decoder = None if skip_utf8_check else codecs.getincrementaldecoder("utf-8")()
     offset = 0
     first_invalid: int | None = None
     nuls = 0
+    longest = _LongestLine()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
             digest.update(chunk)
+            longest.feed(chunk)
             if b"\x00" in chunk:
                 nuls += chunk.count(b"\x00")
             if decoder is not None:
@@ -67,7 +101,7 @@ def scan(path: Path, skip_utf8_check: bool) -> Scan:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             first_invalid = offset - 1
-    return Scan(digest.hexdigest(), first_invalid, nuls)
+    return Scan(digest.hexdigest(), first_invalid, nuls, longest.longest, longest.longest_number)
 
 
 def sha256_of(source: Path | str | bytes) -> str:

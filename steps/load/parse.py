@@ -8,6 +8,7 @@ again, and columns read wide are narrowed back only when every value allows.
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from steps.errors import LoadError
 from steps.load.sniff import MISSING_MARKERS, Dialect
 
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+_DATED = ("DATE", "TIMESTAMP")
+_DAY_MONTH = re.compile(r"%[dm][^%]?%[dm][^%]?%[yY]")
 
 
 def sql_list(values: list[str] | tuple[str, ...]) -> str:
@@ -33,13 +36,22 @@ class Sniffed:
     timestamp_format: str | None
 
 
-def sniff(con: duckdb.DuckDBPyConnection, path: Path, dialect: Dialect) -> Sniffed:
-    """DuckDB's header and type detection on a sample, with our delimiter and quoting."""
+def sniff(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    dialect: Dialect,
+    header: bool | None,
+    max_line_bytes: int,
+) -> Sniffed:
+    """DuckDB's header and type detection on a sample, with our delimiter and quoting (and
+    the header, when the person said whether there is one)."""
     options = [
-        *_dialect_options(dialect),
+        *_dialect_options(dialect, max_line_bytes),
         f"nullstr={sql_list(MISSING_MARKERS)}",
         "null_padding=true",
     ]
+    if header is not None:
+        options.append(f"header={str(header).lower()}")
     sql = (
         "SELECT HasHeader, Columns, DateFormat, TimestampFormat "
         f"FROM sniff_csv({quote_literal(str(path))}, {', '.join(options)})"
@@ -47,20 +59,25 @@ def sniff(con: duckdb.DuckDBPyConnection, path: Path, dialect: Dialect) -> Sniff
     try:
         has_header, columns, date_format, timestamp_format = con.execute(sql).fetchone()
     except duckdb.Error:
-        return Sniffed(True, (), None, None)
+        return Sniffed(True if header is None else header, (), None, None)
     return Sniffed(
         bool(has_header), tuple(c["type"] for c in columns), date_format, timestamp_format
     )
 
 
-def _dialect_options(dialect: Dialect) -> list[str]:
+def _dialect_options(dialect: Dialect, max_line_bytes: int) -> list[str]:
+    """How DuckDB is to split the text; lines up to the loader's own limit are read (DuckDB's
+    default stops at 2 MB)."""
     options = [
         f"delim={quote_literal(dialect.delimiter)}",
         "quote='\"'",
         "escape='\"'",
+        f"max_line_size={int(max_line_bytes)}",
     ]
     if dialect.newline:
         options.append(f"new_line='{dialect.newline}'")
+    if dialect.skip_lines:
+        options.append(f"skip={int(dialect.skip_lines)}")
     if dialect.decimal_comma:
         options.append("decimal_separator=','")
     return options
@@ -85,6 +102,15 @@ class Plan:
     names: tuple[str, ...]
     date_format: str | None
     timestamp_format: str | None
+    max_line_bytes: int
+
+    def day_month_swapped(self) -> Plan | None:
+        """The plan with day and month trading places in its date formats, when they are
+        written day/month or month/day (`%d/%m/%Y`); None for year-first formats."""
+        swapped = [swap_day_month(f) for f in (self.date_format, self.timestamp_format)]
+        if swapped == [self.date_format, self.timestamp_format]:
+            return None
+        return dataclasses.replace(self, date_format=swapped[0], timestamp_format=swapped[1])
 
     def read_csv(self, types: list[str], *, null_padding: bool, extra: list[str]) -> str:
         columns = ", ".join(
@@ -94,7 +120,7 @@ class Plan:
         options = [
             "auto_detect=false",
             f"header={str(self.has_header).lower()}",
-            *_dialect_options(self.dialect),
+            *_dialect_options(self.dialect, self.max_line_bytes),
             f"columns={{{columns}}}",
             "ignore_errors=true",
         ]
@@ -139,8 +165,24 @@ def _widened(dtype: str) -> str:
     return "TIMESTAMP" if dtype.upper() == "DATE" else "VARCHAR"
 
 
+def day_month_order(fmt: str | None) -> str:
+    """`day-first` for `%d/%m/%Y`-like formats, `month-first` for `%m/%d/%Y`, else ``."""
+    if fmt is None or not _DAY_MONTH.match(fmt):
+        return ""
+    return "day-first" if fmt.startswith("%d") else "month-first"
+
+
+def swap_day_month(fmt: str | None) -> str | None:
+    """`%d/%m/%Y` <-> `%m/%d/%Y` (any separator, with or without a time); other formats,
+    year-first ones among them, as they are."""
+    if not day_month_order(fmt):
+        return fmt
+    return re.sub(r"%([dm])", lambda m: "%m" if m[1] == "d" else "%d", fmt)
+
+
 @dataclass(frozen=True)
 class Parsed:
+    plan: Plan
     types: tuple[str, ...]
     padded: tuple[Reject, ...]
     skipped: tuple[Reject, ...]
@@ -151,15 +193,22 @@ def _parse(con: duckdb.DuckDBPyConnection, plan: Plan, staging: str, types: list
     """Parse until every value fits its column type and short rows are padded.
 
     Typing comes from a sample; a later value that does not fit widens that column and the
-    file is parsed again (rare, and never silently drops the row). Short rows are padded
-    with missing values, which needs DuckDB's single-threaded reader, so only then.
+    file is parsed again (rare, and never silently drops the row). A day/month date that
+    does not fit (`04/13/2023` under day-first) first swaps the order, which the data then
+    proves. Short rows are padded with missing values, which needs DuckDB's
+    single-threaded reader, so only then.
     """
     types = list(types)
     padding = False
     padded: list[Reject] = []
-    for _ in range(2 * len(types) + 2):
+    swapped = plan.day_month_swapped()
+    for _ in range(2 * len(types) + 3):
         rejects = _parse_once(con, plan, staging, types, padding)
         misfits = {r.column for r in rejects if r.error_type == "CAST"} & set(plan.names)
+        temporal = {n for n, t in zip(plan.names, types, strict=True) if t in _DATED}
+        if misfits & temporal and swapped is not None:
+            plan, swapped = swapped, None
+            continue
         if misfits:
             for i, name in enumerate(plan.names):
                 if name in misfits:
@@ -169,7 +218,7 @@ def _parse(con: duckdb.DuckDBPyConnection, plan: Plan, staging: str, types: list
         if short and not padding:
             padding, padded = True, short
             continue
-        return Parsed(tuple(types), tuple(padded), tuple(rejects), padding)
+        return Parsed(plan, tuple(types), tuple(padded), tuple(rejects), padding)
     raise LoadError("The file could not be parsed into consistent column types.")
 
 
@@ -193,9 +242,12 @@ class _Narrowing:
 
 # DuckDB casts "1.5" to the integer 2 and "2024-01-01 10:00" to the date 2024-01-01 without
 # a word, so a value beyond the sampled rows would be changed silently. Doubles hold whole
-# numbers exactly up to 2**53.
+# numbers exactly up to 2**53; an infinity keeps the column a double.
 _WHOLE_NUMBERS = _Narrowing(
-    "DOUBLE", "BIGINT", "bool_and({c} = trunc({c}))", "max(abs({c})) < 9007199254740992"
+    "DOUBLE",
+    "BIGINT",
+    "bool_and({c} = trunc({c}) AND NOT isinf({c}))",
+    "max(abs({c})) FILTER (WHERE NOT isinf({c})) < 9007199254740992",
 )
 _CALENDAR_DAYS = _Narrowing(
     "TIMESTAMP", "DATE", "bool_and({c} = CAST(CAST({c} AS DATE) AS TIMESTAMP))"
@@ -217,6 +269,7 @@ def parse_exact(
     types = [rule.read_as if rule else t for rule, t in zip(rules, sniffed, strict=True)]
     while True:
         parsed = _parse(con, plan, staging, types)
+        plan = parsed.plan
         candidates = [
             (i, rule)
             for i, (rule, t) in enumerate(zip(rules, parsed.types, strict=True))

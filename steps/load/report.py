@@ -7,10 +7,69 @@ JSON-safe and says something a person can check against the file.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
 from steps.results import ToDict
+
+MIB = 1024 * 1024
+PREAMBLE_LISTED = 5
+
+
+@dataclass(frozen=True)
+class ReadOptions(ToDict):
+    """How to read a file, where the person says instead of the loader guessing.
+
+    `None` means "detect": the delimiter from the head, the lines to skip from a preamble
+    (title, comment or metadata lines above the header), the header from the types.
+    `skip_lines` counts physical lines of a text file, rows of a sheet. `sheet` names a
+    workbook's sheet (default: the first that holds data). The options are part of how a
+    table was read, so the report carries them.
+    """
+
+    delimiter: str | None = None
+    skip_lines: int | None = None
+    header: bool | None = None
+    sheet: str | None = None
+
+
+CHOSEN_NOTHING = ReadOptions()
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    """Bounds checked before any parsing, so a hostile file is refused in one sentence
+    instead of holding a shared server's memory or time (issue 19, 20).
+
+    `max_columns` (CSV and workbooks): a table wider than this takes minutes per step.
+    `max_line_bytes` (text files): DuckDB holds a whole line at once, and a 100 MB line
+    makes its reader crawl. `max_workbook_bytes`: what the chosen sheet will take in memory
+    once a spreadsheet reader has expanded it (every cell of its used range, and the text of
+    every shared string each time a cell refers to it), which a 7 KB file can make gigabytes.
+    """
+
+    max_columns: int = 20_000
+    max_line_bytes: int = 10 * MIB
+    max_workbook_bytes: int = 1024 * MIB
+
+
+DEFAULT_LIMITS = LoadLimits()
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to load, and how: what `load` hands to the loader of its kind."""
+
+    path: Path
+    name: str
+    limit: int
+    options: ReadOptions
+    limits: LoadLimits
+
+    @property
+    def shown(self) -> str:
+        return shown_name(self.name)
 
 
 @dataclass(frozen=True)
@@ -20,23 +79,56 @@ class SkippedRow(ToDict):
 
 
 @dataclass(frozen=True)
-class LoadReport(ToDict):
-    name: str
+class DateOrder(ToDict):
+    """How a column of day/month dates (`01/02/2023`) was read.
+
+    `order` is `day-first` or `month-first`; `proven` says whether some value proves it (a
+    day above 12), or whether the order was assumed because every value reads both ways.
+    """
+
+    column: str
+    order: str
+    proven: bool
+
+
+@dataclass(frozen=True)
+class Body(ToDict):
+    """What a loader of one kind of file found: the report, less what `load` itself knows."""
+
     sha256: str
-    bytes: int
-    file_type: str
     encoding: str
     delimiter: str | None
     quote: str | None
     has_header: bool
     sheet: str | None
-    n_rows: int
     n_columns: int
-    rows_skipped: int
     skipped: tuple[SkippedRow, ...]
+    rows_skipped: int
     missing_markers_seen: tuple[str, ...]
     renamed_columns: tuple[tuple[str, str], ...]
     warnings: tuple[str, ...]
+    lines_skipped: int = 0
+    preamble: tuple[str, ...] = ()
+    infinities: tuple[tuple[str, int], ...] = ()
+    date_orders: tuple[DateOrder, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadReport(Body):
+    """What was loaded and how (`docs/report.md`, `source`).
+
+    `lines_skipped`: lines (rows of a sheet) above the header that were not read, a
+    detected preamble or `ReadOptions.skip_lines`; `preamble`: the first of them, exactly
+    (at most `PREAMBLE_LISTED`). `infinities`: `[column, count]` for DOUBLE columns holding
+    `inf`/`-inf`/`Infinity`. `date_orders`: one `DateOrder` per column of day/month dates.
+    `read_options`: what the person chose (`ReadOptions`; all null when nothing was).
+    """
+
+    name: str
+    bytes: int
+    file_type: str
+    n_rows: int
+    read_options: ReadOptions = CHOSEN_NOTHING
 
 
 @dataclass(frozen=True)
@@ -44,24 +136,6 @@ class Loaded:
     con: duckdb.DuckDBPyConnection
     table: str
     report: LoadReport
-
-
-@dataclass(frozen=True)
-class Body:
-    """What a loader of one kind of file found, for the report."""
-
-    sha256: str
-    encoding: str
-    delimiter: str | None
-    quote: str | None
-    has_header: bool
-    sheet: str | None
-    n_columns: int
-    skipped: tuple[SkippedRow, ...]
-    rows_skipped: int
-    missing_markers_seen: tuple[str, ...]
-    renamed_columns: tuple[tuple[str, str], ...]
-    warnings: tuple[str, ...]
 
 
 def shown_name(name: str) -> str:

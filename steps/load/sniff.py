@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from steps.load.checks import HEAD_BYTES, read_head
+from steps.load.report import PREAMBLE_LISTED, ReadOptions
 
 # pandas' default `na_values` (read_csv), so a file reads the same here as in pandas.
 MISSING_MARKERS: tuple[str, ...] = (
@@ -38,20 +39,44 @@ MISSING_MARKERS: tuple[str, ...] = (
     "nan",
     "null",
 )
-DELIMITERS = (",", ";", "\t", "|")
+DELIMITERS = (",", ";", "\t", "|", " ", ":")
+# Spaces and colons also sit inside values (free text, times of day), so they are chosen
+# only when none of these separates the fields.
+STRONG_DELIMITERS = (",", ";", "\t", "|")
 _HEAD_RECORDS = 2000
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 _PLAIN_INTEGER = re.compile(r"[-+]?\d+")
 _QUOTED = re.compile(r'"[^"]*"')
+_EDGE_SPACES = re.compile(r"(?m)^ +| +(?=\r?$)")
+_SPACE_RUN = re.compile(r" {2,}")
+# Times of day and timestamps are masked before judging a space or colon as the delimiter,
+# so a column of `10:30:00` or `2024-01-02 10:30` is not split into numbers.
+_TEMPORAL = re.compile(
+    r"\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?|\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?"
+)
+INFINITY_TOKENS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+_DECIMAL_COMMA_NUMBER = re.compile(r"[-+]?\d+(,\d*)?([eE][-+]?\d+)?")
+_LEADING_ZERO = re.compile(r"[-+]?0\d")
+# A preamble is short, and what follows it must outweigh it clearly.
+_PREAMBLE_MAX_LINES = 20
+_PREAMBLE_SHARE = 3
 
 
 @dataclass(frozen=True)
 class Dialect:
+    """How the text is split: `delimiter` (`" "` means runs of spaces), the header's
+    fields, the usual field count, decimal commas, the line ending, and the physical lines
+    above the header that are not part of the table (`preamble`, exactly as written)."""
+
     delimiter: str
     first_record: tuple[str, ...]
     usual_width: int
     decimal_comma: bool
     newline: str | None = None
+    skip_lines: int = 0
+    preamble: tuple[str, ...] = ()
+    infinite_columns: tuple[int, ...] = ()
 
 
 def head_text(path: Path) -> tuple[str, bool]:
@@ -61,18 +86,29 @@ def head_text(path: Path) -> tuple[str, bool]:
     return text, len(raw) < HEAD_BYTES
 
 
-def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
-    """The head's records (blank lines dropped); a record cut by the head's end is dropped."""
+def collapse_spaces(text: str) -> str:
+    """Runs of spaces as one, none at either end of a line: a space-delimited file as
+    DuckDB (which splits on every single delimiter) can read it."""
+    return _SPACE_RUN.sub(" ", _EDGE_SPACES.sub("", text))
+
+
+def _records(text: str, delimiter: str, complete: bool) -> tuple[list[list[str]], list[int]]:
+    """The head's records (blank lines dropped), a record cut by the head's end dropped,
+    and for each the physical line it ends on."""
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False
     )
+    rows, ends = [], []
     try:
-        rows = list(itertools.islice(reader, _HEAD_RECORDS + 1))
+        for row in itertools.islice(reader, _HEAD_RECORDS + 1):
+            rows.append(row)
+            ends.append(reader.line_num)
     except csv.Error:
-        return []
+        return [], []
     if not complete or len(rows) > _HEAD_RECORDS:
-        rows = rows[:-1] or rows
-    return [row for row in rows if row]
+        rows, ends = (rows[:-1], ends[:-1]) if len(rows) > 1 else (rows, ends)
+    kept = [(row, end) for row, end in zip(rows, ends, strict=True) if row]
+    return [row for row, _ in kept], [end for _, end in kept]
 
 
 def _usual_width(rows: list[list[str]]) -> int:
@@ -89,14 +125,72 @@ def _delimiter_score(rows: list[list[str]]) -> float:
     return counts.count(usual) / len(counts) + (0.5 if counts[0] == usual else 0.0)
 
 
-def sniff_dialect(text: str, complete: bool, file_type: str) -> Dialect:
-    order = ("\t", ",", ";", "|") if file_type == "tsv" else DELIMITERS
-    parsed = {d: _records(text, d, complete) for d in order}
-    delimiter = max(order, key=lambda d: _delimiter_score(parsed[d]))
-    rows = parsed[delimiter]
+def _candidate_text(text: str, delimiter: str) -> str:
+    """The head as it is judged for `delimiter`: spaces collapsed, times masked."""
+    if delimiter in STRONG_DELIMITERS:
+        return text
+    masked = _TEMPORAL.sub("0", text)
+    return collapse_spaces(masked) if delimiter == " " else masked
+
+
+def choose_delimiter(text: str, complete: bool, file_type: str) -> str:
+    """The delimiter whose records agree best on a field count; a space or a colon only
+    when no strong delimiter splits the head at all."""
+    order = ("\t", ",", ";", "|") if file_type == "tsv" else STRONG_DELIMITERS
+    scores = {d: _delimiter_score(_records(text, d, complete)[0]) for d in order}
+    best = max(order, key=scores.__getitem__)
+    if scores[best] > 0:
+        return best
+    weak = {
+        d: _delimiter_score(_records(_candidate_text(text, d), d, complete)[0]) for d in (" ", ":")
+    }
+    best_weak = max(weak, key=weak.__getitem__)
+    return best_weak if weak[best_weak] > 0 else order[0]
+
+
+def preamble_lines(rows: list[list[str]], ends: list[int]) -> int:
+    """How many physical lines above the table are a preamble: leading records whose field
+    count differs from the count every record after them agrees on, or that start with `#`.
+
+    A title, a comment or a metadata line (`178,13,class_0,...` above 14-field rows) is
+    skipped; two short rows above a few long ones are not (that is a broken table, refused
+    later), so the agreeing records must outnumber the skipped ones `_PREAMBLE_SHARE` to 1.
+    """
+    usual = _usual_width(rows)
+    k = 0
+    while k < min(len(rows), _PREAMBLE_MAX_LINES) and (
+        len(rows[k]) != usual or rows[k][0].startswith("#")
+    ):
+        k += 1
+    rest = rows[k:]
+    if not k or not rest or len(rest) < _PREAMBLE_SHARE * k:
+        return 0
+    agreeing = sum(len(row) == usual for row in rest)
+    return ends[k - 1] if agreeing >= 0.95 * len(rest) else 0
+
+
+def sniff_dialect(text: str, complete: bool, file_type: str, options: ReadOptions) -> Dialect:
+    """Delimiter, preamble and header fields of the head, as detected or as chosen."""
+    delimiter = options.delimiter or choose_delimiter(text, complete, file_type)
+    judged = collapse_spaces(text) if delimiter == " " else text
+    rows, ends = _records(judged, delimiter, complete)
+    skip = preamble_lines(rows, ends) if options.skip_lines is None else options.skip_lines
+    lines = io.StringIO(judged, newline="").readlines()
+    rows, _ = _records("".join(lines[skip:]), delimiter, complete)
+    preamble = tuple(line.rstrip("\r\n") for line in lines[: min(skip, PREAMBLE_LISTED)])
     first = tuple(rows[0]) if rows else ()
     decimal_comma = delimiter != "," and _uses_decimal_comma(rows[1:])
-    return Dialect(delimiter, first, _usual_width(rows), decimal_comma, _newline(text))
+    width = _usual_width(rows)
+    return Dialect(
+        delimiter,
+        first,
+        width,
+        decimal_comma,
+        _newline(judged),
+        skip,
+        preamble,
+        numbers_with_infinities(rows[1:], width, decimal_comma, MISSING_MARKERS),
+    )
 
 
 def _newline(text: str) -> str | None:
@@ -129,6 +223,22 @@ def _uses_decimal_comma(rows: list[list[str]]) -> bool:
         ):
             return True
     return False
+
+
+def numbers_with_infinities(
+    rows: list[list[str]], width: int, decimal_comma: bool, missing: tuple[str, ...]
+) -> tuple[int, ...]:
+    """Columns of the head that hold only numbers and at least one infinity (`inf`, `-inf`,
+    `Infinity`): DuckDB's sampler calls them text, but they are numbers."""
+    number = _DECIMAL_COMMA_NUMBER if decimal_comma else _NUMBER
+    found = []
+    for j in range(width):
+        values = [row[j] for row in rows if j < len(row) and row[j] not in missing]
+        infinite = [v for v in values if v.strip().lower() in INFINITY_TOKENS]
+        finite = [v for v in values if v.strip().lower() not in INFINITY_TOKENS]
+        if infinite and all(number.fullmatch(v) and not _LEADING_ZERO.match(v) for v in finite):
+            found.append(j)
+    return tuple(found)
 
 
 def unique_names(raw: list[str]) -> tuple[list[str], list[tuple[str, str]]]:

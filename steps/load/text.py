@@ -1,12 +1,13 @@
 """Loading a text file (CSV, TSV, TXT): encoding, dialect, the DuckDB parse, and the report.
 
-Rows DuckDB cannot read are counted and listed with the line numbers an editor shows; a
-file missing most of its rows is refused rather than shown as a table.
+The order is that of cost: what the bytes say (encoding, longest line), then what the
+first megabyte says (dialect, preamble, width), and only then DuckDB's sample and parse.
+A sheet of a workbook, written out as CSV, goes through the same `read_table`, so a table
+reads the same from either kind of file.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,18 +29,32 @@ from steps.load.encoding import (
 from steps.load.parse import (
     Parsed,
     Plan,
-    Reject,
     Sniffed,
     is_integer_type,
     markers_seen,
     parse_exact,
     sniff,
 )
-from steps.load.report import Body, SkippedRow, plural, shown_name, were
-from steps.load.sniff import Dialect, head_text, sniff_dialect, unique_names
+from steps.load.report import Body, ReadOptions, Source, megabytes, plural, shown_name, were
+from steps.load.rows import (
+    first_per_line,
+    physical_lines,
+    refuse_mostly_broken,
+    row_warnings,
+    skipped_rows,
+)
+from steps.load.sniff import (
+    DELIMITERS,
+    Dialect,
+    collapse_spaces,
+    head_text,
+    sniff_dialect,
+    unique_names,
+)
+from steps.load.values import date_order_warnings, date_orders, infinities, infinity_warnings
 
-SKIPPED_LISTED = 20
-_COUNTS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+# How a value holding a likely delimiter is described, when a file was read as one column.
+_DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "a tab", "|": "'|'", " ": "a space", ":": "':'"}
 
 
 def _refuse_binary(name: str, text: str) -> None:
@@ -56,22 +71,29 @@ def _refuse_binary(name: str, text: str) -> None:
         raise LoadError(f"{shown_name(name)} holds binary data, not text; it cannot be loaded.")
 
 
-def _as_utf8(
-    path: Path, name: str, head: bytes, workdir: Path
-) -> tuple[Path, Scan, Encoding, list[str]]:
-    """The file as clean UTF-8 for DuckDB: as it is when it already is, else transcoded."""
+def _as_utf8(job: Source, head: bytes, workdir: Path) -> tuple[Path, Scan, Encoding, list[str]]:
+    """The file as clean UTF-8 for DuckDB: as it is when it already is, else transcoded.
+
+    The same pass measures the longest line, refused past `max_line_bytes` before any
+    parser holds it."""
     bom = bom_encoding(head)
-    scanned = scan(path, skip_utf8_check=bom is not None and bom.startswith("utf-16"))
-    encoding = choose_encoding(path, head, scanned)
-    _refuse_binary(name, decoded_head(head, encoding))
+    scanned = scan(job.path, skip_utf8_check=bom is not None and bom.startswith("utf-16"))
+    limit = job.limits.max_line_bytes
+    if scanned.longest_line > limit:
+        raise LoadError(
+            f"{job.shown} has a line of {megabytes(scanned.longest_line)} (line "
+            f"{scanned.longest_line_number:,}), over the limit of {megabytes(limit)} for one line."
+        )
+    encoding = choose_encoding(job.path, head, scanned)
+    _refuse_binary(job.name, decoded_head(head, encoding))
     if encoding.codec is None:
-        return path, scanned, encoding, []
+        return job.path, scanned, encoding, []
     warnings = []
     utf8 = workdir / "utf8.csv"
     try:
-        removed = transcode(path, utf8, encoding)
+        removed = transcode(job.path, utf8, encoding)
     except TranscodeError as error:
-        raise LoadError(f"{shown_name(name)} is not valid {encoding.name} text: {error}.") from None
+        raise LoadError(f"{job.shown} is not valid {encoding.name} text: {error}.") from None
     if removed:
         warnings.append(f"{plural(removed, 'NUL byte')} {were(removed)} removed from the text.")
     if encoding.errors == "replace":
@@ -80,35 +102,26 @@ def _as_utf8(
 
 
 def _columns(
-    dialect: Dialect, sniffed: Sniffed
+    dialect: Dialect, has_header: bool, sniffed: Sniffed
 ) -> tuple[list[str], list[tuple[str, str]], list[str]]:
-    """Column names, renamings and sampled types, one per field of the header."""
-    if sniffed.has_header:
+    """Column names, renamings and the types to read, one per field of the header.
+
+    Booleans are read as text so that `Yes`/`No` stay `Yes`/`No` in every view and export
+    (Step 1 still calls the column boolean); numbers with infinities, which DuckDB's sample
+    calls text, are read as doubles.
+    """
+    if has_header:
         width = len(dialect.first_record)
         names, renamed = unique_names(list(dialect.first_record))
     else:
         width = dialect.usual_width
         names, renamed = [f"field_{i + 1}" for i in range(width)], []
     types = list(sniffed.types[:width]) + ["VARCHAR"] * (width - len(sniffed.types))
+    types = ["VARCHAR" if t == "BOOLEAN" else t for t in types]
+    for j in dialect.infinite_columns:
+        if j < width and types[j] == "VARCHAR":
+            types[j] = "DOUBLE"
     return names, renamed, types
-
-
-def _row_warnings(
-    skipped: list[Reject], shown: tuple[SkippedRow, ...], padded: list[Reject], first_pad: int
-) -> list[str]:
-    warnings = []
-    if skipped:
-        first = shown[0]
-        warnings.append(
-            f"{plural(len(skipped), 'row')} could not be read and {were(len(skipped))} left "
-            f"out (the first is line {first.line}: {first.reason})."
-        )
-    if padded:
-        warnings.append(
-            f"{plural(len(padded), 'row')} had fewer fields than the header; the missing "
-            f"fields are empty (the first is line {first_pad})."
-        )
-    return warnings
 
 
 def _type_warnings(names: list[str], sampled: list[str], final: tuple[str, ...]) -> list[str]:
@@ -131,72 +144,146 @@ def _rewrite_newlines(src: Path, dst: Path) -> None:
         fout.write(carry)
 
 
+def _collapse_file(src: Path, dst: Path) -> None:
+    """Copy `src` with runs of spaces collapsed as `collapse_spaces` does, line by line."""
+    with (
+        open(src, encoding="utf-8", newline="") as fin,
+        open(dst, "w", encoding="utf-8", newline="") as fout,
+    ):
+        for line in fin:
+            fout.write(collapse_spaces(line))
+
+
+def _refuse_too_wide(job: Source, dialect: Dialect, head: str) -> None:
+    """Refuse a table wider than `max_columns` from its head, before DuckDB sees it: a
+    header longer than the head is counted by its delimiters."""
+    width = max(len(dialect.first_record), dialect.usual_width)
+    if "\n" not in head and "\r" not in head:
+        width = max(width, head.count(dialect.delimiter) + 1)
+    if width > job.limits.max_columns:
+        raise LoadError(
+            f"{job.shown} has {width:,} columns, over the limit of {job.limits.max_columns:,} "
+            "that can be analysed; split it or keep fewer columns."
+        )
+
+
 @dataclass(frozen=True)
 class _Read:
+    path: Path
     plan: Plan
-    sniffed: Sniffed
+    has_header: bool
     renamed: list[tuple[str, str]]
     sampled_types: list[str]
     parsed: Parsed
 
 
-def _read_table(
-    con: duckdb.DuckDBPyConnection, path: Path, name: str, file_type: str, staging: str
+def read_table(
+    con: duckdb.DuckDBPyConnection,
+    job: Source,
+    path: Path,
+    file_type: str,
+    staging: str,
+    workdir: Path,
 ) -> _Read:
-    """Dialect and header from the head, types from DuckDB's sample, then the parse."""
+    """Dialect, preamble and header from the head, types from DuckDB's sample, the parse."""
     text, complete = head_text(path)
     if not text.strip():
-        raise LoadError(f"{shown_name(name)} holds no data, only blank lines.")
-    dialect = sniff_dialect(text, complete, file_type)
-    sniffed = sniff(con, path, dialect)
-    names, renamed, types = _columns(dialect, sniffed)
+        raise LoadError(f"{job.shown} holds no data, only blank lines.")
+    dialect = sniff_dialect(text, complete, file_type, job.options)
+    _refuse_too_wide(job, dialect, text)
+    if dialect.delimiter == " ":
+        path, spaced = workdir / "spaces.csv", path
+        _collapse_file(spaced, path)
+    sniffed = sniff(con, path, dialect, job.options.header, job.limits.max_line_bytes)
+    has_header = sniffed.has_header if job.options.header is None else job.options.header
+    names, renamed, types = _columns(dialect, has_header, sniffed)
     plan = Plan(
         path,
         dialect,
-        sniffed.has_header,
+        has_header,
         tuple(names),
         sniffed.date_format,
         sniffed.timestamp_format,
+        job.limits.max_line_bytes,
     )
-    return _Read(plan, sniffed, renamed, types, parse_exact(con, plan, staging, types))
+    return _Read(path, plan, has_header, renamed, types, parse_exact(con, plan, staging, types))
+
+
+def _one_column_warning(read: _Read, options: ReadOptions) -> list[str]:
+    """When everything landed in one column but its values hold a likely delimiter, say
+    which, and how to choose it (the detector only splits on what every row agrees on)."""
+    if len(read.plan.names) != 1 or options.delimiter is not None:
+        return []
+    text, _ = head_text(read.path)
+    lines = [line for line in text.splitlines()[read.plan.dialect.skip_lines :] if line.strip()]
+    for delimiter in DELIMITERS:
+        holding = sum(delimiter in line.strip() for line in lines)
+        if lines and holding * 2 >= len(lines):
+            shown = _DELIMITER_NAMES[delimiter]
+            return [
+                f"Every row was read as one column, but most hold {shown}; if that separates "
+                f"the fields, choose {shown} as the delimiter in the read options."
+            ]
+    return []
 
 
 def load_text(
     con: duckdb.DuckDBPyConnection,
-    path: Path,
-    name: str,
+    job: Source,
     file_type: str,
     head: bytes,
     staging: str,
     workdir: Path,
 ) -> Body:
-    path, scanned, encoding, warnings = _as_utf8(path, name, head, workdir)
+    path, scanned, encoding, warnings = _as_utf8(job, head, workdir)
     try:
-        read = _read_table(con, path, name, file_type, staging)
+        read = read_table(con, job, path, file_type, staging, workdir)
     except duckdb.Error as exc:
         # DuckDB's strict reader stops at a file mixing CRLF and LF line endings.
         if "invalid state" not in str(exc):
             raise
         path, unmixed = workdir / "lf.csv", path
         _rewrite_newlines(unmixed, path)
-        read = _read_table(con, path, name, file_type, staging)
+        read = read_table(con, job, path, file_type, staging, workdir)
         warnings.append("Line endings mix CRLF and LF; every CRLF was read as LF.")
-    plan, sniffed, parsed, names = read.plan, read.sniffed, read.parsed, list(read.plan.names)
-    skipped = _first_per_line(parsed.skipped)
-    padded = _first_per_line(parsed.padded)
-    listed = skipped[:SKIPPED_LISTED]
-    lines = _physical_lines(path, [r.byte for r in listed + padded[:1]])
-    shown = tuple(SkippedRow(lines[r.byte], _reason(r)) for r in listed)
-    _refuse_mostly_broken(name, skipped, shown, row_count(con, staging))
-    first_pad = lines[padded[0].byte] if padded else 0
-    warnings += _row_warnings(skipped, shown, padded, first_pad)
-    warnings += _type_warnings(names, read.sampled_types, parsed.types)
+    return table_body(
+        con, job, read, staging, warnings, sha256=scanned.sha256, encoding=encoding.name
+    )
+
+
+def table_body(
+    con: duckdb.DuckDBPyConnection,
+    job: Source,
+    read: _Read,
+    staging: str,
+    warnings: list[str],
+    *,
+    sha256: str,
+    encoding: str,
+) -> Body:
+    """The report of a parsed table: skipped and padded rows, types, infinities, dates."""
+    plan, parsed = read.plan, read.parsed
+    names = list(plan.names)
+    skipped, shown = skipped_rows(read.path, parsed.skipped, plan.dialect.delimiter, len(names))
+    padded = first_per_line(parsed.padded)
+    refuse_mostly_broken(job.name, skipped, shown, row_count(con, staging))
+    first_pad = physical_lines(read.path, [padded[0].byte])[padded[0].byte] if padded else 0
+    found_infinities = infinities(con, staging, plan.names, parsed.types)
+    orders = date_orders(con, staging, plan, parsed.types)
+    warnings = [
+        *warnings,
+        *row_warnings(skipped, shown, padded, first_pad),
+        *_type_warnings(names, read.sampled_types, parsed.types),
+        *infinity_warnings(found_infinities),
+        *date_order_warnings(orders),
+        *_one_column_warning(read, job.options),
+    ]
     return Body(
-        sha256=scanned.sha256,
-        encoding=encoding.name,
+        sha256=sha256,
+        encoding=encoding,
         delimiter=plan.dialect.delimiter,
         quote='"',
-        has_header=sniffed.has_header,
+        has_header=read.has_header,
         sheet=None,
         n_columns=len(names),
         skipped=shown,
@@ -204,67 +291,8 @@ def load_text(
         missing_markers_seen=markers_seen(con, plan, staging, parsed.padding),
         renamed_columns=tuple(read.renamed),
         warnings=tuple(warnings),
+        lines_skipped=plan.dialect.skip_lines,
+        preamble=plan.dialect.preamble,
+        infinities=found_infinities,
+        date_orders=orders,
     )
-
-
-def _refuse_mostly_broken(
-    name: str, skipped: list[Reject], shown: tuple[SkippedRow, ...], n_rows: int
-) -> None:
-    """A table missing most of its rows is no table: refuse rather than present it."""
-    for reject in skipped:
-        if reject.error_type == "UNQUOTED VALUE" and "unterminated" in reject.message.lower():
-            line = shown[0].line if shown else reject.line
-            raise LoadError(
-                f"{shown_name(name)} has a quote that is never closed, near line {line}, so the "
-                "rows after it cannot be told apart."
-            )
-    if not skipped or len(skipped) <= n_rows:
-        return
-    first = shown[0]
-    raise LoadError(
-        f"{shown_name(name)} could not be read reliably: {len(skipped):,} of "
-        f"{len(skipped) + n_rows:,} rows are malformed, the first on line {first.line} "
-        f"({first.reason})."
-    )
-
-
-def _physical_lines(path: Path, offsets: list[int]) -> dict[int, int]:
-    """Line numbers (1-based, as an editor shows them) of byte offsets in a file."""
-    wanted = sorted(set(offsets))
-    lines: dict[int, int] = {}
-    seen_newlines = 0
-    position = 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
-            end = position + len(chunk)
-            while wanted and wanted[0] < end:
-                offset = wanted.pop(0)
-                lines[offset] = seen_newlines + chunk[: offset - position].count(b"\n") + 1
-            if not wanted:
-                break
-            seen_newlines += chunk.count(b"\n")
-            position = end
-    for offset in wanted:
-        lines[offset] = seen_newlines + 1
-    return lines
-
-
-def _reason(reject: Reject) -> str:
-    counts = _COUNTS.search(reject.message)
-    if reject.error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS") and counts:
-        expected, found = counts.groups()
-        return f"{found} fields where the header has {expected}"
-    if reject.error_type == "UNQUOTED VALUE":
-        return "a quote in the wrong place"
-    if reject.error_type == "LINE SIZE OVER MAXIMUM":
-        return "a line longer than the maximum line size"
-    if reject.error_type.startswith("INVALID"):
-        return "bytes that are not valid text"
-    return reject.error_type.lower()
-
-
-def _first_per_line(rejects: tuple[Reject, ...]) -> list[Reject]:
-    first: dict[int, Reject] = {}
-    for reject in rejects:
-        first.setdefault(reject.line, reject)
-    return [first[line] for line in sorted(first)]
