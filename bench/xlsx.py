@@ -129,8 +129,10 @@ def write_xlsx(out: Path, megabytes: float, seed: int = SEED) -> int:
         with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
             sheet.write(f'<worksheet xmlns="{MAIN}"><sheetData>'.encode())
             for i, fields in enumerate(csv_rows(seed)):
-                cells = (strings.cell(f) for f in fields) if i == 0 else (
-                    cell(f, strings) for f in fields
+                cells = (
+                    (strings.cell(f) for f in fields)
+                    if i == 0
+                    else (cell(f, strings) for f in fields)
                 )
                 sheet.write(("<row>" + "".join(cells) + "</row>").encode())
                 rows = i

@@ -48,8 +48,8 @@ from steps.load.report import (
     Source,
     shown_name,
 )
-from steps.load.sniff import DELIMITERS, MISSING_MARKERS
 from steps.load.rows import SKIPPED_LISTED
+from steps.load.sniff import DELIMITERS, MISSING_MARKERS
 from steps.load.text import load_text
 from steps.settings import DEFAULT_MAX_MB, MIB
 
