@@ -47,7 +47,7 @@ def sniff(
     the header, when the person said whether there is one)."""
     options = [
         *_dialect_options(dialect, max_line_bytes),
-        f"nullstr={sql_list(MISSING_MARKERS)}",
+        f"nullstr={_null_markers(dialect)}",
         "null_padding=true",
     ]
     if header is not None:
@@ -63,6 +63,12 @@ def sniff(
     return Sniffed(
         bool(has_header), tuple(c["type"] for c in columns), date_format, timestamp_format
     )
+
+
+def _null_markers(dialect: Dialect) -> str:
+    """The missing-value markers as DuckDB's `nullstr`, less any holding the delimiter
+    (DuckDB refuses those, and `#N/A N/A` could not be one field of a space-split line)."""
+    return sql_list([m for m in MISSING_MARKERS if dialect.delimiter not in m])
 
 
 def _dialect_options(dialect: Dialect, max_line_bytes: int) -> list[str]:
@@ -140,7 +146,7 @@ def _parse_once(
     tag = uuid.uuid4().hex
     rejects, scans = f"_signoff_rejects_{tag}", f"_signoff_scans_{tag}"
     extra = [
-        f"nullstr={sql_list(MISSING_MARKERS)}",
+        f"nullstr={_null_markers(plan.dialect)}",
         "store_rejects=true",
         f"rejects_table={quote_literal(rejects)}",
         f"rejects_scan={quote_literal(scans)}",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,21 +93,25 @@ def collapse_spaces(text: str) -> str:
 
 def _records(text: str, delimiter: str, complete: bool) -> tuple[list[list[str]], list[int]]:
     """The head's records (blank lines dropped), a record cut by the head's end dropped,
-    and for each the physical line it ends on."""
+    and for each the physical line it starts on."""
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False
     )
-    rows, ends = [], []
+    rows, starts = [], []
     try:
-        for row in itertools.islice(reader, _HEAD_RECORDS + 1):
-            rows.append(row)
-            ends.append(reader.line_num)
+        while len(rows) <= _HEAD_RECORDS:
+            start = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                break
+            if row:
+                rows.append(row)
+                starts.append(start)
     except csv.Error:
         return [], []
     if not complete or len(rows) > _HEAD_RECORDS:
-        rows, ends = (rows[:-1], ends[:-1]) if len(rows) > 1 else (rows, ends)
-    kept = [(row, end) for row, end in zip(rows, ends, strict=True) if row]
-    return [row for row, _ in kept], [end for _, end in kept]
+        rows, starts = (rows[:-1], starts[:-1]) if len(rows) > 1 else (rows, starts)
+    return rows, starts
 
 
 def _usual_width(rows: list[list[str]]) -> int:
@@ -148,13 +151,13 @@ def choose_delimiter(text: str, complete: bool, file_type: str) -> str:
     return best_weak if weak[best_weak] > 0 else order[0]
 
 
-def preamble_lines(rows: list[list[str]], ends: list[int]) -> int:
+def preamble_lines(rows: list[list[str]], starts: list[int]) -> int:
     """How many physical lines above the table are a preamble: leading records whose field
     count differs from the count every record after them agrees on, or that start with `#`.
 
     A title, a comment or a metadata line (`178,13,class_0,...` above 14-field rows) is
-    skipped; two short rows above a few long ones are not (that is a broken table, refused
-    later), so the agreeing records must outnumber the skipped ones `_PREAMBLE_SHARE` to 1.
+    skipped. Leading lines of several fields could also be rows of a broken table (refused
+    later), so the agreeing records must outnumber those `_PREAMBLE_SHARE` to 1.
     """
     usual = _usual_width(rows)
     k = 0
@@ -163,18 +166,30 @@ def preamble_lines(rows: list[list[str]], ends: list[int]) -> int:
     ):
         k += 1
     rest = rows[k:]
-    if not k or not rest or len(rest) < _PREAMBLE_SHARE * k:
+    fielded = sum(len(row) > 1 and not row[0].startswith("#") for row in rows[:k])
+    if not k or not rest or len(rest) < _PREAMBLE_SHARE * fielded:
         return 0
     agreeing = sum(len(row) == usual for row in rest)
-    return ends[k - 1] if agreeing >= 0.95 * len(rest) else 0
+    return starts[k] - 1 if agreeing >= 0.95 * len(rest) else 0
+
+
+def likely_delimiter(text: str) -> str | None:
+    """A delimiter that most non-blank lines hold (times of day set aside), for a file that
+    was read as one column: the person may want to choose it."""
+    for delimiter in DELIMITERS:
+        lines = [line.strip() for line in _candidate_text(text, delimiter).splitlines()]
+        lines = [line for line in lines if line]
+        if lines and 2 * sum(delimiter in line for line in lines) >= len(lines):
+            return delimiter
+    return None
 
 
 def sniff_dialect(text: str, complete: bool, file_type: str, options: ReadOptions) -> Dialect:
     """Delimiter, preamble and header fields of the head, as detected or as chosen."""
     delimiter = options.delimiter or choose_delimiter(text, complete, file_type)
     judged = collapse_spaces(text) if delimiter == " " else text
-    rows, ends = _records(judged, delimiter, complete)
-    skip = preamble_lines(rows, ends) if options.skip_lines is None else options.skip_lines
+    rows, starts = _records(judged, delimiter, complete)
+    skip = preamble_lines(rows, starts) if options.skip_lines is None else options.skip_lines
     lines = io.StringIO(judged, newline="").readlines()
     rows, _ = _records("".join(lines[skip:]), delimiter, complete)
     preamble = tuple(line.rstrip("\r\n") for line in lines[: min(skip, PREAMBLE_LISTED)])

@@ -8,6 +8,7 @@ reads the same from either kind of file.
 
 from __future__ import annotations
 
+import io
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +45,10 @@ from steps.load.rows import (
     skipped_rows,
 )
 from steps.load.sniff import (
-    DELIMITERS,
     Dialect,
     collapse_spaces,
     head_text,
+    likely_delimiter,
     sniff_dialect,
     unique_names,
 )
@@ -206,25 +207,25 @@ def read_table(
         sniffed.timestamp_format,
         job.limits.max_line_bytes,
     )
-    return _Read(path, plan, has_header, renamed, types, parse_exact(con, plan, staging, types))
+    parsed = parse_exact(con, plan, staging, types)
+    return _Read(path, parsed.plan, has_header, renamed, types, parsed)
 
 
 def _one_column_warning(read: _Read, options: ReadOptions) -> list[str]:
-    """When everything landed in one column but its values hold a likely delimiter, say
-    which, and how to choose it (the detector only splits on what every row agrees on)."""
+    """When everything landed in one column but most lines hold a likely delimiter, say
+    which, and how to choose it (the detector only splits on what the rows agree on)."""
     if len(read.plan.names) != 1 or options.delimiter is not None:
         return []
     text, _ = head_text(read.path)
-    lines = [line for line in text.splitlines()[read.plan.dialect.skip_lines :] if line.strip()]
-    for delimiter in DELIMITERS:
-        holding = sum(delimiter in line.strip() for line in lines)
-        if lines and holding * 2 >= len(lines):
-            shown = _DELIMITER_NAMES[delimiter]
-            return [
-                f"Every row was read as one column, but most hold {shown}; if that separates "
-                f"the fields, choose {shown} as the delimiter in the read options."
-            ]
-    return []
+    lines = io.StringIO(text, newline="").readlines()[read.plan.dialect.skip_lines :]
+    delimiter = likely_delimiter("".join(lines))
+    if delimiter is None:
+        return []
+    shown = _DELIMITER_NAMES[delimiter]
+    return [
+        f"Every row was read as one column, but most hold {shown}; if that separates the "
+        f"fields, choose {shown} as the delimiter in the read options."
+    ]
 
 
 def load_text(
