@@ -91,6 +91,7 @@ def load(
     or `memory_limit` when one is configured (`Settings.duckdb_memory`).
     Raises `LoadError`.
     """
+    _check_options(options)
     if isinstance(source, (bytes, bytearray, memoryview)):
         name = name or "upload"
         check_size(len(source), limit, name)
@@ -104,6 +105,18 @@ def load(
     if not path.is_file():
         raise LoadError(f"There is no file called {shown_name(name)}.")
     return _load_fitted(Source(path, name, limit, options, limits), con, table, memory_limit)
+
+
+def _check_options(options: ReadOptions) -> None:
+    """Refuse read options no file could be read with (they come from a form or a flag)."""
+    delimiter = options.delimiter
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise LoadError(
+            f"The delimiter must be one character other than a quote or a line end, not "
+            f"{delimiter!r}."
+        )
+    if options.skip_lines is not None and options.skip_lines < 0:
+        raise LoadError(f"The lines to skip must be 0 or more, not {options.skip_lines}.")
 
 
 def _load_fitted(

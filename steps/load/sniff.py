@@ -42,6 +42,10 @@ DELIMITERS = (",", ";", "\t", "|", " ", ":")
 # Spaces and colons also sit inside values (free text, times of day), so they are chosen
 # only when none of these separates the fields.
 STRONG_DELIMITERS = (",", ";", "\t", "|")
+# ... and only when nearly every row, the header among them, has the same number of fields.
+_WEAK_SCORE = 1.4
+# A looser agreement is still worth a hint when the file was read as one column.
+_HINT_SCORE = 1.25
 _HEAD_RECORDS = 2000
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 _PLAIN_INTEGER = re.compile(r"[-+]?\d+")
@@ -138,7 +142,7 @@ def _candidate_text(text: str, delimiter: str) -> str:
 
 def choose_delimiter(text: str, complete: bool, file_type: str) -> str:
     """The delimiter whose records agree best on a field count; a space or a colon only
-    when no strong delimiter splits the head at all."""
+    when no strong delimiter splits the head at all, and the split is nearly uniform."""
     order = ("\t", ",", ";", "|") if file_type == "tsv" else STRONG_DELIMITERS
     scores = {d: _delimiter_score(_records(text, d, complete)[0]) for d in order}
     best = max(order, key=scores.__getitem__)
@@ -148,7 +152,7 @@ def choose_delimiter(text: str, complete: bool, file_type: str) -> str:
         d: _delimiter_score(_records(_candidate_text(text, d), d, complete)[0]) for d in (" ", ":")
     }
     best_weak = max(weak, key=weak.__getitem__)
-    return best_weak if weak[best_weak] > 0 else order[0]
+    return best_weak if weak[best_weak] >= _WEAK_SCORE else order[0]
 
 
 def preamble_lines(rows: list[list[str]], starts: list[int]) -> int:
@@ -173,13 +177,17 @@ def preamble_lines(rows: list[list[str]], starts: list[int]) -> int:
     return starts[k] - 1 if agreeing >= 0.95 * len(rest) else 0
 
 
-def likely_delimiter(text: str) -> str | None:
-    """A delimiter that most non-blank lines hold (times of day set aside), for a file that
-    was read as one column: the person may want to choose it."""
-    for delimiter in DELIMITERS:
-        lines = [line.strip() for line in _candidate_text(text, delimiter).splitlines()]
-        lines = [line for line in lines if line]
+def likely_delimiter(text: str, complete: bool) -> str | None:
+    """A delimiter the person may want to choose for a file read as one column: a strong
+    one most lines hold, or a space or colon that splits most lines, the first among them,
+    into the same number of fields (times of day set aside)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    for delimiter in STRONG_DELIMITERS:
         if lines and 2 * sum(delimiter in line for line in lines) >= len(lines):
+            return delimiter
+    for delimiter in (" ", ":"):
+        rows, _ = _records(_candidate_text(text, delimiter), delimiter, complete)
+        if _delimiter_score(rows) >= _HINT_SCORE:
             return delimiter
     return None
 

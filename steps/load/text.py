@@ -216,9 +216,9 @@ def _one_column_warning(read: _Read, options: ReadOptions) -> list[str]:
     which, and how to choose it (the detector only splits on what the rows agree on)."""
     if len(read.plan.names) != 1 or options.delimiter is not None:
         return []
-    text, _ = head_text(read.path)
+    text, complete = head_text(read.path)
     lines = io.StringIO(text, newline="").readlines()[read.plan.dialect.skip_lines :]
-    delimiter = likely_delimiter("".join(lines))
+    delimiter = likely_delimiter("".join(lines), complete)
     if delimiter is None:
         return []
     shown = _DELIMITER_NAMES[delimiter]
