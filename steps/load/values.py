@@ -32,8 +32,8 @@ def infinities(
 
 def infinity_warnings(found: tuple[tuple[str, int], ...]) -> list[str]:
     return [
-        f"Column {column!r} holds {plural(n, 'infinite value')} (inf or -inf); its other "
-        "figures leave them out."
+        f"Column {column!r} holds {plural(n, 'infinite value')} (inf or -inf), so figures "
+        "such as its mean may not be finite."
         for column, n in found
     ]
 
