@@ -13,6 +13,7 @@ import io
 import math
 import os
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -403,3 +404,64 @@ def test_huge_and_irrational_numbers_keep_their_value():
     table = [["v"], [1e300], [-1e300], [math.pi]]
     loaded = load(xlsx({"s": table}), name="big.xlsx")
     assert [r[0] for r in rows(loaded)] == [1e300, -1e300, math.pi]
+
+
+# ---------------------------------------------------------------- .xlsb
+
+
+def xlsb(table: list[list[object]]) -> bytes:
+    """A binary workbook (BIFF12 records in a zip), as MS-XLSB lays it out: numbers as
+    BrtCellReal, text as BrtCellSt, booleans as BrtCellBool. No writer library makes these."""
+
+    def record(kind: int, payload: bytes = b"") -> bytes:
+        head = bytes([kind]) if kind < 0x80 else bytes([(kind & 0x7F) | 0x80, kind >> 7])
+        size, length = len(payload), b""
+        while True:
+            length += bytes([(size & 0x7F) | (0x80 if size > 0x7F else 0)])
+            size >>= 7
+            if not size:
+                break
+        return head + length + payload
+
+    def wide(text: str) -> bytes:
+        return struct.pack("<I", len(text)) + text.encode("utf-16-le")
+
+    cells = b""
+    for r, row in enumerate(table):
+        cells += record(0x00, struct.pack("<IIHH", r, 0, 0, 0))  # BrtRowHdr
+        for c, value in enumerate(row):
+            head = struct.pack("<II", c, 0)
+            if isinstance(value, bool):
+                cells += record(0x04, head + bytes([value]))
+            elif isinstance(value, (int, float)):
+                cells += record(0x05, head + struct.pack("<d", value))
+            else:
+                cells += record(0x06, head + wide(str(value)))
+    width = max(len(row) for row in table)
+    sheet = (
+        record(0x81)  # BrtBeginSheet
+        + record(0x94, struct.pack("<IIII", 0, len(table) - 1, 0, width - 1))  # BrtWsDim
+        + record(0x91)  # BrtBeginSheetData
+        + cells
+        + record(0x92)  # BrtEndSheetData
+        + record(0x82)  # BrtEndSheet
+    )
+    bundle = struct.pack("<II", 0, 1) + wide("rId1") + wide("Binary")  # BrtBundleSh
+    book = record(0x83) + record(0x8F) + record(0x9C, bundle) + record(0x90) + record(0x84)
+    rels = (
+        f'<?xml version="1.0"?><Relationships xmlns="{PKG}"><Relationship Id="rId1" '
+        f'Type="{REL}/worksheet" Target="worksheets/sheet1.bin"/></Relationships>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/workbook.bin", book)
+        z.writestr("xl/_rels/workbook.bin.rels", rels)
+        z.writestr("xl/worksheets/sheet1.bin", sheet)
+    return buffer.getvalue()
+
+
+def test_xlsb_loads():
+    table = [["name", "score", "passed"], ["Ann", 2.5, True], ["Bob", 3.0, False]]
+    loaded = load(xlsb(table), name="grades.xlsb")
+    assert loaded.report.file_type == "xlsb" and loaded.report.sheet == "Binary"
+    assert rows(loaded) == [("Ann", 2.5, "TRUE"), ("Bob", 3.0, "FALSE")]

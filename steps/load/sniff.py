@@ -102,17 +102,17 @@ def _records(text: str, delimiter: str, complete: bool) -> tuple[list[list[str]]
         io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False
     )
     rows, starts = [], []
-    try:
-        while len(rows) <= _HEAD_RECORDS:
-            start = reader.line_num + 1
+    while len(rows) <= _HEAD_RECORDS:
+        start = reader.line_num + 1
+        try:
             row = next(reader, None)
-            if row is None:
-                break
-            if row:
-                rows.append(row)
-                starts.append(start)
-    except csv.Error:
-        return [], []
+        except csv.Error:  # a field past csv's own limit (128 KiB): judge what came before
+            break
+        if row is None:
+            break
+        if row:
+            rows.append(row)
+            starts.append(start)
     if not complete or len(rows) > _HEAD_RECORDS:
         rows, starts = (rows[:-1], starts[:-1]) if len(rows) > 1 else (rows, starts)
     return rows, starts

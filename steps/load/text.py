@@ -155,12 +155,25 @@ def _collapse_file(src: Path, dst: Path) -> None:
             fout.write(collapse_spaces(line))
 
 
-def _refuse_too_wide(job: Source, dialect: Dialect, head: str) -> None:
-    """Refuse a table wider than `max_columns` from its head, before DuckDB sees it: a
-    header longer than the head is counted by its delimiters."""
+def _first_line_fields(path: Path, delimiter: str) -> int:
+    """The fields of a first line longer than the head, by its delimiters (streamed; the line
+    is within the line limit, checked before)."""
+    fields = 1
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        for chunk in iter(lambda: f.read(CHUNK_BYTES), ""):
+            end = min((i for i in (chunk.find("\n"), chunk.find("\r")) if i >= 0), default=-1)
+            fields += chunk[: end if end >= 0 else len(chunk)].count(delimiter)
+            if end >= 0:
+                break
+    return fields
+
+
+def _refuse_too_wide(job: Source, dialect: Dialect, path: Path, head: str) -> None:
+    """Refuse a table wider than `max_columns`, judged from its head before DuckDB sees it;
+    a first line longer than the head is counted by its delimiters."""
     width = max(len(dialect.first_record), dialect.usual_width)
     if "\n" not in head and "\r" not in head:
-        width = max(width, head.count(dialect.delimiter) + 1)
+        width = max(width, _first_line_fields(path, dialect.delimiter))
     if width > job.limits.max_columns:
         raise LoadError(
             f"{job.shown} has {width:,} columns, over the limit of {job.limits.max_columns:,} "
@@ -191,7 +204,7 @@ def read_table(
     if not text.strip():
         raise LoadError(f"{job.shown} holds no data, only blank lines.")
     dialect = sniff_dialect(text, complete, file_type, job.options)
-    _refuse_too_wide(job, dialect, text)
+    _refuse_too_wide(job, dialect, path, text)
     if dialect.delimiter == " ":
         path, spaced = workdir / "spaces.csv", path
         _collapse_file(spaced, path)
