@@ -7,7 +7,8 @@ process when it cannot), and a 7 KB file whose one 1 MB shared string is referre
 1 500 cells (the reader copies it into each). Each part is streamed once through `zipfile`
 (which stops at the declared size and checks the CRC), so a directory that understates a
 part is refused too, in bounded memory; the sheets and the shared strings are scanned on the
-way with byte patterns, never parsed into elements.
+way with byte patterns, never parsed into elements (an upper bound, which is what a bound
+needs).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import re
 import zipfile
 from collections import Counter
-from xml.etree import ElementTree
+from collections.abc import Iterator
+from operator import methodcaller
+from typing import IO
 
 from steps.errors import LoadError
 from steps.load.encoding import CHUNK_BYTES
@@ -23,9 +26,13 @@ from steps.load.report import Source, megabytes
 
 # What a reader holds per cell of a sheet's used range (calamine: a 32-byte value).
 CELL_BYTES = 32
-_CELL_REF = re.compile(rb'\sr="([A-Z]{1,3})(\d{1,7})"')
-_SHARED_REF = re.compile(rb'<c\b[^>]*?\bt="s"[^>]*>\s*<v>(\d+)</v>')
-_CELL = re.compile(rb"<c[\s>/]")
+# Patterns that start with a literal, so the scan runs at C speed; a cell reference written
+# after unusual white space (`<c\nr="XFD1">`) is caught by the slower `\s` patterns.
+_COLUMNS = (re.compile(rb' r="([A-Z]{1,3})\d'), re.compile(rb'\sr="([A-Z]{1,3})\d'))
+_ROWS = (re.compile(rb' r="[A-Z]{1,3}(\d{1,7})"'), re.compile(rb'\sr="[A-Z]{1,3}(\d{1,7})"'))
+_ODD_SPACES = (b'\nr="', b'\tr="', b'\rr="')
+_SHARED_REF = re.compile(rb't="s"[^>]*>\s*<v>(\d+)</v>')
+_SI_END = re.compile(rb"</si>")
 _SST = "xl/sharedStrings.xml"
 
 
@@ -36,64 +43,88 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
+def _is_sheet(name: str) -> bool:
+    return name.startswith("xl/worksheets/") and name.endswith(".xml")
+
+
+def _pieces(part: IO[bytes]) -> Iterator[bytes]:
+    """A part's bytes in chunks, each cut before its last `<c` so no cell is split."""
+    carry = b""
+    for chunk in iter(lambda: part.read(CHUNK_BYTES), b""):
+        data = carry + chunk
+        cut = data.rfind(b"<c")
+        cut = len(data) if cut < 0 else cut
+        carry = data[cut:]
+        yield data[:cut]
+    yield carry
+
+
 class _SheetScan:
-    """A worksheet's used range and its shared-string references, from streamed XML."""
+    """A worksheet's used range, and how many cells refer to a shared string."""
 
     def __init__(self) -> None:
         self.max_row = 0
         self.max_column = 0
         self.rows = 0
         self.widest_row = 0  # for cells without an `r` attribute: their count in a row
-        self.shared: Counter[int] = Counter()
-        self._carry = b""
+        self.shared_refs = 0
 
-    def feed(self, chunk: bytes) -> None:
-        data = self._carry + chunk
-        cut = data.rfind(b"<c")
-        cut = len(data) if cut < 0 else cut
-        self._carry, piece = data[cut:], data[:cut]
-        self._scan(piece)
-
-    def close(self) -> None:
-        self._scan(self._carry)
-        self._carry = b""
-
-    def _scan(self, piece: bytes) -> None:
-        refs = _CELL_REF.findall(piece)
-        if refs:
-            columns = {letters for letters, _ in refs}
-            self.max_column = max(self.max_column, *map(_column_number, columns))
-            self.max_row = max(self.max_row, *(int(row) for row in {row for _, row in refs}))
+    def scan(self, piece: bytes) -> None:
+        odd = any(space in piece for space in _ODD_SPACES)
+        columns = _COLUMNS[odd].findall(piece)
+        if columns:
+            self.max_column = max(self.max_column, *map(_column_number, set(columns)))
+            self.max_row = max(self.max_row, *map(int, set(_ROWS[odd].findall(piece))))
         self.rows += piece.count(b"<row")
-        if len(_CELL.findall(piece)) > len(refs):  # some cells have no `r`: count per row
+        cells = piece.count(b"<c ") + piece.count(b"<c>") + piece.count(b"<c/>")
+        if cells > len(columns):  # some cells have no `r`: a row is as wide as its cells
             self.widest_row = max(
-                self.widest_row, *(len(_CELL.findall(row)) for row in piece.split(b"<row"))
+                self.widest_row, *map(methodcaller("count", b"<c"), piece.split(b"<row"))
             )
-        self.shared.update(int(k) for k in _SHARED_REF.findall(piece))
+        self.shared_refs += piece.count(b't="s"')
 
     def cells(self) -> int:
         return max(self.max_row, self.rows) * max(self.max_column, self.widest_row)
 
 
 def _shared_lengths(z: zipfile.ZipFile) -> list[int]:
-    """The UTF-8 length of each shared string, streamed (the table itself may be large)."""
+    """An upper bound on the UTF-8 length of each shared string: the bytes of its `<si>`
+    element (markup and escapes only make it longer), streamed."""
     if _SST not in z.namelist():
         return []
-    lengths = []
+    lengths: list[int] = []
     with z.open(_SST) as part:
-        for _, element in ElementTree.iterparse(part):
-            if element.tag.endswith("}si") or element.tag == "si":
-                lengths.append(len("".join(element.itertext()).encode()))
-                element.clear()
+        carry = b""
+        for chunk in iter(lambda: part.read(CHUNK_BYTES), b""):
+            pieces = _SI_END.split(carry + chunk)
+            carry = pieces.pop()
+            lengths += map(len, pieces)
     return lengths
 
 
-def _expanded_bytes(z: zipfile.ZipFile, scans: list[_SheetScan]) -> int:
+def _shared_text(z: zipfile.ZipFile, lengths: list[int]) -> int:
+    """The text the sheets' shared-string cells stand for, each reference counted (a second
+    pass, made only when the quick bound of references x longest string is too high)."""
+    total = 0
+    for info in z.infolist():
+        if _is_sheet(info.filename):
+            with z.open(info) as part:
+                for piece in _pieces(part):
+                    for k, n in Counter(_SHARED_REF.findall(piece)).items():
+                        total += lengths[int(k)] * n if int(k) < len(lengths) else 0
+    return total
+
+
+def _expanded_bytes(z: zipfile.ZipFile, scans: list[_SheetScan], bound: int) -> int:
     """What the sheets take once read: every cell of each used range, plus the text of a
-    shared string each time a cell refers to it."""
+    shared string each time a cell refers to it (exactly when the quick bound says it might
+    pass `bound`)."""
+    cells = sum(scan.cells() for scan in scans) * CELL_BYTES
     lengths = _shared_lengths(z)
-    text = sum(lengths[k] * n for scan in scans for k, n in scan.shared.items() if k < len(lengths))
-    return sum(scan.cells() for scan in scans) * CELL_BYTES + text
+    quick = sum(scan.shared_refs for scan in scans) * max(lengths, default=0)
+    if cells + quick <= bound:
+        return cells + quick
+    return cells + _shared_text(z, lengths)
 
 
 def check_workbook(job: Source) -> None:
@@ -111,25 +142,19 @@ def check_workbook(job: Source) -> None:
                 )
             scans = []
             for info in z.infolist():
-                sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(
-                    ".xml"
-                )
-                scan = _SheetScan() if sheet else None
                 with z.open(info) as part:
-                    for chunk in iter(lambda part=part: part.read(CHUNK_BYTES), b""):
-                        if scan is not None:
-                            scan.feed(chunk)
-                if scan is not None:
-                    scan.close()
+                    if not _is_sheet(info.filename):
+                        while part.read(CHUNK_BYTES):
+                            pass
+                        continue
+                    scan = _SheetScan()
+                    for piece in _pieces(part):
+                        scan.scan(piece)
                     scans.append(scan)
-            expanded = _expanded_bytes(z, scans)
+            bound = job.limits.max_workbook_bytes
+            expanded = _expanded_bytes(z, scans, bound)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
         raise LoadError(f"{job.shown} is damaged: its zip archive cannot be read.") from None
-    except ElementTree.ParseError as exc:
-        raise LoadError(
-            f"{job.shown} is damaged: its shared strings are not well-formed XML ({exc})."
-        ) from None
-    bound = job.limits.max_workbook_bytes
     if expanded > bound:
         raise LoadError(
             f"{job.shown} would take {megabytes(expanded)} in memory once its cells are "
