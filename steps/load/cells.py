@@ -46,6 +46,8 @@ def column_text(values: tuple[object, ...]) -> pa.Array:
     out = pa.nulls(len(values), pa.string())
     for kind in kinds:
         mask = (types == kind).astype(bool)
+        if kind is str and values.count("") == mask.sum():
+            continue  # only empty cells: left missing, which a CSV writes the same way
         chosen = np.where(mask, cells, None)
         if kind is str:
             text = pa.array(chosen, pa.string())

@@ -26,11 +26,11 @@ from steps.load.report import Source, megabytes
 
 # What a reader holds per cell of a sheet's used range (calamine: a 32-byte value).
 CELL_BYTES = 32
-# Patterns that start with a literal, so the scan runs at C speed; a cell reference written
-# after unusual white space (`<c\nr="XFD1">`) is caught by the slower `\s` patterns.
-_COLUMNS = (re.compile(rb' r="([A-Z]{1,3})\d'), re.compile(rb'\sr="([A-Z]{1,3})\d'))
-_ROWS = (re.compile(rb' r="[A-Z]{1,3}(\d{1,7})"'), re.compile(rb'\sr="[A-Z]{1,3}(\d{1,7})"'))
-_ODD_SPACES = (b'\nr="', b'\tr="', b'\rr="')
+# Both start with the literal `r="`, so the scan runs at C speed whatever white space comes
+# before the attribute; other attributes whose name ends in `r` and whose value looks like a
+# cell reference would only raise the bound.
+_COLUMNS = re.compile(rb'r="([A-Z]{1,3})\d')
+_ROWS = re.compile(rb'r="[A-Z]{1,3}(\d{1,7})"')
 _SHARED_REF = re.compile(rb't="s"[^>]*>\s*<v>(\d+)</v>')
 _SI_END = re.compile(rb"</si>")
 _SST = "xl/sharedStrings.xml"
@@ -70,14 +70,13 @@ class _SheetScan:
         self.shared_refs = 0
 
     def scan(self, piece: bytes) -> None:
-        odd = any(space in piece for space in _ODD_SPACES)
-        columns = _COLUMNS[odd].findall(piece)
+        columns = _COLUMNS.findall(piece)
         if columns:
             self.max_column = max(self.max_column, *map(_column_number, set(columns)))
-            self.max_row = max(self.max_row, *map(int, set(_ROWS[odd].findall(piece))))
+            self.max_row = max(self.max_row, *map(int, set(_ROWS.findall(piece))))
         self.rows += piece.count(b"<row")
-        cells = piece.count(b"<c ") + piece.count(b"<c>") + piece.count(b"<c/>")
-        if cells > len(columns):  # some cells have no `r`: a row is as wide as its cells
+        # `<c` also starts a few other tags (`<col>`): counting them only raises the bound.
+        if piece.count(b"<c") > len(columns):  # cells without `r`: as wide as their row
             self.widest_row = max(
                 self.widest_row, *map(methodcaller("count", b"<c"), piece.split(b"<row"))
             )
