@@ -12,7 +12,6 @@ the shared-string table is held, and it is small (the text columns repeat).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as dt
 import io
@@ -23,7 +22,7 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from generate import SEED, csv_chunks
+from generate import SEED, csv_chunks, size_arguments
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -144,11 +143,7 @@ def write_xlsx(out: Path, megabytes: float, seed: int = SEED) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Write the messy table as an .xlsx.")
-    parser.add_argument("--mb", type=float, required=True, help="target size in MB (10^6 bytes)")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--seed", type=int, default=SEED)
-    args = parser.parse_args()
+    args = size_arguments("Write the messy table as an .xlsx.")
     started = time.perf_counter()
     rows = write_xlsx(args.out, args.mb, args.seed)
     seconds = time.perf_counter() - started

@@ -17,8 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 import duckdb
-import openpyxl
 import pytest
+from helpers import xlsx_bytes
 
 from steps.engine import quote_ident
 from steps.errors import SettingsError
@@ -555,18 +555,6 @@ def test_report_is_json_safe(tmp_path):
 
 
 # ---------------------------------------------------------------- Excel
-
-
-def xlsx_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in sheets.items():
-        sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def test_xlsx_values_types_and_markers(tmp_path):

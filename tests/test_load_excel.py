@@ -20,8 +20,8 @@ import time
 import zipfile
 from pathlib import Path
 
-import openpyxl
 import pytest
+from helpers import xlsx_bytes
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from samples import sample_path
@@ -46,18 +46,6 @@ def refused(source, **kwargs) -> str:
 
 def rows(loaded) -> list[tuple]:
     return loaded.con.execute(f"SELECT * FROM {quote_ident(loaded.table)}").fetchall()
-
-
-def xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for title, sheet_rows in sheets.items():
-        sheet = workbook.create_sheet(title)
-        for row in sheet_rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def csv_text(table: list[list[object]]) -> str:
@@ -101,7 +89,7 @@ def test_penguins_from_csv_and_xlsx_give_the_same_overview(tmp_path):
     table = list(csv.reader(path.open(encoding="utf-8", newline="")))
     cells = [table[0]] + [[as_cells(v) for v in row] for row in table[1:]]
     book = tmp_path / "penguins.xlsx"
-    book.write_bytes(xlsx({"penguins": cells}))
+    book.write_bytes(xlsx_bytes({"penguins": cells}))
     from_csv, from_xlsx = load(path), load(book)
     assert from_xlsx.report.n_rows == from_csv.report.n_rows == len(table) - 1
     assert figures(from_xlsx) == figures(from_csv)
@@ -121,7 +109,7 @@ def test_dates_numbers_as_text_and_markers_agree(tmp_path):
         ]
         for i in range(40)
     ]
-    (tmp_path / "t.xlsx").write_bytes(xlsx({"t": table}))
+    (tmp_path / "t.xlsx").write_bytes(xlsx_bytes({"t": table}))
     (tmp_path / "t.csv").write_text(csv_text(table), encoding="utf-8")
     from_xlsx, from_csv = load(tmp_path / "t.xlsx"), load(tmp_path / "t.csv")
     assert figures(from_xlsx) == figures(from_csv)
@@ -135,7 +123,7 @@ def test_boolean_labels_infinities_and_a_title_row_agree(tmp_path):
     table = [["Quarterly export"], ["id", "member", "ratio"]] + [
         [i, ["Yes", "No"][i % 2], ["inf", "-inf", "0.5", "2"][i % 4]] for i in range(24)
     ]
-    (tmp_path / "b.xlsx").write_bytes(xlsx({"b": table}))
+    (tmp_path / "b.xlsx").write_bytes(xlsx_bytes({"b": table}))
     (tmp_path / "b.csv").write_text(csv_text(table), encoding="utf-8")
     from_xlsx, from_csv = load(tmp_path / "b.xlsx"), load(tmp_path / "b.csv")
     assert figures(from_xlsx) == figures(from_csv)
@@ -147,7 +135,7 @@ def test_boolean_labels_infinities_and_a_title_row_agree(tmp_path):
 
 
 def test_sheet_and_skip_lines_options(tmp_path):
-    data = xlsx({"First": [["a"], [1]], "Second": [["junk"], ["b", "c"], ["x", 2.5]]})
+    data = xlsx_bytes({"First": [["a"], [1]], "Second": [["junk"], ["b", "c"], ["x", 2.5]]})
     loaded = load(data, name="two.xlsx", options=ReadOptions(sheet="Second", skip_lines=1))
     assert loaded.report.sheet == "Second" and loaded.report.lines_skipped == 1
     assert rows(loaded) == [("x", 2.5)]
@@ -160,7 +148,7 @@ def test_date_and_time_cells_keep_their_kind(tmp_path):
         [dt.date(2024, 5, i + 1), dt.time(9, i), dt.datetime(2024, 5, i + 1, 8, 30)]
         for i in range(5)
     ]
-    loaded = load(xlsx({"s": table}), name="d.xlsx")
+    loaded = load(xlsx_bytes({"s": table}), name="d.xlsx")
     described = {n: t for n, t, *_ in loaded.con.execute("DESCRIBE data").fetchall()}
     assert described == {"when": "DATE", "at": "TIME", "stamp": "TIMESTAMP"}
     assert rows(loaded) == [tuple(r) for r in table[1:]]
@@ -240,7 +228,7 @@ GOOD = [["a", "b"], [1, "x"], [2, "y"]]
 
 def test_broken_sheet_xml_names_the_sheet():
     data = rezip(
-        xlsx({"Data": GOOD}),
+        xlsx_bytes({"Data": GOOD}),
         lambda n, d: d.replace(b"</sheetData>", b"") if n == "xl/worksheets/sheet1.xml" else d,
     )
     message = refused(data, name="book.xlsx")
@@ -251,20 +239,22 @@ def test_broken_sheet_xml_names_the_sheet():
 
 
 def test_missing_sheet_part_names_the_sheet():
-    data = rezip(xlsx({"Data": GOOD}), lambda n, d: None if n.startswith("xl/worksheets/") else d)
+    data = rezip(
+        xlsx_bytes({"Data": GOOD}), lambda n, d: None if n.startswith("xl/worksheets/") else d
+    )
     message = refused(data, name="book.xlsx")
     assert message == "book.xlsx is damaged: its sheet 'Data' is missing from the file."
 
 
 def test_truncated_zip():
-    data = xlsx({"Data": GOOD})
+    data = xlsx_bytes({"Data": GOOD})
     message = refused(data[: len(data) // 2], name="book.xlsx")
     assert message == "book.xlsx is damaged: its zip archive is cut short or corrupt."
 
 
 def test_wrong_content_types_still_read_the_cells_right():
     data = rezip(
-        xlsx({"Data": GOOD}),
+        xlsx_bytes({"Data": GOOD}),
         lambda n, d: b"<Types>not what it should be" if n == "[Content_Types].xml" else d,
     )
     assert rows(load(data, name="book.xlsx")) == [(1, "x"), (2, "y")]
@@ -272,7 +262,7 @@ def test_wrong_content_types_still_read_the_cells_right():
 
 def test_workbook_part_cut_short():
     data = rezip(
-        xlsx({"Data": GOOD}), lambda n, d: d[: len(d) // 2] if n == "xl/workbook.xml" else d
+        xlsx_bytes({"Data": GOOD}), lambda n, d: d[: len(d) // 2] if n == "xl/workbook.xml" else d
     )
     assert "book.xlsx is damaged" in refused(data, name="book.xlsx")
 
@@ -289,7 +279,7 @@ def test_broken_shared_strings():
 @pytest.mark.parametrize("name", ["secret.xlsx", "secret.xls", "secret"])
 def test_password_protected_workbook(name):
     encrypted = io.BytesIO()
-    OOXMLFile(io.BytesIO(xlsx({"Data": GOOD}))).encrypt("hunter2", encrypted)
+    OOXMLFile(io.BytesIO(xlsx_bytes({"Data": GOOD}))).encrypt("hunter2", encrypted)
     message = refused(encrypted.getvalue(), name=name)
     assert message == f"{name} is password-protected; save it without one."
 
@@ -396,7 +386,7 @@ def test_the_workbook_bound_is_a_parameter(tmp_path):
 
 
 def test_too_many_columns_in_a_sheet(tmp_path):
-    data = xlsx({"wide": [[f"c{j}" for j in range(30)], list(range(30))]})
+    data = xlsx_bytes({"wide": [[f"c{j}" for j in range(30)], list(range(30))]})
     message = refused(data, name="wide.xlsx", limits=LoadLimits(max_columns=20))
     assert "30 columns, over the limit of 20" in message
     assert load(data, name="wide.xlsx", limits=LoadLimits(max_columns=30)).report.n_columns == 30
@@ -404,7 +394,7 @@ def test_too_many_columns_in_a_sheet(tmp_path):
 
 def test_huge_and_irrational_numbers_keep_their_value():
     table = [["v"], [1e300], [-1e300], [math.pi]]
-    loaded = load(xlsx({"s": table}), name="big.xlsx")
+    loaded = load(xlsx_bytes({"s": table}), name="big.xlsx")
     assert [r[0] for r in rows(loaded)] == [1e300, -1e300, math.pi]
 
 
