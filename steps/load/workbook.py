@@ -97,7 +97,7 @@ def _shared_lengths(z: zipfile.ZipFile) -> list[int]:
         for chunk in iter(lambda: part.read(CHUNK_BYTES), b""):
             pieces = _SI_END.split(carry + chunk)
             carry = pieces.pop()
-            lengths += map(len, pieces)
+            lengths += [len(piece) - max(piece.rfind(b"<si"), 0) for piece in pieces]
     return lengths
 
 
