@@ -41,7 +41,7 @@ def sniff(
     path: Path,
     dialect: Dialect,
     header: bool | None,
-    max_line_bytes: int,
+    max_line_bytes: int | None,
 ) -> Sniffed:
     """DuckDB's header and type detection on a sample, with our delimiter and quoting (and
     the header, when the person said whether there is one)."""
@@ -71,15 +71,16 @@ def _null_markers(dialect: Dialect) -> str:
     return sql_list([m for m in MISSING_MARKERS if dialect.delimiter not in m])
 
 
-def _dialect_options(dialect: Dialect, max_line_bytes: int) -> list[str]:
-    """How DuckDB is to split the text; lines up to the loader's own limit are read (DuckDB's
-    default stops at 2 MB)."""
+def _dialect_options(dialect: Dialect, max_line_bytes: int | None) -> list[str]:
+    """How DuckDB is to split the text. `max_line_bytes` raises DuckDB's own line limit (2
+    MB) for a file that needs it; its buffers grow with it, so only then."""
     options = [
         f"delim={quote_literal(dialect.delimiter)}",
         "quote='\"'",
         "escape='\"'",
-        f"max_line_size={int(max_line_bytes)}",
     ]
+    if max_line_bytes is not None:
+        options.append(f"max_line_size={int(max_line_bytes)}")
     if dialect.newline:
         options.append(f"new_line='{dialect.newline}'")
     if dialect.skip_lines:
@@ -108,7 +109,7 @@ class Plan:
     names: tuple[str, ...]
     date_format: str | None
     timestamp_format: str | None
-    max_line_bytes: int
+    max_line_bytes: int | None
 
     def day_month_swapped(self) -> Plan | None:
         """The plan with day and month trading places in its date formats, when they are

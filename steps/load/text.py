@@ -54,6 +54,8 @@ from steps.load.sniff import (
 )
 from steps.load.values import date_order_warnings, date_orders, infinities, infinity_warnings
 
+# DuckDB's own longest line (`max_line_size`), less a margin for the line end.
+_DUCKDB_LINE_BYTES = 2_000_000
 # How a value holding a likely delimiter is described, when a file was read as one column.
 _DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "a tab", "|": "'|'", " ": "a space", ":": "':'"}
 
@@ -198,8 +200,17 @@ def read_table(
     file_type: str,
     staging: str,
     workdir: Path,
+    longest_line: int | None = None,
 ) -> _Read:
-    """Dialect, preamble and header from the head, types from DuckDB's sample, the parse."""
+    """Dialect, preamble and header from the head, types from DuckDB's sample, the parse.
+
+    `longest_line` (bytes), when the caller measured it, lets DuckDB keep its own line limit
+    for a file whose lines fit it; unmeasured, lines up to the loader's limit are read."""
+    max_line_bytes = (
+        job.limits.max_line_bytes
+        if longest_line is None or longest_line >= _DUCKDB_LINE_BYTES
+        else None
+    )
     text, complete = head_text(path)
     if not text.strip():
         raise LoadError(f"{job.shown} holds no data, only blank lines.")
@@ -208,7 +219,7 @@ def read_table(
     if dialect.delimiter == " ":
         path, spaced = workdir / "spaces.csv", path
         _collapse_file(spaced, path)
-    sniffed = sniff(con, path, dialect, job.options.header, job.limits.max_line_bytes)
+    sniffed = sniff(con, path, dialect, job.options.header, max_line_bytes)
     has_header = sniffed.has_header if job.options.header is None else job.options.header
     names, renamed, types = _columns(dialect, has_header, sniffed)
     plan = Plan(
@@ -218,7 +229,7 @@ def read_table(
         tuple(names),
         sniffed.date_format,
         sniffed.timestamp_format,
-        job.limits.max_line_bytes,
+        max_line_bytes,
     )
     parsed = parse_exact(con, plan, staging, types)
     return _Read(path, parsed.plan, has_header, renamed, types, parsed)
@@ -250,15 +261,17 @@ def load_text(
     workdir: Path,
 ) -> Body:
     path, scanned, encoding, warnings = _as_utf8(job, head, workdir)
+    # Lines were measured in the file's own bytes; transcoded, they may have grown.
+    longest = scanned.longest_line if path == job.path else None
     try:
-        read = read_table(con, job, path, file_type, staging, workdir)
+        read = read_table(con, job, path, file_type, staging, workdir, longest)
     except duckdb.Error as exc:
         # DuckDB's strict reader stops at a file mixing CRLF and LF line endings.
         if "invalid state" not in str(exc):
             raise
         path, unmixed = workdir / "lf.csv", path
         _rewrite_newlines(unmixed, path)
-        read = read_table(con, job, path, file_type, staging, workdir)
+        read = read_table(con, job, path, file_type, staging, workdir, longest)
         warnings.append("Line endings mix CRLF and LF; every CRLF was read as LF.")
     return table_body(
         con, job, read, staging, warnings, sha256=scanned.sha256, encoding=encoding.name
