@@ -38,41 +38,44 @@ _ACCENT_RUN = re.compile(r"[^\x00-\x7f]{3}")
 class Scan:
     """What one streaming pass over the bytes found.
 
-    `longest_line` is the longest line in bytes and `longest_line_number` its number, as
-    far as lines longer than one chunk are concerned (shorter ones count as one chunk): only
-    lines past a limit of at least that much are refused.
+    `longest_line` is the longest line in bytes and `longest_line_end` the offset where it
+    ends, as far as lines longer than one chunk are concerned (shorter ones count as one
+    chunk): only lines past a limit of at least that much are refused.
     """
 
     sha256: str
     first_invalid_utf8: int | None
     nul_bytes: int
     longest_line: int = 0
-    longest_line_number: int = 1
+    longest_line_end: int = 0
 
 
 class _LongestLine:
-    """The longest run of bytes without a line end, kept across chunks (LF, CR or CRLF)."""
+    """The longest run of bytes without a line end (LF, or CR in a file of CRs), kept across
+    chunks; each chunk is searched from either end only, so this costs next to nothing."""
 
     def __init__(self) -> None:
+        self.position = 0  # offset of the chunk being fed
         self.run = 0  # bytes since the last line end
-        self.lines = 1  # the line the run is on
         self.longest = 0
-        self.longest_number = 1
+        self.longest_end = 0
 
     def feed(self, chunk: bytes) -> None:
-        first = min((i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0), default=-1)
+        first = chunk.find(b"\n")
+        first = chunk.find(b"\r") if first < 0 else first
         if first < 0:
             self.run += len(chunk)
         else:
-            self._end(self.run + first)
-            last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
-            self.lines += chunk.count(b"\n") or chunk.count(b"\r")
+            self._end(self.run + first, self.position + first)
+            last = chunk.rfind(b"\n")
+            last = chunk.rfind(b"\r") if last < 0 else last
             self.run = len(chunk) - last - 1
-        self._end(self.run)
+        self.position += len(chunk)
+        self._end(self.run, self.position)
 
-    def _end(self, length: int) -> None:
+    def _end(self, length: int, offset: int) -> None:
         if length > self.longest:
-            self.longest, self.longest_number = length, self.lines
+            self.longest, self.longest_end = length, offset
 
 
 def scan(path: Path, skip_utf8_check: bool) -> Scan:
@@ -101,7 +104,7 @@ def scan(path: Path, skip_utf8_check: bool) -> Scan:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             first_invalid = offset - 1
-    return Scan(digest.hexdigest(), first_invalid, nuls, longest.longest, longest.longest_number)
+    return Scan(digest.hexdigest(), first_invalid, nuls, longest.longest, longest.longest_end)
 
 
 def sha256_of(source: Path | str | bytes) -> str:

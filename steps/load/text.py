@@ -83,9 +83,11 @@ def _as_utf8(job: Source, head: bytes, workdir: Path) -> tuple[Path, Scan, Encod
     scanned = scan(job.path, skip_utf8_check=bom is not None and bom.startswith("utf-16"))
     limit = job.limits.max_line_bytes
     if scanned.longest_line > limit:
+        end = scanned.longest_line_end
+        line = physical_lines(job.path, [end])[end]
         raise LoadError(
-            f"{job.shown} has a line of {megabytes(scanned.longest_line)} (line "
-            f"{scanned.longest_line_number:,}), over the limit of {megabytes(limit)} for one line."
+            f"{job.shown} has a line of {megabytes(scanned.longest_line)} (line {line:,}), "
+            f"over the limit of {megabytes(limit)} for one line."
         )
     encoding = choose_encoding(job.path, head, scanned)
     _refuse_binary(job.name, decoded_head(head, encoding))
