@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from steps.engine import quote_ident
-from steps.load.parse import Plan, day_month_order
+from steps.load.parse import Plan, aggregate_row, day_month_order
 from steps.load.report import DateOrder, plural
 
 
@@ -22,11 +22,11 @@ def infinities(
     floats = [n for n, t in zip(names, types, strict=True) if t.upper() in ("DOUBLE", "FLOAT")]
     if not floats:
         return ()
-    counts = con.execute(
-        "SELECT "
-        + ", ".join(f"count(*) FILTER (WHERE isinf({quote_ident(n)}))" for n in floats)
-        + f" FROM {quote_ident(table)}"
-    ).fetchone()
+    counts = aggregate_row(
+        con,
+        quote_ident(table),
+        [f"count(*) FILTER (WHERE isinf({quote_ident(n)}))" for n in floats],
+    )
     return tuple((n, int(c)) for n, c in zip(floats, counts, strict=True) if c)
 
 
@@ -54,11 +54,11 @@ def date_orders(
     ]
     if not dated:
         return ()
-    proven = con.execute(
-        "SELECT "
-        + ", ".join(f"coalesce(bool_or(day({quote_ident(n)}) > 12), false)" for n, _ in dated)
-        + f" FROM {quote_ident(table)}"
-    ).fetchone()
+    proven = aggregate_row(
+        con,
+        quote_ident(table),
+        [f"coalesce(bool_or(day({quote_ident(n)}) > 12), false)" for n, _ in dated],
+    )
     return tuple(
         DateOrder(n, day_month_order(fmt), bool(p))
         for (n, fmt), p in zip(dated, proven, strict=True)
