@@ -22,7 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MIB = 1024 * 1024
 
 
 def wide(columns: int, rows: int = 20) -> Callable[[Path], None]:
@@ -36,13 +35,13 @@ def wide(columns: int, rows: int = 20) -> Callable[[Path], None]:
 
 
 def one_line(megabytes: int) -> Callable[[Path], None]:
-    """A header, then one row whose text field is `megabytes` long (one line of the file)."""
+    """A header, then one row whose text field makes it `megabytes` long (MB = 10^6 bytes)."""
 
     def write(path: Path) -> None:
         with path.open("w") as f:
             f.write("id,text\n1,")
             for _ in range(megabytes):
-                f.write("x" * MIB)
+                f.write("x" * 1_000_000)
             f.write("\n")
 
     return write
@@ -95,7 +94,8 @@ def run(path: Path, mode: str, timeout: float) -> tuple[str, str, str]:
         return f"> {timeout:.0f}", peak, "killed at the timeout"
     lines = out.strip().splitlines()
     if os.WEXITSTATUS(status) != 0 or not lines:
-        return "—", peak, (lines[-1] if lines else "no output")[:200]
+        errors = [line for line in lines if "Error" in line or "Exception" in line]
+        return "—", peak, (errors or lines or ["no output"])[-1][:200]
     result = json.loads(lines[-1])
     return f"{result['seconds']:.1f}", peak, result["detail"]
 

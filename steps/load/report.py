@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 
 from steps.results import ToDict
+from steps.settings import MIB
 
-MIB = 1024 * 1024
 PREAMBLE_LISTED = 5
 
 
@@ -42,11 +42,13 @@ class LoadLimits:
     """Bounds checked before any parsing, so a hostile file is refused in one sentence
     instead of holding a shared server's memory or time (issue 19, 20).
 
-    `max_columns` (CSV and workbooks): a table wider than this takes minutes per step.
-    `max_line_bytes` (text files): DuckDB holds a whole line at once, and a 100 MB line
-    makes its reader crawl. `max_workbook_bytes`: what the chosen sheet will take in memory
-    once a spreadsheet reader has expanded it (every cell of its used range, and the text of
-    every shared string each time a cell refers to it), which a 7 KB file can make gigabytes.
+    `max_columns` (CSV and workbooks): 10 000 columns take half a minute to load and run
+    Steps 1-2, 50 000 more than five minutes (bench/README.md). `max_line_bytes` (text
+    files): DuckDB holds a whole line at once, and past 10 MB the steps run out of memory;
+    lines are measured to the chunk the file is read in (1 MiB), so a limit below that acts
+    as 1 MiB. `max_workbook_bytes`: what a zip workbook's sheets take in memory once a
+    reader has expanded them (every cell of each used range, and the text of a shared string
+    each time a cell refers to it), which a 7 KB file can make gigabytes.
     """
 
     max_columns: int = 20_000
