@@ -137,6 +137,7 @@ def test_sheet_and_skip_lines_options(tmp_path):
     data = xlsx_bytes({"First": [["a"], [1]], "Second": [["junk"], ["b", "c"], ["x", 2.5]]})
     loaded = load(data, name="two.xlsx", options=ReadOptions(sheet="Second", skip_lines=1))
     assert loaded.report.sheet == "Second" and loaded.report.lines_skipped == 1
+    assert loaded.report.sheets == ("First", "Second")
     assert rows(loaded) == [("x", 2.5)]
     headerless = load(data, name="two.xlsx", options=ReadOptions(sheet="First", header=False))
     assert rows(headerless) == [("a",), ("1",)]

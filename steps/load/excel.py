@@ -160,6 +160,7 @@ def load_workbook(con: duckdb.DuckDBPyConnection, job: Source, staging: str, wor
         delimiter=None,
         quote=None,
         sheet=chosen,
+        sheets=tuple(workbook.sheet_names),
         lines_skipped=skip,
         preamble=tuple("\t".join(row) for row in head[: min(skip, PREAMBLE_LISTED)]),
     )

@@ -113,6 +113,7 @@ class Body(ToDict):
     preamble: tuple[str, ...] = ()
     infinities: tuple[tuple[str, int], ...] = ()
     date_orders: tuple[DateOrder, ...] = ()
+    sheets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +124,7 @@ class LoadReport(Body):
     detected preamble or `ReadOptions.skip_lines`; `preamble`: the first of them, exactly
     (at most `PREAMBLE_LISTED`). `infinities`: `[column, count]` for DOUBLE columns holding
     `inf`/`-inf`/`Infinity`. `date_orders`: one `DateOrder` per column of day/month dates.
+    `sheets`: every sheet of a workbook, in order (for a form that lets the person pick one).
     `read_options`: what the person chose (`ReadOptions`; all null when nothing was).
     """
 
