@@ -56,6 +56,19 @@ def signoff(path: Path, clock: Clock) -> Result:
     return ov.n_rows, clock.detail()
 
 
+def signoff_load(path: Path, clock: Clock) -> Result:
+    """`steps.load.load` alone: the loader's own cost, for before/after comparisons.
+
+    The size limit is the app's (`SIGNOFF_MAX_MB`): a 50 MB workbook unpacks past the default."""
+    from steps.load import load
+    from steps.settings import Settings
+
+    clock.lap("import")
+    loaded = load(path, limit=Settings.from_env().max_bytes)
+    clock.lap("load")
+    return loaded.report.n_rows, clock.detail()
+
+
 def signoff_step3(path: Path, clock: Clock) -> Result:
     """Load plus Step 3 (correlation matrix, strong pairs, distributions) as the app does."""
     from steps.load import load
@@ -191,6 +204,7 @@ CONTENDERS: dict[str, Callable[[Path, Clock], Result]] = {
     f.__name__: f
     for f in (
         signoff,
+        signoff_load,
         duckdb_read,
         duckdb_summarize,
         pandas_figures,

@@ -192,14 +192,20 @@ def write_csv(out: Path, megabytes: float, seed: int = SEED) -> int:
     return size
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Write a seeded messy CSV for the benchmarks.")
+def size_arguments(description: str) -> argparse.Namespace:
+    """`--mb`, `--out` and `--seed`, as every generator of the benchmark files takes them."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--mb", type=float, required=True, help="target size in MB (10^6 bytes)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args()
     if args.mb <= 0:
         sys.exit("error: --mb must be a positive number.")
+    return args
+
+
+def main() -> None:
+    args = size_arguments("Write a seeded messy CSV for the benchmarks.")
     start = time.perf_counter()
     size = write_csv(args.out, args.mb, args.seed)
     print(f"wrote {args.out}: {size / 1e6:.1f} MB in {time.perf_counter() - start:.1f} s")

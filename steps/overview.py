@@ -333,7 +333,10 @@ def _kind(
         return "numeric"
     if not column.is_text:
         return "categorical"
-    if 0 < n_distinct <= 2 and {v.strip().lower() for v, _ in tops} <= _BOOLEAN_TOKENS:
+    # The loader keeps `Yes`/`No` as written, so the kind is told from the labels: at most
+    # two once case and spaces are set aside (`TRUE`, `true`, `False`), all of them tokens.
+    labels = {v.strip().lower() for v, _ in tops}
+    if 0 < n_distinct <= len(tops) and len(labels) <= 2 and labels <= _BOOLEAN_TOKENS:
         return "boolean"
     if _identifier_shaped(n_rows, count, n_distinct, max_length) and not spaced:
         return "identifier"

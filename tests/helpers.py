@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import duckdb
+import openpyxl
 import pandas as pd
 
 from steps.engine import quote_ident
@@ -15,3 +18,16 @@ def duckdb_table(frame: pd.DataFrame, name: str = "data") -> duckdb.DuckDBPyConn
     con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM frame")
     con.unregister("frame")
     return con
+
+
+def xlsx_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
+    """A workbook of the given sheets (title -> rows), saved by openpyxl."""
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

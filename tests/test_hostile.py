@@ -30,7 +30,7 @@ from steps.exports.csv_metrics import csv_metrics
 from steps.exports.html import html_report
 from steps.figures import overview_figures, quality_figures, report_figures, statistics_figures
 from steps.insights import Facts
-from steps.load import LoadError, load
+from steps.load import LoadError, LoadLimits, load
 from steps.overview import overview
 from steps.quality import quality
 from steps.settings import Settings
@@ -423,6 +423,55 @@ def test_zip_directory_that_understates_a_part_is_refused(tmp_path: Path) -> Non
         entry += 46 + name_len + extra_len + comment_len
     message = refusal(bytes(data), name="liar.xlsx", limit=1024 * 1024)
     assert "damaged" in message
+
+
+# ---------------------------------------------------------------- bounds before parsing
+
+
+def test_a_table_wider_than_the_column_limit_is_refused_before_parsing() -> None:
+    data = (",".join(f"c{j}" for j in range(31)) + "\n" + ",".join("1" * 31) + "\n").encode()
+    message = refusal(data, limits=LoadLimits(max_columns=30))
+    assert message == (
+        "x.csv has 31 columns, over the limit of 30 that can be analysed; split it or keep "
+        "fewer columns."
+    )
+    assert load(data, name="x.csv", limits=LoadLimits(max_columns=31)).report.n_columns == 31
+
+
+def test_a_header_longer_than_the_head_is_counted_by_its_delimiters() -> None:
+    k = 300_000  # a 2.3 MB first line: past the megabyte the dialect is judged on
+    data = (",".join(f"c{j}" for j in range(k)) + "\n").encode()
+    started = time.perf_counter()
+    message = refusal(data)
+    assert f"has {k:,} columns, over the limit of 20,000" in message
+    assert time.perf_counter() - started < 5
+
+
+def test_a_line_past_the_line_limit_is_refused_with_its_number() -> None:
+    long = 3 * 1024 * 1024
+    data = b"a,b\n1,2\n" + b"x" * long + b",3\n4,5\n"
+    message = refusal(data, limits=LoadLimits(max_line_bytes=2 * 1024 * 1024))
+    assert message == (
+        f"x.csv has a line of 3.0 MB ({long + 2:,} bytes) (line 3), over the limit of "
+        "2.0 MB (2,097,152 bytes) for one line."
+    )
+
+
+def test_lines_under_the_limit_but_past_duckdbs_default_load() -> None:
+    value = "v" * (3 * 1024 * 1024)  # DuckDB's own reader stops at 2 MB a line
+    loaded = load(f"a,b\n1,{value}\n2,w\n".encode(), name="x.csv")
+    assert loaded.report.rows_skipped == 0
+    assert loaded.con.execute("SELECT length(b) FROM data ORDER BY a").fetchall() == [
+        (len(value),),
+        (1,),
+    ]
+
+
+def test_old_mac_line_endings_are_many_short_lines_not_one_long_one() -> None:
+    data = b"a,b\r" + b"".join(b"%d,xxxxxxxx\r" % i for i in range(200_000))
+    assert len(data) > 2 * 1024 * 1024
+    loaded = load(data, name="x.csv", limits=LoadLimits(max_line_bytes=1024 * 1024))
+    assert loaded.report.n_rows == 200_000
 
 
 # ---------------------------------------------------------------- odd shapes

@@ -4,7 +4,7 @@ DuckDB reads UTF-8 only. Most files already are, so one streaming pass (which al
 fingerprints the bytes) proves it and the file is parsed where it lies; BOMs, UTF-16
 without a BOM, UTF-8 with a few bad bytes and the legacy code pages files really come in
 are told apart from the bytes, and only those files are transcoded, in a streaming pass.
-Nothing here speaks to a person: `steps.load` turns what is found into sentences.
+Nothing here speaks to a person: `steps.load.text` turns what is found into sentences.
 """
 
 from __future__ import annotations
@@ -36,23 +36,60 @@ _ACCENT_RUN = re.compile(r"[^\x00-\x7f]{3}")
 
 @dataclass(frozen=True)
 class Scan:
-    """What one streaming pass over the bytes found."""
+    """What one streaming pass over the bytes found.
+
+    `longest_line` is the longest line in bytes and `longest_line_end` the offset where it
+    ends, as far as lines longer than one chunk are concerned (shorter ones count as one
+    chunk): only lines past a limit of at least that much are refused.
+    """
 
     sha256: str
     first_invalid_utf8: int | None
     nul_bytes: int
+    longest_line: int = 0
+    longest_line_end: int = 0
+
+
+class _LongestLine:
+    """The longest run of bytes without a line end (LF, or CR in a file of CRs), kept across
+    chunks; each chunk is searched from either end only, so this costs next to nothing."""
+
+    def __init__(self) -> None:
+        self.position = 0  # offset of the chunk being fed
+        self.run = 0  # bytes since the last line end
+        self.longest = 0
+        self.longest_end = 0
+
+    def feed(self, chunk: bytes) -> None:
+        first = chunk.find(b"\n")
+        first = chunk.find(b"\r") if first < 0 else first
+        if first < 0:
+            self.run += len(chunk)
+        else:
+            self._end(self.run + first, self.position + first)
+            last = chunk.rfind(b"\n")
+            last = chunk.rfind(b"\r") if last < 0 else last
+            self.run = len(chunk) - last - 1
+        self.position += len(chunk)
+        self._end(self.run, self.position)
+
+    def _end(self, length: int, offset: int) -> None:
+        if length > self.longest:
+            self.longest, self.longest_end = length, offset
 
 
 def scan(path: Path, skip_utf8_check: bool) -> Scan:
-    """Fingerprint, UTF-8 validity and NUL count in a single read of the file."""
+    """Fingerprint, UTF-8 validity, NUL count and longest line in a single read of the file."""
     digest = hashlib.sha256()
     decoder = None if skip_utf8_check else codecs.getincrementaldecoder("utf-8")()
     offset = 0
     first_invalid: int | None = None
     nuls = 0
+    longest = _LongestLine()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
             digest.update(chunk)
+            longest.feed(chunk)
             if b"\x00" in chunk:
                 nuls += chunk.count(b"\x00")
             if decoder is not None:
@@ -67,7 +104,14 @@ def scan(path: Path, skip_utf8_check: bool) -> Scan:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             first_invalid = offset - 1
-    return Scan(digest.hexdigest(), first_invalid, nuls)
+    return Scan(digest.hexdigest(), first_invalid, nuls, longest.longest, longest.longest_end)
+
+
+def sha256_of(source: Path | str | bytes) -> str:
+    """The dataset fingerprint: SHA-256 of the file's bytes, read in chunks."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(source).hexdigest()
+    return scan(Path(source), skip_utf8_check=True).sha256
 
 
 def bom_encoding(head: bytes) -> str | None:
