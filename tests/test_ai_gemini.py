@@ -37,9 +37,11 @@ from steps.settings import Settings
 
 GENERATE = re.compile(r"/v1(beta)?/models/[^/]+:generateContent")
 KEY = "test-key-not-a-secret-7f3a"
-MARGIN_S = 0.5
+MARGIN_S = 1.0
 """How far past its deadline a call may end: a thread and an event loop to start, a client to
-build, a socket to close. Measured overshoot: 50-130 ms (bench/README.md)."""
+build, a socket to close. Measured overshoot: 50-130 ms on a quiet machine (bench/README.md),
+510 ms once with the 2-core machine at load 6; without a total deadline a dripping server
+holds the call for 33 minutes, so the margin still tells the two apart."""
 
 
 @pytest.fixture(scope="module")
