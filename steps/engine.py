@@ -51,6 +51,8 @@ _NUMERIC_PREFIXES = (
     "DECIMAL",
 )
 _TEMPORAL_PREFIXES = ("DATE", "TIMESTAMP", "TIME")
+# Types whose values can be NaN or infinite, which no step counts as a present value.
+_NON_FINITE_TYPES = frozenset({"FLOAT", "DOUBLE", "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"})
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,20 @@ def lock_down(con: duckdb.DuckDBPyConnection) -> None:
 def quote_ident(name: str) -> str:
     """Quote any column or table name for SQL, whatever characters it holds."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def present_sql(column: Column) -> str:
+    """The column as SQL with every value that is not *present* made NULL.
+
+    The one definition every step uses: NULL, a float NaN and ±infinity (of floats, dates
+    and timestamps) are not present. Counts, means, ranks and quantiles only see present
+    values, so Step 1's count and Step 3's n of a column always agree; Step 1 reports how
+    many infinities it set aside.
+    """
+    ident = quote_ident(column.name)
+    if column.dtype.upper() in _NON_FINITE_TYPES:
+        return f"CASE WHEN isfinite({ident}) THEN {ident} END"
+    return ident
 
 
 def quote_literal(value: str) -> str:

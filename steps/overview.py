@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from steps.engine import Column, columns, quote_ident, row_count
+from steps.engine import Column, columns, present_sql, quote_ident, row_count
 from steps.results import ToDict
 
 Kind = Literal["numeric", "categorical", "datetime", "boolean", "text", "identifier"]
@@ -36,7 +36,6 @@ CATEGORICAL_MAX_DISTINCT = 50
 _BOOLEAN_TOKENS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f"})
 _ID_NAME = re.compile(r"(^|[^a-z])(id|key|uuid|guid)$|^(id|key)([^a-z]|$)", re.IGNORECASE)
 _INTEGER_PREFIXES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "U")
-_FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
 
 # Logical bytes per value by DuckDB type, for the memory estimate.
 _WIDTHS = {
@@ -108,20 +107,12 @@ def fresh_name(taken: list[str], base: str) -> str:
     return name
 
 
-def is_float(column: Column) -> bool:
-    return column.dtype.upper().startswith(_FLOAT_TYPES)
-
-
 def is_integer(column: Column) -> bool:
     return column.is_numeric and column.dtype.upper().startswith(_INTEGER_PREFIXES)
 
 
-def value_expr(column: Column) -> str:
-    """The column as SQL, with floating-point NaN read as missing (as pandas does)."""
-    ident = quote_ident(column.name)
-    if is_float(column):
-        return f"nullif({ident}, 'NaN'::DOUBLE)"
-    return ident
+# Steps 1 and 2, cleaning and the outlier methods read columns through this name.
+value_expr = present_sql
 
 
 def pilots(con: duckdb.DuckDBPyConnection, table: str, numeric: list[Column]) -> list[Any]:
@@ -457,8 +448,7 @@ def _long_group(
     v = Column(name="v", dtype=group[0].dtype)
     source = _long_source(table, group)
     if v.is_numeric:
-        finite = " FILTER (WHERE isfinite(v))" if is_float(v) else ""
-        pilot = f"SELECT col, coalesce(any_value(v){finite}, 0) AS pilot FROM long GROUP BY col"
+        pilot = "SELECT col, coalesce(any_value(v), 0) AS pilot FROM long GROUP BY col"
         exprs = _general_select(v, None, pilot_sql="pilot")
         sql = (
             f"WITH long AS (SELECT * FROM {source}), p AS ({pilot}) "

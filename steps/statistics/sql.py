@@ -8,20 +8,24 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from steps.engine import Column, columns, quote_ident
+from steps.engine import Column, columns, present_sql, quote_ident
 from steps.errors import StatisticsError
 
 _EPS = float(np.finfo(float).eps)
 
 
 def value_sql(column: Column) -> str:
-    """The column as SQL fit for arithmetic: numbers as DOUBLE with NaN/inf made NULL."""
-    ident = quote_ident(column.name)
+    """The column as SQL fit for arithmetic: numbers as DOUBLE, only where present."""
     if not column.is_numeric:
-        return ident
-    if column.dtype.upper().startswith(("FLOAT", "DOUBLE")):
-        return f"CASE WHEN isfinite({ident}) THEN {ident}::DOUBLE END"
-    return f"{ident}::DOUBLE"
+        return quote_ident(column.name)
+    return f"{present_sql(column)}::DOUBLE"
+
+
+def number_sql(column: Column) -> str:
+    """A numeric or temporal column as DOUBLE: dates and times as epoch seconds."""
+    if column.is_temporal:
+        return f"epoch({present_sql(column)})"
+    return value_sql(column)
 
 
 def double_sql(value: float) -> str:
