@@ -14,6 +14,7 @@ Non-finite values (NaN, ±inf) count as missing, like NULL.
 """
 
 from steps.errors import StatisticsError
+from steps.statistics.associations import MAX_LEVELS, MEASURES, strong_associations
 from steps.statistics.correlation import (
     METHODS,
     Method,
@@ -29,6 +30,8 @@ from steps.statistics.distribution import (
     distributions,
 )
 from steps.statistics.results import (
+    Association,
+    AssociationMatrix,
     CategoricalDistribution,
     CorrelationMatrix,
     Distributions,
@@ -45,10 +48,14 @@ from steps.statistics.step import SCATTER_PAIRS, statistics, with_threshold
 
 __all__ = [
     "MAX_COLUMNS",
+    "MAX_LEVELS",
+    "MEASURES",
     "METHODS",
     "NORMALITY_MIN_ROWS",
     "NORMALITY_TEST",
     "SCATTER_PAIRS",
+    "Association",
+    "AssociationMatrix",
     "Bins",
     "CategoricalDistribution",
     "CorrelationMatrix",
@@ -68,6 +75,7 @@ __all__ = [
     "sample_rows",
     "scatter_sample",
     "statistics",
+    "strong_associations",
     "strong_correlations",
     "value_sql",
     "with_threshold",

@@ -8,12 +8,10 @@ from typing import Literal
 
 import duckdb
 import numpy as np
-import pandas as pd
 
-from steps.engine import SAMPLE_ROWS, SAMPLE_SEED, Column, quote_ident
 from steps.errors import StatisticsError
+from steps.statistics.ranks import RankMeasures, rank_measures
 from steps.statistics.results import CorrelationMatrix, StrongPair
-from steps.statistics.scatter import sample_rows
 from steps.statistics.sql import (
     _EPS,
     _Aggregates,
@@ -22,7 +20,6 @@ from steps.statistics.sql import (
     _numeric_columns,
     _Profile,
     _profile,
-    value_sql,
 )
 
 Method = Literal["pearson", "spearman"]
@@ -100,114 +97,33 @@ def _pearson(
     return max(-1.0, min(1.0, r))
 
 
-def _rank_source(clean: str, k: int) -> str:
-    """Average ranks (ties share their mean rank) as `v0..vk`, NULL kept NULL.
-
-    Each column's distinct values are ranked once (running count minus half the ties) and
-    joined back: a window over the whole table per column would sort every row, carrying
-    all k columns, and is four to five times slower.
-    """
-    lookups = " ".join(
-        f"LEFT JOIN (SELECT v{i} AS x, sum(count(*)) OVER (ORDER BY v{i}) - (count(*) - 1) / 2 "
-        f"AS r FROM {clean} WHERE v{i} IS NOT NULL GROUP BY v{i}) l{i} ON c.v{i} = l{i}.x"
-        for i in range(k)
+def _spearman_result(names: Sequence[str], ranks: RankMeasures, n_rows: int) -> CorrelationMatrix:
+    """The Spearman matrix of the first `len(names)` columns the rank measures cover."""
+    k = len(names)
+    where = (
+        f"all {n_rows:,} rows"
+        if ranks.exact
+        else f"a seeded sample of {ranks.sample_rows:,} of {n_rows:,} rows"
     )
-    ranks = ", ".join(f"l{i}.r::DOUBLE AS v{i}" for i in range(k))
-    return f"(SELECT {ranks} FROM {clean} c {lookups})"
-
-
-def _rank_profile(profile: _Profile) -> _Profile:
-    """Average ranks of n values have mean (n+1)/2 exactly: no scan needed to centre them."""
-    means = tuple((c + 1) / 2 if c else None for c in profile.counts)
-    return _Profile(profile.n_rows, profile.names, profile.counts, means, means, means)
-
-
-def _same_rows_everywhere(con: duckdb.DuckDBPyConnection, clean: str, profile: _Profile) -> bool:
-    """True when all columns are missing on exactly the same rows, so one ranking per
-    column is also the ranking within every pair's complete rows."""
-    if len(set(profile.counts)) > 1:
-        return False
-    if all(profile.complete(i) for i in range(len(profile.names))):
-        return True
-    k = range(len(profile.names))
-    some = " OR ".join(f"v{i} IS NULL" for i in k)
-    every = " AND ".join(f"v{i} IS NULL" for i in k)
-    (differ,) = con.execute(
-        f"SELECT count(*) FROM {clean} WHERE ({some}) AND NOT ({every})"
-    ).fetchall()[0]
-    return differ == 0
-
-
-def _spearman_on_sample(
-    con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[Column], n_rows: int
-) -> CorrelationMatrix:
-    """Spearman with ranks recomputed per pair (pandas) on a bounded, seeded sample.
-
-    The sample comes from `sample_rows`, not `engine.sample_frame`: it needs the columns as
-    cleaned numbers (`value_sql`: NaN and infinities as NULL), not as stored.
-    """
-    rows, _ = sample_rows(
-        con,
-        quote_ident(table),
-        [value_sql(c) for c in cols],
-        [],
-        max_rows=SAMPLE_ROWS,
-        seed=SAMPLE_SEED,
-    )
-    values = pd.DataFrame(rows, columns=[c.name for c in cols], dtype=float)
-    present = values.notna().to_numpy(dtype=np.int64)
-    counts = present.T @ present
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = values.corr(method="spearman").to_numpy()
-    names = tuple(c.name for c in cols)
-    matrix = tuple(
-        tuple(None if not math.isfinite(v) else max(-1.0, min(1.0, float(v))) for v in row)
-        for row in r
-    )
-    whole = len(values) >= n_rows
     return CorrelationMatrix(
         method="spearman",
-        columns=names,
-        matrix=matrix,
-        n=tuple(tuple(int(c) for c in row) for row in counts),
-        exact=whole,
-        sample_rows=None if whole else len(values),
-        basis=(
-            f"Spearman on all {n_rows:,} rows, ranks per pair of complete rows."
-            if whole
-            else f"Spearman on a seeded sample of {len(values):,} of {n_rows:,} rows "
-            "(missing values differ between columns, so ranks are recomputed per pair)."
-        ),
+        columns=tuple(names),
+        matrix=tuple(row[:k] for row in ranks.spearman[:k]),
+        n=tuple(row[:k] for row in ranks.n[:k]),
+        exact=ranks.exact,
+        sample_rows=ranks.sample_rows,
+        basis=f"Spearman on {where}, average ranks within each pair's complete rows.",
     )
 
 
-def _spearman(
-    con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[Column], profile: _Profile
-) -> CorrelationMatrix:
-    clean = _clean_source(cols, table)
-    if not _same_rows_everywhere(con, clean, profile):
-        return _spearman_on_sample(con, table, cols, profile.n_rows)
-    ranks = _rank_profile(profile)
-    aggs = _Aggregates()
-    assemble = _plan_correlation(aggs, ranks)
-    matrix, n = assemble(aggs.run(con, _rank_source(clean, len(cols))))
-    return CorrelationMatrix(
-        "spearman",
-        profile.names,
-        matrix,
-        n,
-        True,
-        None,
-        f"Spearman on all {profile.n_rows:,} rows, average ranks computed in DuckDB.",
-    )
-
-
-def _pearson_result(profile: _Profile, matrix, n) -> CorrelationMatrix:
+def _pearson_result(profile: _Profile, matrix, n, k: int | None = None) -> CorrelationMatrix:
+    """The Pearson matrix of the first `k` profiled columns (all by default)."""
+    k = len(profile.names) if k is None else k
     return CorrelationMatrix(
         "pearson",
-        profile.names,
-        matrix,
-        n,
+        profile.names[:k],
+        tuple(row[:k] for row in matrix[:k]),
+        tuple(row[:k] for row in n[:k]),
         True,
         None,
         f"Pearson on all {profile.n_rows:,} rows, pairwise-complete.",
@@ -232,7 +148,8 @@ def correlation_matrix(
     clean = _clean_source(cols, table)
     profile = _profile(con, clean, [c.name for c in cols])
     if method == "spearman":
-        return _spearman(con, table, cols, profile)
+        ranks = rank_measures(con, clean, len(cols), profile.n_rows)
+        return _spearman_result(profile.names, ranks, profile.n_rows)
     aggs = _Aggregates()
     assemble = _plan_correlation(aggs, profile)
     return _pearson_result(profile, *assemble(aggs.run(con, clean)))

@@ -77,11 +77,12 @@ class Bins:
 
 
 def _plan_moments(
-    aggs: _Aggregates, profile: _Profile, bins: int
+    aggs: _Aggregates, profile: _Profile, bins: int, k: int
 ) -> Callable[[tuple], dict[str, NumericDistribution]]:
-    """Register centred power sums and a histogram per column; return how to read them."""
+    """Register centred power sums and a histogram for each of the first `k` profiled
+    columns (the numeric ones); return how to read them."""
     plans = []
-    for i in range(len(profile.names)):
+    for i in range(k):
         d = _centred(profile, i)
         sums = tuple(aggs.add(f"fsum({' * '.join([d] * p)})") for p in (1, 2, 3, 4))
         lo, hi = profile.mins[i], profile.maxs[i]
@@ -273,9 +274,16 @@ def _check_bins(bins: int, top_k: int) -> None:
 
 @dataclass(frozen=True)
 class _Scan:
-    """What the shared scans found: the numeric profile, distributions, maybe Pearson."""
+    """What the shared scans found: numeric (then datetime) profile, distributions, Pearson.
 
-    numeric_columns: tuple[Column, ...]
+    `clean` is the relation of the profiled columns as `v0..vk`; the first `n_numeric` of
+    them are the numeric columns, the rest (only when associations were asked for) datetime.
+    """
+
+    columns: tuple[Column, ...]
+    n_numeric: int
+    categorical: tuple[Column, ...]
+    clean: str
     profile: _Profile
     distributions: Distributions
     pearson: CorrelationMatrix | None
@@ -296,26 +304,38 @@ def _capped(cols: Sequence[Column], kind: str, what: str) -> tuple[tuple[Column,
 def _scan(
     con: duckdb.DuckDBPyConnection, table: str, *, bins: int, top_k: int, pearson: bool
 ) -> _Scan:
-    """Profile scan, then one moment scan serving distributions (and Pearson, if asked)."""
+    """Profile scan, then one moment scan serving distributions (and, if asked, Pearson
+    over the numeric and datetime columns), then top values."""
     _check_bins(bins, top_k)
     all_cols = columns(con, table)
-    cols, notes = _capped(
+    numeric, notes = _capped(
         [c for c in all_cols if c.is_numeric], "numeric", "Correlations and distributions"
     )
-    texts, text_notes = _capped(_categorical_columns(all_cols), "categorical", "Top values")
+    dates, date_notes = (
+        _capped([c for c in all_cols if c.is_temporal], "datetime", "Associations")
+        if pearson
+        else ((), [])
+    )
+    texts, text_notes = _capped(
+        _categorical_columns(all_cols), "categorical", "Top values and associations"
+    )
+    cols = numeric + dates
     clean = _clean_source(cols, table)
     profile = _profile(con, clean, [c.name for c in cols])
     aggs = _Aggregates()
-    moments = _plan_moments(aggs, profile, bins)
+    moments = _plan_moments(aggs, profile, bins, len(numeric))
     correlation = _plan_correlation(aggs, profile) if pearson else None
     values = aggs.run(con, clean)
     categorical = _categorical(con, table, texts, profile.n_rows, top_k)
     return _Scan(
-        numeric_columns=cols,
+        columns=cols,
+        n_numeric=len(numeric),
+        categorical=texts,
+        clean=clean,
         profile=profile,
         distributions=Distributions(profile.n_rows, moments(values), categorical),
         pearson=_pearson_result(profile, *correlation(values)) if correlation else None,
-        notes=tuple(notes + text_notes),
+        notes=tuple(notes + date_notes + text_notes),
     )
 
 

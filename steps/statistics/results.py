@@ -116,6 +116,45 @@ class ScatterSample(ToDict):
 
 
 @dataclass(frozen=True)
+class Association(ToDict):
+    """One measure of how two columns go together, over the `n` rows where both have a value.
+
+    `measure` is `pearson`, `spearman` or `kendall` (τ-b) for two numeric or datetime
+    columns, `cramers_v` for two categorical ones, `correlation_ratio` (η) for a categorical
+    and a numeric one (`a` is then the categorical column). None where undefined.
+    """
+
+    a: str
+    b: str
+    measure: str
+    value: float | None
+    n: int
+
+
+@dataclass(frozen=True)
+class AssociationMatrix(ToDict):
+    """Every column against every other whatever its kind, one measure per cell.
+
+    `measures[i][j]` names the measure in `matrix[i][j]` (None on the diagonal): the
+    numeric one chosen for Step 3 between numeric and datetime columns, Cramér's V between
+    categorical ones, η between a categorical and a numeric one. `kinds[i]` is `numeric`,
+    `datetime` (taking part as epoch seconds) or `categorical`.
+    """
+
+    columns: tuple[str, ...]
+    kinds: tuple[str, ...]
+    measures: tuple[tuple[str | None, ...], ...]
+    matrix: tuple[tuple[float | None, ...], ...]
+    n: tuple[tuple[int, ...], ...]
+    numeric_measure: str
+    cramers_v_bias_corrected: bool
+    rank_exact: bool
+    rank_sample_rows: int | None
+    basis: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Statistics(ToDict):
     n_rows: int
     correlation: CorrelationMatrix
@@ -123,4 +162,7 @@ class Statistics(ToDict):
     threshold: float
     distributions: Distributions
     scatter_pairs: tuple[StrongPair, ...]
+    associations: tuple[Association, ...]
+    association_matrix: AssociationMatrix
+    strong_associations: tuple[Association, ...]
     notes: tuple[str, ...] = ()

@@ -66,8 +66,8 @@ class _Profile:
 
 
 def _clean_source(table_cols: Sequence[Column], table: str) -> str:
-    """A subquery exposing the numeric columns as `v0..vk` (DOUBLE, NaN/inf as NULL)."""
-    body = ", ".join(f"{value_sql(c)} AS v{i}" for i, c in enumerate(table_cols))
+    """A subquery exposing numeric (and datetime) columns as `v0..vk`, DOUBLE where present."""
+    body = ", ".join(f"{number_sql(c)} AS v{i}" for i, c in enumerate(table_cols))
     # With no numeric column there is still a row count to take.
     return f"(SELECT {body or 'NULL AS no_numeric_column'} FROM {quote_ident(table)})"
 
