@@ -166,6 +166,11 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(n)
 
 
+def seeded_sample(rows: int, seed: int = SAMPLE_SEED) -> str:
+    """The clause drawing a seeded reservoir sample: the same rows for the same data and seed."""
+    return f"USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
+
+
 def sample_frame(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -183,5 +188,4 @@ def sample_frame(
     source = quote_ident(table)
     if row_count(con, table) <= rows:
         return con.sql(f"SELECT {cols} FROM {source}").df()
-    sample = f"reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
-    return con.sql(f"SELECT {cols} FROM {source} USING SAMPLE {sample}").df()
+    return con.sql(f"SELECT {cols} FROM {source} {seeded_sample(rows, seed)}").df()

@@ -23,7 +23,7 @@ import duckdb
 import numpy as np
 from scipy.stats._stats import _kendall_dis
 
-from steps.engine import SAMPLE_ROWS, SAMPLE_SEED
+from steps.engine import SAMPLE_ROWS, seeded_sample
 
 # Why a sample past `SAMPLE_ROWS` by default: on the 200 MB bench file (1.2 M rows, 12
 # numeric and datetime columns, 66 pairs) the exact figures over every row take ~7 s here,
@@ -70,9 +70,8 @@ def _fetch(
     a seeded sample of `max_rows` rows."""
     select = ", ".join(f"v{i}" for i in range(k))
     exact = max_rows is None or n_rows <= max_rows
-    seeded = f"reservoir({max_rows} ROWS) REPEATABLE ({SAMPLE_SEED})"
-    sample = "" if exact else f" USING SAMPLE {seeded}"
-    found = con.execute(f"SELECT {select} FROM {clean}{sample}").fetchnumpy()
+    sample = "" if exact else seeded_sample(max_rows)
+    found = con.execute(f"SELECT {select} FROM {clean} {sample}").fetchnumpy()
     arrays = [np.ma.filled(np.ma.asarray(found[f"v{i}"], dtype=float), np.nan) for i in range(k)]
     return arrays, exact
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from steps.engine import quote_ident
+from steps.engine import quote_ident, seeded_sample
 from steps.errors import StatisticsError
 from steps.statistics.results import ScatterSample
 from steps.statistics.sql import _numeric_columns, value_sql
@@ -32,8 +32,7 @@ def sample_rows(
     (total,) = con.execute(f"SELECT count(*) FROM {filtered}").fetchall()[0]
     if total <= max_rows:
         return con.execute(f"SELECT * FROM {filtered}").fetchall(), int(total)
-    sample = f"reservoir({int(max_rows)} ROWS) REPEATABLE ({int(seed)})"
-    rows = con.execute(f"SELECT * FROM {filtered} USING SAMPLE {sample}").fetchall()
+    rows = con.execute(f"SELECT * FROM {filtered} {seeded_sample(max_rows, seed)}").fetchall()
     return rows, int(total)
 
 
