@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-from scipy.stats._stats import _kendall_dis
 
 from steps.engine import SAMPLE_ROWS, seeded_sample
 
@@ -111,6 +110,9 @@ def _kendall(x: _Ranked, y: _Ranked) -> float | None:
     ties need no sort of their own. `x` is the column with more distinct values, so the
     Fenwick tree over `y` is the smaller one.
     """
+    # Imported here: scipy.stats takes ~0.5 s to import, which Steps 1-2 need not pay.
+    from scipy.stats._stats import _kendall_dis
+
     rows = x.order[y.dense[x.order] > 0]
     m = len(rows)
     if m < 2:
