@@ -20,6 +20,7 @@ import duckdb
 from steps import column_detail
 from steps.column_detail import CategoryDetail, DateDetail, NumericDetail, TextDetail
 from steps.engine import Column, columns, present_sql, quote_ident, row_count
+from steps.missingness import Missingness, missingness
 from steps.results import ToDict
 
 Kind = Literal["numeric", "categorical", "datetime", "boolean", "text", "identifier"]
@@ -105,6 +106,7 @@ class Overview(ToDict):
     kind_counts: dict[str, int]
     missing_by_column: dict[str, int]
     notes: tuple[str, ...]
+    missingness: Missingness
 
     def column(self, name: str) -> ColumnSummary:
         return next(c for c in self.columns if c.name == name)
@@ -535,14 +537,14 @@ def _with_details(
     summaries: list[ColumnSummary],
     least: list[int | None],
     n_rows: int,
+    has_rowid: bool,
 ) -> list[ColumnSummary]:
     """Each summary with its kind's detail: the main scan's values, then one query each
     for the columns that need more (`steps.column_detail`)."""
     pairs = list(zip(cols, summaries, strict=True))
     ordered = [(c, s) for c, s in pairs if c.is_numeric or c.is_temporal]
     # Only a base table's rows have an order (a view has no rowid).
-    has_order = column_detail.has_rowid(con, table)
-    ends = column_detail.ends(con, table, [c for c, _ in ordered]) if has_order else {}
+    ends = column_detail.ends(con, table, [c for c, _ in ordered]) if has_rowid else {}
     candidates = [
         c
         for c, s in ordered
@@ -554,7 +556,7 @@ def _with_details(
     )
     numeric = [c for c, s in pairs if s.kind == "numeric"]
     texts = [c for c, s in pairs if s.kind == "text"]
-    sampled = column_detail.sampled(con, table, numeric, texts, n_rows=n_rows, has_rowid=has_order)
+    sampled = column_detail.sampled(con, table, numeric, texts, n_rows=n_rows, has_rowid=has_rowid)
     out = []
     for column, values, s, fewest in zip(cols, rows, summaries, least, strict=True):
         tail = values[_base_width(column) :]
@@ -621,7 +623,9 @@ def overview(con: duckdb.DuckDBPyConnection, table: str = "data") -> Overview:
         )
         summaries.append(summary)
         memory += size
-    summaries = _with_details(con, table, cols, rows, summaries, least, n_rows)
+    has_rowid = column_detail.has_rowid(con, table)
+    summaries = _with_details(con, table, cols, rows, summaries, least, n_rows, has_rowid)
+    missing = {s.name: s.n_missing for s in summaries}
     return Overview(
         n_rows=n_rows,
         n_columns=len(cols),
@@ -629,6 +633,7 @@ def overview(con: duckdb.DuckDBPyConnection, table: str = "data") -> Overview:
         memory_method=MEMORY_METHOD,
         columns=tuple(summaries),
         kind_counts=dict(Counter(s.kind for s in summaries)),
-        missing_by_column={s.name: s.n_missing for s in summaries},
+        missing_by_column=missing,
         notes=(NO_DATA_ROWS,) if n_rows == 0 else (),
+        missingness=missingness(con, table, cols, missing, n_rows=n_rows, has_rowid=has_rowid),
     )
