@@ -195,7 +195,13 @@ def complete_pairs(frame: pd.DataFrame, x: str, y: str) -> tuple[np.ndarray, np.
     return values[x].to_numpy(), values[y].to_numpy()
 
 
-def test_pearson_equals_numpy_on_complete_cases(con):
+@pytest.mark.parametrize("pattern_bits", [0, 1, 8])
+def test_pearson_equals_numpy_on_complete_cases(con, monkeypatch, pattern_bits):
+    """Whether the scan groups rows by which columns are missing (8 bits: every incomplete
+    column here), by some of them (1) or not at all (0), the pairs are the same."""
+    from steps.statistics import sql
+
+    monkeypatch.setattr(sql, "PATTERN_BITS", pattern_bits)
     frame = messy_frame()
     table_from(con, frame)
     result = correlation_matrix(con)

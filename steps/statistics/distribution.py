@@ -27,6 +27,7 @@ from steps.statistics.sql import (
     _clean_source,
     _Profile,
     _profile,
+    _Totals,
     double_sql,
 )
 
@@ -78,7 +79,7 @@ class Bins:
 
 def _plan_moments(
     aggs: _Aggregates, profile: _Profile, bins: int, k: int
-) -> Callable[[tuple], dict[str, NumericDistribution]]:
+) -> Callable[[_Totals], dict[str, NumericDistribution]]:
     """Register centred power sums and a histogram for each of the first `k` profiled
     columns (the numeric ones); return how to read them."""
     plans = []
@@ -90,11 +91,11 @@ def _plan_moments(
         hist = aggs.add(f"histogram({binning.index_sql(f'v{i}')})") if binning else None
         plans.append((sums, binning, hist))
 
-    def assemble(values: tuple) -> dict[str, NumericDistribution]:
+    def assemble(totals: _Totals) -> dict[str, NumericDistribution]:
         out = {}
         for i, (sums, binning, hist) in enumerate(plans):
-            power_sums = tuple(values[s] for s in sums)
-            histogram = _histogram(binning, values[hist] if hist is not None else None)
+            power_sums = tuple(totals.total(s) for s in sums)
+            histogram = _histogram(binning, totals.total(hist) if hist is not None else None)
             out[profile.names[i]] = _numeric_distribution(profile, i, power_sums, histogram)
         return out
 
@@ -322,7 +323,7 @@ def _scan(
     cols = numeric + dates
     clean = _clean_source(cols, table)
     profile = _profile(con, clean, [c.name for c in cols])
-    aggs = _Aggregates()
+    aggs = _Aggregates(profile)
     moments = _plan_moments(aggs, profile, bins, len(numeric))
     correlation = _plan_correlation(aggs, profile) if pearson else None
     values = aggs.run(con, clean)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -12,6 +14,8 @@ from steps.engine import Column, columns, present_sql, quote_ident
 from steps.errors import StatisticsError
 
 _EPS = float(np.finfo(float).eps)
+# Incomplete columns whose missing rows the co-moment scan groups by (2^bits groups at most).
+PATTERN_BITS = 8
 
 
 def value_sql(column: Column) -> str:
@@ -34,20 +38,68 @@ def double_sql(value: float) -> str:
 
 
 class _Aggregates:
-    """Aggregate expressions for one scan, each computed once however often it is asked for."""
+    """Aggregate expressions for one scan, each computed once however often it is asked for.
 
-    def __init__(self) -> None:
+    The scan groups rows by which of up to `PATTERN_BITS` incomplete columns are missing
+    (at most 2^bits groups). A sum "over the rows where column j has a value" is then the
+    sum over the groups where j's bit is clear, and needs no expression of its own; only
+    the incomplete columns beyond those bits still need `present` (`x + 0·v_j`, NULL where
+    v_j is). On the 200 MB bench file this cut Step 3's co-moment scan by about half.
+    """
+
+    def __init__(self, profile: _Profile) -> None:
         self._index: dict[str, int] = {}
+        self.profile = profile
+        incomplete = [i for i in range(len(profile.names)) if not profile.complete(i)]
+        self.bits = {i: b for b, i in enumerate(incomplete[:PATTERN_BITS])}
 
     def add(self, sql: str) -> int:
         return self._index.setdefault(sql, len(self._index))
 
-    def run(self, con: duckdb.DuckDBPyConnection, source: str) -> tuple:
+    def known(self, j: int) -> bool:
+        """Whether rows missing v_j can be told apart without an expression: v_j is
+        complete, or has a bit in the grouping."""
+        return self.profile.complete(j) or j in self.bits
+
+    def present(self, expr: str, j: int) -> str:
+        """`expr` where v_j has a value. Adding 0·v_j (v_j is finite) is exact, and several
+        times faster in DuckDB than one `FILTER (WHERE ...)` clause per aggregate."""
+        return expr if self.known(j) else f"{expr} + 0 * v{j}"
+
+    def run(self, con: duckdb.DuckDBPyConnection, source: str) -> _Totals:
         if not self._index:
-            return ()
+            return _Totals([], self.bits)
+        pattern = " + ".join(f"(v{i} IS NULL)::INTEGER * {1 << b}" for i, b in self.bits.items())
         select = ",\n  ".join(self._index)
-        row = con.execute(f"SELECT\n  {select}\nFROM {source}").fetchall()[0]
-        return tuple(row)
+        group = " GROUP BY 1" if self.bits else ""
+        sql = f"SELECT {pattern or '0'} AS pattern,\n  {select}\nFROM {source}{group}"
+        return _Totals(con.execute(sql).fetchall(), self.bits)
+
+
+@dataclass(frozen=True)
+class _Totals:
+    """The grouped scan's rows (pattern first), added up over the groups asked for."""
+
+    rows: list[tuple]
+    bits: dict[int, int]
+
+    def total(self, slot: int, present: Sequence[int] = ()) -> Any:
+        """Aggregate `slot` over the rows where every column of `present` has a value:
+        compensated sums of floats, sums of counts, merged histogram maps; None if no
+        group has a value."""
+        mask = sum(1 << self.bits[i] for i in set(present) if i in self.bits)
+        found = [r[slot + 1] for r in self.rows if not r[0] & mask and r[slot + 1] is not None]
+        if not found:
+            return None
+        if isinstance(found[0], dict):
+            merged: dict = {}
+            for counts in found:
+                for key, n in counts.items():
+                    merged[key] = merged.get(key, 0) + n
+            return merged
+        if isinstance(found[0], float):
+            return math.fsum(found)
+        return sum(found)
 
 
 @dataclass(frozen=True)
