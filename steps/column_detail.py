@@ -22,7 +22,14 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from steps.engine import SAMPLE_ROWS, Column, present_sql, quote_ident, seeded_sample
+from steps.engine import (
+    SAMPLE_ROWS,
+    Column,
+    hash_sample,
+    present_sql,
+    quote_ident,
+    seeded_sample,
+)
 from steps.results import ToDict
 from steps.statistics.results import Histogram
 
@@ -353,13 +360,13 @@ class Sampled:
 
 
 def _sample_clause(n_rows: int, has_rowid: bool) -> str:
-    """About `SAMPLE_ROWS` rows chosen by their data alone: in a base table every k-th
-    hash of the rowid (as cheap as a plain scan); in a view, which has no rowid, DuckDB's
-    seeded reservoir (a scan costing about as much as Step 1's quantiles)."""
+    """About `SAMPLE_ROWS` rows: in a base table by a hash of the rowid (as cheap as a
+    plain scan); in a view, which has no rowid, DuckDB's seeded reservoir (a costlier scan;
+    a hash of whole rows of text cost as much)."""
     if n_rows <= SAMPLE_ROWS:
         return ""
     if has_rowid:
-        return f"WHERE hash(rowid) % {-(-n_rows // SAMPLE_ROWS)} = 0"
+        return f"WHERE {hash_sample('rowid', SAMPLE_ROWS, n_rows)}"
     return seeded_sample(SAMPLE_ROWS)
 
 

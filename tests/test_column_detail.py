@@ -155,7 +155,7 @@ def test_large_tables_take_mad_and_words_from_a_labelled_sample():
     found = overview(con)
     detail = found.column("x").numeric_detail
     assert detail.mad_sample_rows is not None
-    assert abs(detail.mad_sample_rows - n / 3) < n / 30  # every third rowid hash, roughly
+    assert abs(detail.mad_sample_rows - SAMPLE_ROWS) < SAMPLE_ROWS / 50
     exact = np.median(np.abs(x - np.median(x)))
     assert detail.mad == pytest.approx(exact, rel=0.03)
     assert overview(con).column("x").numeric_detail == detail  # the same rows every time

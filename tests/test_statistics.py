@@ -276,9 +276,9 @@ def test_spearman_on_a_large_table_with_uneven_gaps_says_it_is_a_sample(con):
     )
     result = correlation_matrix(con, method="spearman")
     assert not result.exact
-    assert result.sample_rows == 100_000
-    assert "sample of 100,000 of 120,000" in result.basis
-    assert result.n[0][1] < 100_000
+    assert abs(result.sample_rows - 100_000) < 1_500
+    assert f"sample of {result.sample_rows:,} of 120,000 rows" in result.basis
+    assert result.n[0][1] < result.sample_rows
     again = correlation_matrix(con, method="spearman")
     assert again == result
 

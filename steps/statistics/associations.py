@@ -179,16 +179,11 @@ def _symmetric(k: int) -> list[list]:
 
 
 def _basis(numeric: NumericPairs, n_rows: int, measure: str, bias_corrected: bool) -> str:
-    ranks = numeric.ranks
-    where = (
-        f"on all {n_rows:,} rows"
-        if ranks.exact
-        else f"on a seeded sample of {ranks.sample_rows:,} of {n_rows:,} rows"
-    )
+    where = numeric.ranks.rows_used(n_rows)
     v = "Cramér's V (bias-corrected)" if bias_corrected else "Cramér's V"
     dates = " Datetime columns take part as epoch seconds." if "datetime" in numeric.kinds else ""
     return (
-        f"Pearson, {v} and η on all {n_rows:,} rows; Spearman and Kendall τ-b {where}; "
+        f"Pearson, {v} and η on all {n_rows:,} rows; Spearman and Kendall τ-b on {where}; "
         f"each pair on the rows where both have a value; numeric pairs show {measure}.{dates}"
     )
 

@@ -95,11 +95,6 @@ def _pearson(
 def _spearman_result(names: Sequence[str], ranks: RankMeasures, n_rows: int) -> CorrelationMatrix:
     """The Spearman matrix of the first `len(names)` columns the rank measures cover."""
     k = len(names)
-    where = (
-        f"all {n_rows:,} rows"
-        if ranks.exact
-        else f"a seeded sample of {ranks.sample_rows:,} of {n_rows:,} rows"
-    )
     return CorrelationMatrix(
         method="spearman",
         columns=tuple(names),
@@ -107,7 +102,10 @@ def _spearman_result(names: Sequence[str], ranks: RankMeasures, n_rows: int) -> 
         n=tuple(row[:k] for row in ranks.n[:k]),
         exact=ranks.exact,
         sample_rows=ranks.sample_rows,
-        basis=f"Spearman on {where}, average ranks within each pair's complete rows.",
+        basis=(
+            f"Spearman on {ranks.rows_used(n_rows)}, "
+            "average ranks within each pair's complete rows."
+        ),
     )
 
 

@@ -2,7 +2,7 @@
 
 Both need the order of the values, not sums, so they cannot come from one aggregate scan:
 the columns come out of DuckDB once as arrays (every row up to `max_rows`, by default
-`SAMPLE_ROWS`; past it a seeded sample of that many rows, and the result says so), each is
+`SAMPLE_ROWS`; past it a sample of about that many rows, and the result says so), each is
 sorted once, and every pair is then worked out from those sorted orders on its
 pairwise-complete rows:
 
@@ -22,13 +22,17 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from steps.engine import SAMPLE_ROWS, seeded_sample
+from steps.engine import SAMPLE_ROWS, hash_sample
 
 # Why a sample past `SAMPLE_ROWS` by default: on the 200 MB bench file (1.2 M rows, 12
 # numeric and datetime columns, 66 pairs) the exact figures over every row take ~7 s here,
 # five times all the rest of Step 3 (bench/README.md); on 100 000 rows they take ~0.4 s and
 # differ from the all-rows values by about 1/√100 000 ≈ 0.003. `max_rows=None` asks for
 # every row (~16 bytes held per value: the column while it is ranked, its ranks, its order).
+# Pairs of (x, y) dense ranks counted by a bincount (8 bytes each) rather than a second
+# Fenwick pass when there are at most this many.
+BINCOUNT_CELLS = 1 << 22
+
 Matrix = tuple[tuple[float | None, ...], ...]
 
 
@@ -42,14 +46,23 @@ class RankMeasures:
     exact: bool
     sample_rows: int | None
 
+    def rows_used(self, n_rows: int) -> str:
+        """Which rows these figures come from, as the basis sentences say it."""
+        if self.exact:
+            return f"all {n_rows:,} rows"
+        sample = f"a sample of {self.sample_rows:,} of {n_rows:,} rows"
+        return f"{sample} (chosen by a hash of their values)"
+
 
 @dataclass(frozen=True)
 class _Ranked:
-    """One column: its present rows in value order, and each row's dense rank (0 = absent)."""
+    """One column: its present rows in value order, each row's dense rank (0 = absent), and
+    its average ranks among all its present values (what a pair missing nothing more uses)."""
 
     order: np.ndarray
     dense: np.ndarray
     distinct: int
+    average: np.ndarray
 
     @classmethod
     def of(cls, values: np.ndarray) -> _Ranked:
@@ -59,27 +72,39 @@ class _Ranked:
         dense = np.zeros(len(values), dtype=np.intp)
         if len(order):
             dense[order] = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]])
-        return cls(order, dense, int(dense.max(initial=0)))
+        distinct = int(dense.max(initial=0))
+        return cls(order, dense, distinct, _average_ranks(dense, distinct))
 
 
 def _fetch(
     con: duckdb.DuckDBPyConnection, clean: str, k: int, n_rows: int, max_rows: int | None
 ) -> tuple[list[np.ndarray], bool]:
     """The columns `v0..v{k-1}` of `clean` as float arrays (NaN where absent): every row, or
-    a seeded sample of `max_rows` rows."""
+    about `max_rows` of them, chosen by a hash of their values (`engine.hash_sample`): the
+    same data gives the same figures, which an approval is bound to."""
     select = ", ".join(f"v{i}" for i in range(k))
     exact = max_rows is None or n_rows <= max_rows
-    sample = "" if exact else seeded_sample(max_rows)
+    sample = "" if exact else f"WHERE {hash_sample(select, max_rows, n_rows)}"
     found = con.execute(f"SELECT {select} FROM {clean} {sample}").fetchnumpy()
     arrays = [np.ma.filled(np.ma.asarray(found[f"v{i}"], dtype=float), np.nan) for i in range(k)]
     return arrays, exact
 
 
 def _average_ranks(dense: np.ndarray, distinct: int) -> np.ndarray:
-    """Average ranks (ties share their mean rank) of the dense ranks given, among themselves."""
+    """Average ranks (ties share their mean rank) of the dense ranks given, among themselves
+    (a rank 0, absent, is counted before all others: callers pass present rows only, or
+    read only the present ones)."""
     counts = np.bincount(dense, minlength=distinct + 1)
+    counts[0] = 0
     ends = np.cumsum(counts)
     return (ends - (counts - 1) / 2)[dense]
+
+
+def _ranks_within(x: _Ranked, both: np.ndarray) -> np.ndarray:
+    """`x`'s average ranks among the rows `both`: its own when they are all its rows."""
+    if len(both) == len(x.order):
+        return x.average[both]
+    return _average_ranks(x.dense[both], x.distinct)
 
 
 def _spearman(x: _Ranked, y: _Ranked, both: np.ndarray) -> float | None:
@@ -88,12 +113,14 @@ def _spearman(x: _Ranked, y: _Ranked, both: np.ndarray) -> float | None:
     if m < 2:
         return None
     centre = (m + 1) / 2
-    rx = _average_ranks(x.dense[both], x.distinct) - centre
-    ry = _average_ranks(y.dense[both], y.distinct) - centre
-    sxx, syy = float(rx @ rx), float(ry @ ry)
+    rx = _ranks_within(x, both) - centre
+    ry = _ranks_within(y, both) - centre
+    # Elementwise products summed by numpy's pairwise sum: more exact than a BLAS dot, and
+    # no BLAS threads to wait for on a busy machine.
+    sxx, syy = float((rx * rx).sum()), float((ry * ry).sum())
     if sxx <= 0 or syy <= 0:
         return None
-    return max(-1.0, min(1.0, float(rx @ ry) / math.sqrt(sxx * syy)))
+    return max(-1.0, min(1.0, float((rx * ry).sum()) / math.sqrt(sxx * syy)))
 
 
 def _tied_pairs(values: np.ndarray) -> int:
@@ -105,10 +132,11 @@ def _tied_pairs(values: np.ndarray) -> int:
 def _kendall(x: _Ranked, y: _Ranked) -> float | None:
     """τ-b over the rows where both are present, walking the rows in `x`'s value order.
 
-    The kernel counts pairs in different groups of equal `x` whose `y` is lower: run on
-    `y` and on `y` reversed it gives the discordant and the concordant pairs, so the joint
-    ties need no sort of their own. `x` is the column with more distinct values, so the
-    Fenwick tree over `y` is the smaller one.
+    The kernel counts pairs in different groups of equal `x` whose `y` is lower (the
+    discordant pairs). The concordant ones follow from the ties: by a bincount of the
+    (x, y) pairs when there are few enough possible pairs, else by the kernel on `y`
+    reversed. `x` is the column with more distinct values, so the Fenwick tree over `y`
+    is the smaller one.
     """
     # Imported here: scipy.stats takes ~0.5 s to import, which Steps 1-2 need not pay.
     from scipy.stats._stats import _kendall_dis
@@ -119,11 +147,15 @@ def _kendall(x: _Ranked, y: _Ranked) -> float | None:
         return None
     xs, ys = x.dense[rows], y.dense[rows]
     discordant = int(_kendall_dis(xs, ys))
-    concordant = int(_kendall_dis(xs, y.distinct + 1 - ys))
     total = m * (m - 1) // 2
     x_ties, y_ties = _tied_pairs(xs), _tied_pairs(ys)
     if x_ties == total or y_ties == total:
         return None
+    if (x.distinct + 1) * (y.distinct + 1) <= BINCOUNT_CELLS:
+        both_ties = _tied_pairs(xs * (y.distinct + 1) + ys)
+        concordant = total - x_ties - y_ties + both_ties - discordant
+    else:
+        concordant = int(_kendall_dis(xs, y.distinct + 1 - ys))
     tau = (concordant - discordant) / (math.sqrt(total - x_ties) * math.sqrt(total - y_ties))
     return max(-1.0, min(1.0, tau))
 
