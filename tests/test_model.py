@@ -15,10 +15,10 @@ from steps.model import (
     FeatureError,
     ModelCard,
     TargetError,
-    _name_warning,
     baselines,
     detect_task,
 )
+from steps.model.leakage import _name_warning
 
 SEED = 42
 N = 600
