@@ -524,6 +524,15 @@ def _long_value_counts_query(table: str, group: list[Column]) -> str:
     )
 
 
+def _detail_notes(n_columns: int) -> tuple[str, ...]:
+    if n_columns <= WIDE_TABLE_COLUMNS:
+        return ()
+    return (
+        f"Monotonic order, MAD, date histograms and gaps, and the words of text cover the "
+        f"first {WIDE_TABLE_COLUMNS} of {n_columns:,} columns.",
+    )
+
+
 def _base_width(column: Column) -> int:
     """How many of `_general_select`'s values come before the kind's detail."""
     return 6 if column.is_numeric else 3
@@ -540,8 +549,9 @@ def _with_details(
     has_rowid: bool,
 ) -> list[ColumnSummary]:
     """Each summary with its kind's detail: the main scan's values, then one query each
-    for the columns that need more (`steps.column_detail`)."""
-    pairs = list(zip(cols, summaries, strict=True))
+    for the columns that need more (`steps.column_detail`), among the first
+    `WIDE_TABLE_COLUMNS` (one SELECT over more columns plans too slowly)."""
+    pairs = list(zip(cols, summaries, strict=True))[:WIDE_TABLE_COLUMNS]
     ordered = [(c, s) for c, s in pairs if c.is_numeric or c.is_temporal]
     # Only a base table's rows have an order (a view has no rowid).
     ends = column_detail.ends(con, table, [c for c, _ in ordered]) if has_rowid else {}
@@ -634,6 +644,6 @@ def overview(con: duckdb.DuckDBPyConnection, table: str = "data") -> Overview:
         columns=tuple(summaries),
         kind_counts=dict(Counter(s.kind for s in summaries)),
         missing_by_column=missing,
-        notes=(NO_DATA_ROWS,) if n_rows == 0 else (),
+        notes=(NO_DATA_ROWS,) * (n_rows == 0) + _detail_notes(len(cols)),
         missingness=missingness(con, table, cols, missing, n_rows=n_rows, has_rowid=has_rowid),
     )
