@@ -16,6 +16,7 @@ from steps.charts import (
     HEATMAP_CELL_TEXT_MAX,
     HOVER_MAX_CHARS,
     TEMPLATE,
+    correlation_heatmap,
     escape,
     histogram_from_bins,
     no_data_figure,
@@ -75,52 +76,39 @@ def association_heatmap(
 ) -> go.Figure:
     """Every pair of columns of any kind on one scale, the measure of each cell on hover.
 
-    Signed measures (r, ρ, τ) span −1 to 1; V and η span 0 to 1 on the same colours, so a
-    strong relation reads alike whichever measure found it. `note` (the basis) goes under
-    the title.
+    Drawn as Step 3's correlation heatmap (same scale, axes and sizes): signed measures
+    (r, ρ, τ) span −1 to 1, V and η 0 to 1 on the same colours, so a strong relation reads
+    alike whichever measure found it. `note` (the basis) goes under the title.
     """
-    title = "Associations across kinds"
     size = len(columns)
-    _square(size, measures, matrix, n)
+    _square(size, measures, n)
     if len(kinds) != size:
         raise ChartError("Each column of the association matrix needs its kind.")
+    fig = correlation_heatmap(columns, matrix)
     if not size:
-        return no_data_figure(title, "No columns to associate")
-    names = [f"{escape(c)} ({kind})" for c, kind in zip(columns, kinds, strict=True)]
+        return fig
     hover = [
         [
-            [MEASURE_LABELS.get(m, escape(m)) if m else "—", f"{n[i][j]:,}"]
+            [
+                MEASURE_LABELS.get(m, escape(m)) if m else "—",
+                f"{n[i][j]:,}",
+                escape(kinds[i]),
+                escape(kinds[j]),
+            ]
             for j, m in enumerate(row)
         ]
         for i, row in enumerate(measures)
     ]
-    values = [[None if v is None else float(v) for v in row] for row in matrix]
-    if any(v is not None and abs(v) > 1 + 1e-9 for row in values for v in row):
-        raise ChartError("Association values must lie between -1 and 1.")
-    fig = go.Figure(
-        go.Heatmap(
-            z=values,
-            x=names,
-            y=names,
-            customdata=hover,
-            zmin=-1,
-            zmax=1,
-            zmid=0,
-            colorscale="RdBu_r",
-            hoverongaps=False,
-            texttemplate="%{z:.2f}" if size <= HEATMAP_CELL_TEXT_MAX else None,
-            hovertemplate=(
-                "%{y} × %{x}<br>%{customdata[0]} = %{z:.4f}<br>rows: %{customdata[1]}"
-                "<extra></extra>"
-            ),
-            colorbar={"title": "value"},
-        )
+    fig.update_traces(
+        customdata=hover,
+        hovertemplate=(
+            "%{y} (%{customdata[2]}) × %{x} (%{customdata[3]})<br>"
+            "%{customdata[0]} = %{z:.4f}<br>rows: %{customdata[1]}<extra></extra>"
+        ),
+        colorbar={"title": "value"},
     )
-    ticks = [short_label(c, 24) for c in columns]
-    heading = f"{title} ({size} columns)"
-    if note:
-        heading += f"<br><sup>{escape(note)}</sup>"
-    _heatmap_layout(fig, heading, names, ticks)
+    heading = f"Associations across kinds ({size} columns)"
+    fig.update_layout(title=heading + (f"<br><sup>{escape(note)}</sup>" if note else ""))
     return fig
 
 

@@ -26,6 +26,7 @@ from steps.engine import (
     SAMPLE_ROWS,
     Column,
     hash_sample,
+    may_be_non_finite,
     present_sql,
     quote_ident,
     seeded_sample,
@@ -48,7 +49,6 @@ _PERIODS = (
     ("quarter", dt.timedelta(days=91.31)),
     ("year", dt.timedelta(days=365.25)),
 )
-_NON_FINITE = frozenset({"FLOAT", "DOUBLE", "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"})
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class CategoryDetail(ToDict):
 
 
 def _infinite_sql(column: Column, raw: str) -> str:
-    return f"count_if(isinf({raw}))" if column.dtype.upper() in _NON_FINITE else "0"
+    return f"count_if(isinf({raw}))" if may_be_non_finite(column) else "0"
 
 
 def detail_sql(column: Column, v: str, raw: str) -> list[str]:

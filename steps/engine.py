@@ -144,9 +144,14 @@ def present_sql(column: Column) -> str:
     many infinities it set aside.
     """
     ident = quote_ident(column.name)
-    if column.dtype.upper() in _NON_FINITE_TYPES:
+    if may_be_non_finite(column):
         return f"CASE WHEN isfinite({ident}) THEN {ident} END"
     return ident
+
+
+def may_be_non_finite(column: Column) -> bool:
+    """Whether the column's type can hold NaN or ±infinity (floats, dates, timestamps)."""
+    return column.dtype.upper() in _NON_FINITE_TYPES
 
 
 def quote_literal(value: str) -> str:
