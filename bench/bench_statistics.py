@@ -8,13 +8,17 @@ Not a test: run by hand on a quiet machine and paste the table into the issue.
 
 Contenders on the same DuckDB table, in one run:
   signoff statistics()   Pearson + strong pairs + distributions (histograms, skewness,
-                         kurtosis, normality, top-k categories), all rows, in DuckDB
-  signoff spearman       the Spearman matrix alone: on a seeded sample when missing values
-                         differ between columns, else exact with ranks in DuckDB (both shown)
+                         kurtosis, normality, top-k categories) + associations across kinds
+                         (Pearson, Cramér's V, eta on all rows; Spearman and Kendall on all
+                         rows up to 100 000, else a hashed sample of about that many)
+  ... rank_rows=None     the same with Spearman and Kendall exact over every row
+  signoff spearman       the Spearman matrix alone (correlation_matrix)
   duckdb corr() k²       DuckDB's own corr() aggregate for every pair in one query (for scale;
                          it loses digits on data far from zero, which is why signoff centres)
   pandas                 table -> DataFrame, then df.corr() + df.skew() + df.kurt()
-Then the slider: strong_correlations() on a cached 50-column matrix, per threshold.
+Then the slider: strong_correlations() on a cached 50-column matrix, per threshold, and
+with_threshold() on the table's own Step 3 result (strong correlations and associations);
+and the size of each figure built from Step 1 and Step 3 results (JSON bytes sent).
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from steps import column_charts
 from steps.engine import columns, quote_ident
-from steps.statistics import correlation_matrix, statistics, strong_correlations
+from steps.overview import overview
+from steps.statistics import correlation_matrix, statistics, strong_correlations, with_threshold
 
 
 def generate(con: duckdb.DuckDBPyConnection, rows: int) -> None:
@@ -99,12 +105,38 @@ def duckdb_corr_pairs(con: duckdb.DuckDBPyConnection, names: list[str]) -> list:
     return con.execute(f"SELECT {', '.join(pairs)} FROM data").fetchall()
 
 
-def _complete(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    ident = quote_ident(name)
-    (missing,) = con.execute(
-        f"SELECT count(*) FROM data WHERE {ident} IS NULL OR isnan({ident}::DOUBLE)"
-    ).fetchall()[0]
-    return missing == 0
+def figure_bytes(con: duckdb.DuckDBPyConnection, stats) -> dict[str, int]:
+    """JSON bytes of each figure of associations, column cards and missing-data structure."""
+    ov = overview(con)
+    m, miss = stats.association_matrix, ov.missingness
+    figures = {
+        "association heatmap": column_charts.association_heatmap(
+            m.columns, m.kinds, m.measures, m.matrix, m.n, note=m.basis
+        ),
+        "co-missing heatmap": column_charts.co_missing_heatmap(
+            miss.columns, miss.co_missing, ov.n_rows
+        ),
+        "missingness matrix": column_charts.missingness_matrix(
+            miss.columns, miss.block_starts, miss.block_rows, miss.by_block
+        ),
+    }
+    sizes = {name: len(fig.to_json()) for name, fig in figures.items()}
+    cards = {c.name: column_charts.column_card(c) for c in ov.columns}
+    card_sizes = {name: len(fig.to_json()) for name, fig in cards.items() if fig is not None}
+    largest = max(card_sizes, key=card_sizes.get)
+    sizes[f"largest column card ({largest})"] = card_sizes[largest]
+    return sizes
+
+
+def threshold_moves(stats, repeat: int = 20) -> float:
+    """Slowest with_threshold() over thresholds 0.5-1.0 on a real Step 3 result, in ms."""
+    slowest = 0.0
+    for _ in range(repeat):
+        for threshold in (round(0.5 + 0.05 * i, 2) for i in range(11)):
+            start = time.perf_counter()
+            with_threshold(stats, threshold)
+            slowest = max(slowest, (time.perf_counter() - start) * 1000)
+    return slowest
 
 
 def pandas_step(con: duckdb.DuckDBPyConnection, names: list[str]) -> tuple[float, float, object]:
@@ -170,9 +202,8 @@ def main() -> None:
     )
 
     t_step, result = timed(lambda: statistics(con, threshold=0.7), args.repeat)
+    t_all_rows, _ = timed(lambda: statistics(con, threshold=0.7, rank_rows=None), 1)
     t_spear, spear = timed(lambda: correlation_matrix(con, method="spearman"), 1)
-    complete = [c for c in numeric if _complete(con, c)]
-    t_exact, _ = timed(lambda: correlation_matrix(con, method="spearman", columns=complete), 1)
     t_corr, _ = timed(lambda: duckdb_corr_pairs(con, numeric), args.repeat)
     t_to_pandas, t_pandas, pandas_corr = pandas_step(con, numeric)
 
@@ -182,9 +213,9 @@ def main() -> None:
     gap = float(np.max(np.abs(ours[both] - theirs[both]))) if both.any() else float("nan")
 
     rows = [
-        ("signoff statistics() (Pearson + distributions)", t_step),
+        ("signoff statistics() (with associations)", t_step),
+        ("signoff statistics(rank_rows=None): ranks on every row", t_all_rows),
         (f"signoff spearman, {'exact' if spear.exact else 'sample-based'}", t_spear),
-        (f"signoff spearman, exact in DuckDB ({len(complete)} complete cols)", t_exact),
         (f"duckdb corr() for all {len(numeric) * (len(numeric) - 1) // 2} pairs", t_corr),
         ("pandas: table -> DataFrame", t_to_pandas),
         ("pandas: df.corr() + df.skew() + df.kurt()", t_pandas),
@@ -196,6 +227,14 @@ def main() -> None:
         print(f"{name:<{width}}  {seconds:7.3f}")
     print(f"\nmax |r signoff - r pandas| over defined pairs: {gap:.2e}")
     print(f"strong pairs at 0.7: {len(result.strong_correlations)}")
+    print(
+        f"associations: {len(result.associations)} over "
+        f"{len(result.association_matrix.columns)} columns; strong at 0.7: "
+        f"{len(result.strong_associations)}; {result.association_matrix.basis}"
+    )
+    print(f"with_threshold() on this result: slowest {threshold_moves(result):.2f} ms")
+    for name, size in figure_bytes(con, result).items():
+        print(f"figure {name}: {size:,} bytes")
 
     s = slider()
     print(

@@ -12,12 +12,15 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import duckdb
 
-from steps.engine import Column, columns, quote_ident, row_count
+from steps import column_detail
+from steps.column_detail import CategoryDetail, DateDetail, NumericDetail, TextDetail
+from steps.engine import Column, columns, present_sql, quote_ident, row_count
+from steps.missingness import Missingness, missingness
 from steps.results import ToDict
 
 Kind = Literal["numeric", "categorical", "datetime", "boolean", "text", "identifier"]
@@ -36,7 +39,6 @@ CATEGORICAL_MAX_DISTINCT = 50
 _BOOLEAN_TOKENS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f"})
 _ID_NAME = re.compile(r"(^|[^a-z])(id|key|uuid|guid)$|^(id|key)([^a-z]|$)", re.IGNORECASE)
 _INTEGER_PREFIXES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "U")
-_FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
 
 # Logical bytes per value by DuckDB type, for the memory estimate.
 _WIDTHS = {
@@ -65,7 +67,12 @@ MEMORY_METHOD = (
 
 @dataclass(frozen=True)
 class ColumnSummary(ToDict):
-    """One column's figures; numeric statistics are None for non-numeric columns."""
+    """One column's figures; numeric statistics are None for non-numeric columns.
+
+    The `*_detail` figures are those of the column's kind (`steps.column_detail`), None
+    for the other kinds: numeric for numeric types, date for dates and timestamps, text for
+    kind `text`, category for kinds `categorical` and `boolean`.
+    """
 
     name: str
     dtype: str
@@ -81,6 +88,10 @@ class ColumnSummary(ToDict):
     q3: float | None
     max: Any
     top_values: tuple[tuple[str, int], ...]
+    numeric_detail: NumericDetail | None = None
+    date_detail: DateDetail | None = None
+    text_detail: TextDetail | None = None
+    category_detail: CategoryDetail | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,7 @@ class Overview(ToDict):
     kind_counts: dict[str, int]
     missing_by_column: dict[str, int]
     notes: tuple[str, ...]
+    missingness: Missingness
 
     def column(self, name: str) -> ColumnSummary:
         return next(c for c in self.columns if c.name == name)
@@ -108,20 +120,12 @@ def fresh_name(taken: list[str], base: str) -> str:
     return name
 
 
-def is_float(column: Column) -> bool:
-    return column.dtype.upper().startswith(_FLOAT_TYPES)
-
-
 def is_integer(column: Column) -> bool:
     return column.is_numeric and column.dtype.upper().startswith(_INTEGER_PREFIXES)
 
 
-def value_expr(column: Column) -> str:
-    """The column as SQL, with floating-point NaN read as missing (as pandas does)."""
-    ident = quote_ident(column.name)
-    if is_float(column):
-        return f"nullif({ident}, 'NaN'::DOUBLE)"
-    return ident
+# Steps 1 and 2, cleaning and the outlier methods read columns through this name.
+value_expr = present_sql
 
 
 def pilots(con: duckdb.DuckDBPyConnection, table: str, numeric: list[Column]) -> list[Any]:
@@ -186,6 +190,8 @@ class NumericStats:
     median: float | None
     q3: float | None
     max: float | None
+    p05: float | None = None
+    p95: float | None = None
 
 
 def _numeric_select(column: Column, pilot: Any, *, pilot_sql: str | None = None) -> list[str]:
@@ -197,7 +203,7 @@ def _numeric_select(column: Column, pilot: Any, *, pilot_sql: str | None = None)
         f"{centre} + fsum({d}) / nullif(count({d}), 0)",
         f"stddev_samp({d})",
         f"min({v})",
-        f"quantile_cont(CAST({v} AS DOUBLE), [0.25, 0.5, 0.75])",
+        f"quantile_cont(CAST({v} AS DOUBLE), [0.05, 0.25, 0.5, 0.75, 0.95])",
         f"max({v})",
     ]
 
@@ -207,8 +213,8 @@ def _as_float(value: Any) -> float | None:
 
 
 def _numeric_from(values: tuple[Any, ...]) -> NumericStats:
-    count, mean, std, lo, quartiles, hi = values
-    q1, median, q3 = quartiles if quartiles is not None else (None, None, None)
+    count, mean, std, lo, quantiles, hi = values[:6]
+    p05, q1, median, q3, p95 = quantiles if quantiles is not None else (None,) * 5
     return NumericStats(
         count=int(count),
         mean=_as_float(mean),
@@ -218,6 +224,8 @@ def _numeric_from(values: tuple[Any, ...]) -> NumericStats:
         median=_as_float(median),
         q3=_as_float(q3),
         max=_as_float(hi),
+        p05=_as_float(p05),
+        p95=_as_float(p95),
     )
 
 
@@ -238,19 +246,23 @@ def numeric_stats(
 
 
 def _general_select(
-    column: Column, pilot: Any | None, *, pilot_sql: str | None = None
+    column: Column,
+    pilot: Any | None,
+    *,
+    pilot_sql: str | None = None,
+    raw: str | None = None,
 ) -> list[str]:
-    """Aggregates for one column: numeric statistics, or count/min/max/string facts."""
-    if column.is_numeric:
-        return _numeric_select(column, pilot, pilot_sql=pilot_sql)
+    """Aggregates for one column: numeric statistics, or count/min/max/string facts, then
+    its kind's detail (`raw`: the values as stored)."""
     v = value_expr(column)
-    if column.is_text:
-        return [
-            f"count({v})",
-            f"sum(strlen({v}))",
-            f"max(length({v}))",
-        ]
-    return [f"count({v})", f"min({v})", f"max({v})"]
+    if column.is_numeric:
+        base = _numeric_select(column, pilot, pilot_sql=pilot_sql)
+    elif column.is_text:
+        base = [f"count({v})", f"sum(strlen({v}))", f"max(length({v}))"]
+    else:
+        base = [f"count({v})", f"min({v})", f"max({v})"]
+    raw = quote_ident(column.name) if raw is None else raw
+    return base + column_detail.detail_sql(column, v, raw)
 
 
 def _value_counts_query(table: str, cols: list[Column]) -> str:
@@ -260,8 +272,9 @@ def _value_counts_query(table: str, cols: list[Column]) -> str:
     for i, column in enumerate(cols):
         v = value_expr(column)
         parts.append(
-            f"(SELECT {i} AS col, CAST(v AS VARCHAR) AS v, n, nd FROM ("
-            f"SELECT {v} AS v, count(*) AS n, count(*) OVER () AS nd FROM {source} "
+            f"(SELECT {i} AS col, CAST(v AS VARCHAR) AS v, n, nd, least FROM ("
+            f"SELECT {v} AS v, count(*) AS n, count(*) OVER () AS nd, "
+            f"min(count(*)) OVER () AS least FROM {source} "
             f"WHERE {v} IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT {TOP_VALUES}))"
         )
     return " UNION ALL ".join(parts)
@@ -269,9 +282,11 @@ def _value_counts_query(table: str, cols: list[Column]) -> str:
 
 def value_counts(
     con: duckdb.DuckDBPyConnection, table: str, cols: list[Column]
-) -> tuple[list[int], list[tuple[tuple[str, int], ...]]]:
-    """Exact distinct counts and top values (most frequent first, ties by value)."""
+) -> tuple[list[int], list[tuple[tuple[str, int], ...]], list[int | None]]:
+    """Exact distinct counts, top values (most frequent first, ties by value) and the count
+    of the least frequent value."""
     distinct = [0] * len(cols)
+    least: list[int | None] = [None] * len(cols)
     tops: list[list[tuple[str, int]]] = [[] for _ in cols]
     if len(cols) > WIDE_TABLE_COLUMNS:
         position = {c.name: i for i, c in enumerate(cols)}
@@ -279,16 +294,17 @@ def value_counts(
         for column in cols:
             by_type.setdefault(column.dtype, []).append(column)
         rows = [
-            (position[name], v, n, nd)
+            (position[name], *found)
             for group in by_type.values()
-            for name, v, n, nd in con.execute(_long_value_counts_query(table, group)).fetchall()
+            for name, *found in con.execute(_long_value_counts_query(table, group)).fetchall()
         ]
     else:
         rows = con.execute(_value_counts_query(table, cols)).fetchall() if cols else []
-    for col, v, n, nd in rows:
+    for col, v, n, nd, fewest in rows:
         distinct[col] = int(nd)
+        least[col] = int(fewest)
         tops[col].append((v, int(n)))
-    return distinct, [tuple(t) for t in tops]
+    return distinct, [tuple(t) for t in tops], least
 
 
 def _width(column: Column) -> int:
@@ -443,8 +459,8 @@ def _long_source(table: str, group: list[Column]) -> str:
     body = ", ".join(quote_ident(c.name) for c in group)
     v = value_expr(Column(name="v", dtype=group[0].dtype))
     return (
-        f"(SELECT col, {v} AS v FROM (UNPIVOT (SELECT {body} FROM {quote_ident(table)}) "
-        "ON COLUMNS(*) INTO NAME col VALUE v))"
+        f"(SELECT col, {v} AS v, v AS raw FROM (UNPIVOT (SELECT {body} FROM "
+        f"{quote_ident(table)}) ON COLUMNS(*) INTO NAME col VALUE v))"
     )
 
 
@@ -460,9 +476,8 @@ def _long_group(
     v = Column(name="v", dtype=group[0].dtype)
     source = _long_source(table, group)
     if v.is_numeric:
-        finite = " FILTER (WHERE isfinite(v))" if is_float(v) else ""
-        pilot = f"SELECT col, coalesce(any_value(v){finite}, 0) AS pilot FROM long GROUP BY col"
-        exprs = _general_select(v, None, pilot_sql="pilot")
+        pilot = "SELECT col, coalesce(any_value(v), 0) AS pilot FROM long GROUP BY col"
+        exprs = _general_select(v, None, pilot_sql="pilot", raw="raw")
         sql = (
             f"WITH long AS (SELECT * FROM {source}), p AS ({pilot}) "
             f"SELECT col, {', '.join(exprs)} FROM long JOIN p USING (col) GROUP BY col, pilot"
@@ -470,7 +485,7 @@ def _long_group(
         return {row[0]: tuple(row[1:]) for row in con.execute(sql).fetchall()}, set()
     # Whitespace (for the identifier rule) is counted in this same scan at no extra cost.
     spaces = _WHITESPACE.format(v="v") if v.is_text else "0"
-    exprs = _general_select(v, None)
+    exprs = _general_select(v, None, raw="raw")
     sql = f"SELECT col, {spaces}, {', '.join(exprs)} FROM {source} GROUP BY col"
     rows = con.execute(sql).fetchall()
     return {r[0]: tuple(r[2:]) for r in rows}, {r[0] for r in rows if r[1]}
@@ -503,12 +518,94 @@ def _long_aggregates(
 
 def _long_value_counts_query(table: str, group: list[Column]) -> str:
     return (
-        f"SELECT col, CAST(v AS VARCHAR), n, nd FROM (SELECT col, v, count(*) AS n, "
-        "count(*) OVER (PARTITION BY col) AS nd, row_number() OVER (PARTITION BY col "
+        f"SELECT col, CAST(v AS VARCHAR), n, nd, least FROM (SELECT col, v, count(*) AS n, "
+        "count(*) OVER (PARTITION BY col) AS nd, min(count(*)) OVER (PARTITION BY col) AS least, "
+        "row_number() OVER (PARTITION BY col "
         f"ORDER BY count(*) DESC, v) AS rank FROM {_long_source(table, group)} "
         f"WHERE v IS NOT NULL GROUP BY col, v) WHERE rank <= {TOP_VALUES} "
         "ORDER BY col, rank"
     )
+
+
+def _detail_notes(n_columns: int) -> tuple[str, ...]:
+    if n_columns <= WIDE_TABLE_COLUMNS:
+        return ()
+    return (
+        f"Monotonic order, MAD, date histograms and gaps, and the words of text cover the "
+        f"first {WIDE_TABLE_COLUMNS} of {n_columns:,} columns.",
+    )
+
+
+def _base_width(column: Column) -> int:
+    """How many of `_general_select`'s values come before the kind's detail."""
+    return 6 if column.is_numeric else 3
+
+
+def _with_details(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    cols: list[Column],
+    rows: list[tuple[Any, ...]],
+    summaries: list[ColumnSummary],
+    least: list[int | None],
+    n_rows: int,
+    has_rowid: bool,
+) -> list[ColumnSummary]:
+    """Each summary with its kind's detail: the main scan's values, then one query each
+    for the columns that need more (`steps.column_detail`), among the first
+    `WIDE_TABLE_COLUMNS` (one SELECT over more columns plans too slowly)."""
+    pairs = list(zip(cols, summaries, strict=True))[:WIDE_TABLE_COLUMNS]
+    ordered = [(c, s) for c, s in pairs if c.is_numeric or c.is_temporal]
+    # Only a base table's rows have an order (a view has no rowid).
+    ends = column_detail.ends(con, table, [c for c, _ in ordered]) if has_rowid else {}
+    candidates = [
+        c
+        for c, s in ordered
+        if c.name in ends and column_detail.monotonic_candidate(s.min, s.max, *ends[c.name])
+    ]
+    monotonic = column_detail.monotonic(con, table, candidates)
+    dates = column_detail.date_counts(
+        con, table, [(c, s.min, s.max) for c, s in pairs if c.is_temporal]
+    )
+    numeric = [c for c, s in pairs if s.kind == "numeric"]
+    texts = [c for c, s in pairs if s.kind == "text"]
+    sampled = column_detail.sampled(con, table, numeric, texts, n_rows=n_rows, has_rowid=has_rowid)
+    out = []
+    for column, values, s, fewest in zip(cols, rows, summaries, least, strict=True):
+        tail = values[_base_width(column) :]
+        details: dict[str, Any] = {}
+        if column.is_numeric:
+            stats = _numeric_from(values)
+            details["numeric_detail"] = column_detail.numeric_detail(
+                tail,
+                p05=stats.p05,
+                p95=stats.p95,
+                mean=s.mean,
+                std=s.std,
+                mad=sampled.mad.get(column.name),
+                sample_rows=sampled.sample_rows if column.name in sampled.mad else None,
+                monotonic=monotonic.get(column.name),
+            )
+        elif column.is_temporal:
+            details["date_detail"] = column_detail.date_detail(
+                tail,
+                dates.get(column.name),
+                lo=s.min,
+                hi=s.max,
+                count=s.count,
+                n_distinct=s.n_distinct,
+                monotonic=monotonic.get(column.name),
+            )
+        if s.kind == "text":
+            details["text_detail"] = column_detail.text_detail(
+                column.name, tail, count=s.count, length_max=values[2], found=sampled
+            )
+        if s.kind in ("categorical", "boolean"):
+            details["category_detail"] = column_detail.category_detail(
+                s.count, s.top_values, fewest
+            )
+        out.append(replace(s, **details))
+    return out
 
 
 def overview(con: duckdb.DuckDBPyConnection, table: str = "data") -> Overview:
@@ -519,7 +616,7 @@ def overview(con: duckdb.DuckDBPyConnection, table: str = "data") -> Overview:
         rows, spaced = _long_aggregates(con, table, cols)
     else:
         rows, spaced = _wide_aggregates(con, table, cols), None
-    distinct, tops = value_counts(con, table, cols)
+    distinct, tops, least = value_counts(con, table, cols)
     if spaced is None:
         candidates = [
             c.name
@@ -539,6 +636,9 @@ def overview(con: duckdb.DuckDBPyConnection, table: str = "data") -> Overview:
         )
         summaries.append(summary)
         memory += size
+    has_rowid = column_detail.has_rowid(con, table)
+    summaries = _with_details(con, table, cols, rows, summaries, least, n_rows, has_rowid)
+    missing = {s.name: s.n_missing for s in summaries}
     return Overview(
         n_rows=n_rows,
         n_columns=len(cols),
@@ -546,6 +646,7 @@ def overview(con: duckdb.DuckDBPyConnection, table: str = "data") -> Overview:
         memory_method=MEMORY_METHOD,
         columns=tuple(summaries),
         kind_counts=dict(Counter(s.kind for s in summaries)),
-        missing_by_column={s.name: s.n_missing for s in summaries},
-        notes=(NO_DATA_ROWS,) if n_rows == 0 else (),
+        missing_by_column=missing,
+        notes=(NO_DATA_ROWS,) * (n_rows == 0) + _detail_notes(len(cols)),
+        missingness=missingness(con, table, cols, missing, n_rows=n_rows, has_rowid=has_rowid),
     )

@@ -595,12 +595,12 @@ def test_wide_table_overview_matches_numpy_and_steps_two_three_say_they_capped(
 
     from steps import outliers as outliers_module
     from steps import overview as overview_module
-    from steps import statistics as statistics_module
     from steps.engine import connect
+    from steps.statistics import distribution as statistics_distribution
 
     monkeypatch.setattr(overview_module, "WIDE_TABLE_COLUMNS", 30)
     monkeypatch.setattr(outliers_module, "MAX_COLUMNS", 25)
-    monkeypatch.setattr(statistics_module, "MAX_COLUMNS", 12)
+    monkeypatch.setattr(statistics_distribution, "MAX_COLUMNS", 12)
     OUTLIER_MAX_COLUMNS, MAX_COLUMNS = 25, 12
     con = connect()
     n_numeric = OUTLIER_MAX_COLUMNS + 20

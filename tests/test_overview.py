@@ -253,3 +253,14 @@ def test_a_table_too_wide_for_one_select_tells_identifiers_from_text_the_same_wa
     kinds = {c.name: c.kind for c in overview(con).columns}
     assert kinds[spaced] == "text"
     assert {k for n, k in kinds.items() if n != spaced} == {"identifier"}
+
+
+def test_steps_one_and_three_agree_that_nan_and_infinities_are_not_present():
+    from steps.statistics import statistics as step3
+
+    con = table(pd.DataFrame({"x": [1.0, 2.0, 4.0, 8.0, np.nan, np.inf, -np.inf, None]}))
+    step1 = overview(con).column("x")
+    dist = step3(con).distributions.numeric["x"]
+    assert (step1.count, step1.n_missing) == (dist.n, dist.missing) == (4, 4)
+    assert (step1.min, step1.max) == (dist.min, dist.max) == (1.0, 8.0)
+    assert step1.mean == dist.mean == statistics.fmean([1, 2, 4, 8])

@@ -1,0 +1,197 @@
+"""Spearman's ρ and Kendall's τ-b for every pair of numeric (and datetime) columns, exactly.
+
+Both need the order of the values, not sums, so they cannot come from one aggregate scan:
+the columns come out of DuckDB once as arrays (every row up to `max_rows`, by default
+`SAMPLE_ROWS`; past it a sample of about that many rows, and the result says so), each is
+sorted once, and every pair is then worked out from those sorted orders on its
+pairwise-complete rows:
+
+- Spearman: average ranks *within the pair's complete rows* (a count per distinct value
+  restricted to those rows, so no pair is sorted again), then Pearson of the ranks;
+- Kendall τ-b: the rows in the order of one column, the other's dense ranks counted for
+  discordant pairs by scipy's O(n log n) Fenwick-tree kernel (the one `scipy.stats.kendalltau`
+  itself calls), with the tie corrections from bincounts: O(n log n) per pair instead of
+  kendalltau's two sorts per pair.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from steps.engine import SAMPLE_ROWS, hash_sample
+
+# Why a sample past `SAMPLE_ROWS` by default: on the 200 MB bench file (1.2 M rows, 12
+# numeric and datetime columns, 66 pairs) Step 3 with these exact over every row took
+# 16.4 s against 5.8 s with the sample (bench/README.md); the sampled figures differ from
+# the all-rows ones by about 1/√100 000 ≈ 0.003. `max_rows=None` asks for every row
+# (~16 bytes held per value: the column while it is ranked, its ranks, its order).
+
+# Pairs of (x, y) dense ranks counted by a bincount (8 bytes each) rather than a second
+# Fenwick pass when there are at most this many.
+BINCOUNT_CELLS = 1 << 22
+
+Matrix = tuple[tuple[float | None, ...], ...]
+
+
+@dataclass(frozen=True)
+class RankMeasures:
+    """Spearman and Kendall matrices over `k` columns, with the rows each pair used."""
+
+    spearman: Matrix
+    kendall: Matrix
+    n: tuple[tuple[int, ...], ...]
+    exact: bool
+    sample_rows: int | None
+
+    def rows_used(self, n_rows: int) -> str:
+        """Which rows these figures come from, as the basis sentences say it."""
+        if self.exact:
+            return f"all {n_rows:,} rows"
+        sample = f"a sample of {self.sample_rows:,} of {n_rows:,} rows"
+        return f"{sample} (chosen by a hash of their values)"
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """One column: its present rows in value order, each row's dense rank (0 = absent), and
+    its average ranks among all its present values (what a pair missing nothing more uses)."""
+
+    order: np.ndarray
+    dense: np.ndarray
+    distinct: int
+    average: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> _Ranked:
+        present = np.flatnonzero(~np.isnan(values))
+        order = present[np.argsort(values[present])]
+        ordered = values[order]
+        dense = np.zeros(len(values), dtype=np.intp)
+        if len(order):
+            dense[order] = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]])
+        distinct = int(dense.max(initial=0))
+        return cls(order, dense, distinct, _average_ranks(dense, distinct))
+
+
+def _fetch(
+    con: duckdb.DuckDBPyConnection, clean: str, k: int, n_rows: int, max_rows: int | None
+) -> tuple[list[np.ndarray], bool]:
+    """The columns `v0..v{k-1}` of `clean` as float arrays (NaN where absent): every row, or
+    about `max_rows` of them, chosen by a hash of their values (`engine.hash_sample`): the
+    same data gives the same figures, which an approval is bound to."""
+    select = ", ".join(f"v{i}" for i in range(k))
+    exact = max_rows is None or n_rows <= max_rows
+    sample = "" if exact else f"WHERE {hash_sample(select, max_rows, n_rows)}"
+    found = con.execute(f"SELECT {select} FROM {clean} {sample}").fetchnumpy()
+    arrays = [np.ma.filled(np.ma.asarray(found[f"v{i}"], dtype=float), np.nan) for i in range(k)]
+    return arrays, exact
+
+
+def _average_ranks(dense: np.ndarray, distinct: int) -> np.ndarray:
+    """Average ranks (ties share their mean rank) of the dense ranks given, among themselves
+    (a rank 0, absent, is counted before all others: callers pass present rows only, or
+    read only the present ones)."""
+    counts = np.bincount(dense, minlength=distinct + 1)
+    counts[0] = 0
+    ends = np.cumsum(counts)
+    return (ends - (counts - 1) / 2)[dense]
+
+
+def _ranks_within(x: _Ranked, both: np.ndarray) -> np.ndarray:
+    """`x`'s average ranks among the rows `both`: its own when they are all its rows."""
+    if len(both) == len(x.order):
+        return x.average[both]
+    return _average_ranks(x.dense[both], x.distinct)
+
+
+def _spearman(x: _Ranked, y: _Ranked, both: np.ndarray) -> float | None:
+    """Pearson of the average ranks within the rows where both columns are present."""
+    m = len(both)
+    if m < 2:
+        return None
+    centre = (m + 1) / 2
+    rx = _ranks_within(x, both) - centre
+    ry = _ranks_within(y, both) - centre
+    # Elementwise products summed by numpy's pairwise sum: more exact than a BLAS dot, and
+    # no BLAS threads to wait for on a busy machine.
+    sxx, syy = float((rx * rx).sum()), float((ry * ry).sum())
+    if sxx <= 0 or syy <= 0:
+        return None
+    return max(-1.0, min(1.0, float((rx * ry).sum()) / math.sqrt(sxx * syy)))
+
+
+def _tied_pairs(values: np.ndarray) -> int:
+    """Pairs of rows sharing a value."""
+    counts = np.bincount(values).astype(np.int64)
+    return int((counts * (counts - 1) // 2).sum())
+
+
+def _kendall(x: _Ranked, y: _Ranked) -> float | None:
+    """τ-b over the rows where both are present, walking the rows in `x`'s value order.
+
+    The kernel counts pairs in different groups of equal `x` whose `y` is lower (the
+    discordant pairs). The concordant ones follow from the ties: by a bincount of the
+    (x, y) pairs when there are few enough possible pairs, else by the kernel on `y`
+    reversed. `x` is the column with more distinct values, so the Fenwick tree over `y`
+    is the smaller one.
+    """
+    # Imported here: scipy.stats takes ~0.5 s to import, which Steps 1-2 need not pay.
+    from scipy.stats._stats import _kendall_dis
+
+    rows = x.order[y.dense[x.order] > 0]
+    m = len(rows)
+    if m < 2:
+        return None
+    xs, ys = x.dense[rows], y.dense[rows]
+    discordant = int(_kendall_dis(xs, ys))
+    total = m * (m - 1) // 2
+    x_ties, y_ties = _tied_pairs(xs), _tied_pairs(ys)
+    if x_ties == total or y_ties == total:
+        return None
+    if (x.distinct + 1) * (y.distinct + 1) <= BINCOUNT_CELLS:
+        both_ties = _tied_pairs(xs * (y.distinct + 1) + ys)
+        concordant = total - x_ties - y_ties + both_ties - discordant
+    else:
+        concordant = int(_kendall_dis(xs, y.distinct + 1 - ys))
+    tau = (concordant - discordant) / (math.sqrt(total - x_ties) * math.sqrt(total - y_ties))
+    return max(-1.0, min(1.0, tau))
+
+
+def rank_measures(
+    con: duckdb.DuckDBPyConnection,
+    clean: str,
+    k: int,
+    n_rows: int,
+    *,
+    max_rows: int | None = SAMPLE_ROWS,
+) -> RankMeasures:
+    """Spearman and Kendall for every pair of the `k` columns `v0..` of `clean`."""
+    if k == 0:
+        return RankMeasures((), (), (), True, None)
+    arrays, exact = _fetch(con, clean, k, n_rows, max_rows)
+    ranked = [_Ranked.of(a) for a in arrays]
+    spearman = [[None] * k for _ in range(k)]
+    kendall = [[None] * k for _ in range(k)]
+    counts = [[0] * k for _ in range(k)]
+    for i, x in enumerate(ranked):
+        counts[i][i] = len(x.order)
+        if x.distinct > 1:
+            spearman[i][i] = kendall[i][i] = 1.0
+        for j in range(i + 1, k):
+            y = ranked[j]
+            wide, narrow = (x, y) if x.distinct >= y.distinct else (y, x)
+            both = np.flatnonzero((x.dense > 0) & (y.dense > 0))
+            counts[i][j] = counts[j][i] = len(both)
+            spearman[i][j] = spearman[j][i] = _spearman(x, y, both)
+            kendall[i][j] = kendall[j][i] = _kendall(wide, narrow)
+    return RankMeasures(
+        spearman=tuple(map(tuple, spearman)),
+        kendall=tuple(map(tuple, kendall)),
+        n=tuple(map(tuple, counts)),
+        exact=exact,
+        sample_rows=None if exact else len(arrays[0]),
+    )
