@@ -91,8 +91,9 @@ def _sentence_span(text: str, start: int) -> tuple[int, int]:
 
 def _expected(n: StatedNumber, about: list[Figure], scope: _Scope) -> Figure | None:
     """The figure the number should have been: of those the scope is about, the one naming
-    most of its columns, in the number's unit, closest in value."""
-    candidates = [f for f in about if not f.anywhere and not (n.percent and f.unit == "count")]
+    most of its columns, in the number's unit (a percentage is no count, a number above 1 no
+    fraction), closest in value."""
+    candidates = [f for f in about if not f.anywhere and _same_unit(n, f)]
     if not candidates:
         return None
     return min(
@@ -101,19 +102,26 @@ def _expected(n: StatedNumber, about: list[Figure], scope: _Scope) -> Figure | N
     )
 
 
+def _same_unit(n: StatedNumber, f: Figure) -> bool:
+    if n.percent:
+        return f.unit != "count"
+    return f.unit != "share" or n.value <= 1
+
+
 def _judge(n: StatedNumber, scope: _Scope, catalog: Figures) -> _Flag | None:
     """The verdict on a number in prose; None when it holds.
 
-    Any figure of the sentence's kinds (rows and columns among them) supports it; the one
-    it should have been is sought among the other kinds first, since "… of 344 rows" is the
-    setting of a sentence about missing values, not its subject.
+    Any figure of the sentence's kinds (rows and columns among them) supports it. Rows and
+    columns are the setting of a sentence ("… of 344 rows"), not its subject: a sentence
+    that names no other kind is judged against every figure, and the figure a number should
+    have been is sought among the other kinds.
     """
     hits = catalog.matching(n)
     specific = scope.kinds - CONTEXT_KINDS
     subject = catalog.about(specific or scope.kinds, scope.columns) if scope.kinds else []
     if not hits:
         return _Flag("unverified", _expected(n, subject, scope), None)
-    if not scope.kinds or any(h.anywhere for h in hits):
+    if not specific or any(h.anywhere for h in hits):
         return None
     if set(hits) & set(catalog.about(scope.kinds, scope.columns)):
         return None

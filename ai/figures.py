@@ -54,17 +54,17 @@ KIND_WORDS: dict[str, str] = {
     ROWS: r"rows?|records?|observations?|entries|entry|samples?|sampled|n|values",
     COLUMNS: r"columns?|fields?|variables?|features?|attributes?",
     "missing": (
-        r"missing|null|nulls|blanks?|empty|gaps?|incomplete|complete|completeness|absent"
+        r"miss\w*|null|nulls|blanks?|empty|gaps?|incomplete|complete|completeness|absent"
         r"|nan|unknown|filled|present|non-missing"
     ),
     "distinct": r"distinct|unique|uniquely|cardinality|different|levels?|categories|constant"
-    r"|single|values",
+    r"|single",
     "mean": r"mean|average\w*|avg|typical\w*|cent(?:red|ered)",
     "std": r"std|sd|standard|deviations?|spread|dispersion|variab\w*|variance|vary|varies",
     "extremes": (
         r"min|max|minimum|maximum|minima|maxima|lowest|highest|smallest|largest|greatest|least"
         r"|most|low|high|peaks?|floor|ceiling|tops?|bottom|ranges?|ranging|spans?|spanning"
-        r"|between|from|up to|extremes?"
+        r"|between|from|up to|extremes?|\d\s*[–—-]\s*\d"
     ),
     "quantiles": (
         r"quartiles?|q1|q3|medians?|percentiles?|quantiles?|25th|50th|75th|interquartile|iqr"
@@ -87,7 +87,7 @@ KIND_WORDS: dict[str, str] = {
     "skewness": r"skew\w*|asymmetr\w*",
     "kurtosis": r"kurtosis|tails?|tailed|peaked",
     "memory": r"memory|bytes?|kb|kib|mb|mib|gb|gib|size|megabytes?|kilobytes?",
-    "threshold": r"threshold|cut-?off|strong|strongly|above|at least|exceed\w*",
+    "threshold": r"threshold|cut-?off|strong|strongly",
     "metric": (
         r"r2|r²|r\^2|mae|rmse|mse|accuracy|f1\w*|auc|roc\w*|precision|recall|metrics?|error"
         r"|baseline|models?|cross-validat\w*|folds?|cv|explain\w*|predict\w*|performs?"
@@ -108,7 +108,7 @@ _REL_EPS = 1e-9
 # Per column: the counts every column has, then the summary values of numeric ones.
 _COLUMN_FIELDS: tuple[tuple[str, Unit, frozenset[str]], ...] = (
     ("n_distinct", "count", frozenset({"distinct"})),
-    ("count", "count", frozenset({ROWS, "missing"})),
+    ("count", "count", frozenset({ROWS})),
     ("mean", "value", frozenset({"mean"})),
     ("std", "value", frozenset({"std"})),
     ("min", "value", frozenset({"extremes"})),
@@ -119,7 +119,7 @@ _COLUMN_FIELDS: tuple[tuple[str, Unit, frozenset[str]], ...] = (
 )
 _PAIR_FIELDS: tuple[tuple[str, Unit, frozenset[str]], ...] = (
     ("r", "value", frozenset({"correlation"})),
-    ("n", "count", frozenset({ROWS})),
+    ("n", "count", frozenset({ROWS, "correlation"})),
     ("p_value", "value", frozenset({"p"})),
 )
 
