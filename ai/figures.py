@@ -140,13 +140,14 @@ def path_key(path: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Figure:
     """One computed number an answer may cite: what it is (`path`), its value, its unit, the
     kinds of figure it is and the columns it describes (none: the whole table).
 
     `shown` holds the other values the prompt may have shown for it (rounded, in strict
     mode). `anywhere` marks the row count, the whole of every share: it fits any sentence.
+    Figures compare by identity: two type issues of one column share a path, not a figure.
     """
 
     path: str
@@ -190,8 +191,8 @@ class Figures:
 
     figures: tuple[Figure, ...]
     by_path: Mapping[tuple[str, ...], tuple[Figure, ...]]
-    names: tuple[str, ...]
     _by_value: tuple[tuple[float, int], ...]
+    _by_column: Mapping[str, tuple[int, ...]]
     _names: re.Pattern[str] | None
     _spelled: Mapping[str, str]
 
@@ -202,17 +203,25 @@ class Figures:
 
     def matching(self, n: StatedNumber) -> list[Figure]:
         """Every figure the stated number matches, whatever it is about."""
-        low = 0.0 if n.upper_bound else min(n.value, n.value / 100) - n.tolerance
-        high = max(n.value, n.value / 100 if n.percent else n.value) + n.tolerance
-        high += _REL_EPS * high
-        i = bisect.bisect_left(self._by_value, (low - _REL_EPS * abs(low), -1))
-        j = bisect.bisect_right(self._by_value, (high, len(self.figures)))
-        seen = dict.fromkeys(index for _, index in self._by_value[i:j])
-        return [self.figures[k] for k in seen if matches(n, self.figures[k])]
+        readings = [(n.value, n.tolerance)]
+        if n.percent:
+            readings.append((n.value / 100, n.tolerance / 100))
+        near: dict[int, None] = {}
+        for value, tolerance in readings:
+            slack = tolerance + 2 * _REL_EPS * value
+            low = 0.0 if n.upper_bound else value - slack
+            i = bisect.bisect_left(self._by_value, (low, -1))
+            j = bisect.bisect_right(self._by_value, (value + slack, len(self.figures)))
+            near.update(dict.fromkeys(index for _, index in self._by_value[i:j]))
+        return [self.figures[k] for k in near if matches(n, self.figures[k])]
 
     def about(self, kinds: frozenset[str], columns: frozenset[str]) -> list[Figure]:
         """The figures of these kinds that describe only the named columns (or the table)."""
-        return [f for f in self.figures if f.kinds & kinds and f.columns <= columns]
+        indices = set(self._by_column.get("", ()))
+        for name in columns:
+            indices.update(self._by_column.get(name, ()))
+        found = (self.figures[i] for i in sorted(indices))
+        return [f for f in found if f.kinds & kinds and f.columns <= columns]
 
     def mentions(self, text: str) -> list[tuple[int, int, str]]:
         """Where column names occur in `text` (`start`, `end`, name), longest names first;
@@ -220,7 +229,7 @@ class Figures:
         if self._names is None:
             return []
         return [
-            (m.start(), m.end(), self._spelled[m.group(0).casefold()])
+            (m.start(), m.end(), self._spelled.get(m.group(0).casefold(), m.group(0)))
             for m in self._names.finditer(text)
         ]
 
@@ -297,11 +306,15 @@ class _Catalog:
                 rf"(?<![{_NAME_EDGE}])(?:{alternatives})(?![{_NAME_EDGE}])", re.IGNORECASE
             )
         by_value = sorted((v, i) for i, f in enumerate(self.figures) for v in f.values)
+        by_column: dict[str, list[int]] = defaultdict(list)
+        for i, f in enumerate(self.figures):
+            for name in f.columns or ("",):
+                by_column[name].append(i)
         return Figures(
             figures=tuple(self.figures),
             by_path={k: tuple(v) for k, v in self.by_path.items()},
-            names=tuple(searchable),
             _by_value=tuple(by_value),
+            _by_column={k: tuple(v) for k, v in by_column.items()},
             _names=pattern,
             _spelled=spelled,
         )
