@@ -118,7 +118,7 @@ def _judge(n: StatedNumber, scope: _Scope, catalog: Figures) -> _Flag | None:
     """
     hits = catalog.matching(n)
     specific = scope.kinds - CONTEXT_KINDS
-    subject = catalog.about(specific or scope.kinds, scope.columns) if scope.kinds else []
+    subject = catalog.about(specific, scope.columns) if specific else []
     if not hits:
         return _Flag("unverified", _expected(n, subject, scope), None)
     if not specific or any(h.anywhere for h in hits):
