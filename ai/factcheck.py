@@ -1,47 +1,48 @@
-"""Every number an AI states is checked against the figures the analysis computed.
+"""Every number an AI states is checked against the figure it is about.
 
-A stated number is *verified* when some reference figure, rounded to the precision the
-number was written with, equals it. Tolerances and conventions, deliberately:
+A stated number is first *attributed*: the sentence it stands in names columns (by their
+exact names, case-insensitive, an underscore also read as a space) and kinds of figure
+(missing, distinct, mean, duplicates, correlation, … by their words, `ai.figures.KIND_WORDS`);
+an evidence path (`quality.missing_by_column[X]=v`, `statistics.strong_correlations[a,b].r=v`)
+names its figure outright and is resolved against the typed facts (`ai.figures`). Then it is
 
-- Precision comes from the text: `0.87` matches 0.8734 (and 0.865 ≤ x < 0.875), `87%`
-  and `87.3%` match the fraction 0.8734 or the figure 87.3; `1.2e-5` matches to the
-  mantissa's digits; `1,234` is 1234; `1.2 million` matches 1 150 000–1 250 000.
+- *verified* when it matches, to the precision it was written with (`ai.numbers`), a figure
+  of those kinds that describes only the named columns or the whole table; or the row
+  count, the whole of every share; or any figure at all when the sentence names no kind;
+- *misattributed* when it matches only figures its sentence is not about: flagged with the
+  figure it is about (`figure`, `expected`) and one it does match (`matched`);
+- *unverified* when it matches no computed figure at all.
+
+Conventions, deliberately:
+
+- Percentages vs counts: "8 %" matches a share (of rows, of cells) or a value (a score; a
+  correlation as "87 %"), never a count: 8 duplicate rows are not "8 % of rows".
 - Signs are not checked: prose writes "a negative correlation of 0.45" for r = −0.45.
-- `< x` / `≤ x` (e.g. "p < 0.001") is verified when a positive figure is below x.
-- Numbers inside column names are not numbers (names are removed first), nor are digits
-  glued to letters (`q3`, `r2`), nor the step or gate ordinals ("Step 2", "gate 4"), nor
-  the conventional method constants *in their phrases only*: "1.5 × IQR", "|z| > 3",
-  "out of 100" / "/100", "p < 0.05" (elsewhere 3 or 100 must match a figure like any
-  other number), nor list indices in evidence paths (`strong_correlations[2].r`).
-- Reference figures are every number the model was shown (the prompt's aggregates and any
-  opted-in rows), every number written inside their string values (dates, labels), and a
-  documented few derived ones: each count divided by the row count (and its complement,
-  "95% complete"), missing cells over all cells, rows left after removing duplicates,
-  memory in kB/KiB/MB/MiB, and counts of listed items (columns per kind, columns with
-  missing values or outliers, strong pairs, type issues).
+- A flag always names the figure the number should have been, or none when the sentence
+  names no figure. So a sentence whose subject has no figure (the mean of a text column)
+  is judged against every figure, and one that names a kind but no column the facts know
+  ("flipper length" for `flipper_length_mm`) is satisfied by that kind's figure of any
+  column.
+- Within one sentence numbers are not paired with its columns one by one: "A has 2 missing
+  and B has 11" passes when A has 11 and B has 2.
+- Numbers inside column names are not numbers, nor the conventional method constants *in
+  their phrases only*: "1.5 × IQR", "|z| > 3", "out of 100" / "/100", "p < 0.05", nor list
+  indices (`strong_correlations[2]`).
+- In strict privacy mode the prompt showed rounded figures, and those are accepted too.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ai.prompts import aggregates
-from steps.insights import Facts, UnverifiedNumber
-from steps.results import json_safe
+from ai.figures import CONTEXT_KINDS, Figure, Figures, figures, in_stated_unit, kinds_in, matches
+from ai.numbers import StatedNumber, number_at, stated_numbers
+from steps.insights import Check, Facts, UnverifiedNumber
+from steps.settings import DEFAULT_PRIVACY, Privacy
 
-_NUMBER = re.compile(
-    r"(?<![\w.])"
-    r"(?P<mantissa>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
-    r"(?:[eE](?P<exp>[-+−]?\d+))?"
-    r"(?:\s?(?P<scale>thousand|million|billion|[kKM]\b|bn\b))?"
-    r"(?P<pct>\s?%|\s?percent\b)?"
-)
-_SCALES = {"thousand": 1e3, "k": 1e3, "K": 1e3, "million": 1e6, "M": 1e6, "billion": 1e9, "bn": 1e9}
 _METHOD_PHRASES = re.compile(
     r"\[\d+\]"
     r"|\d+(?:\.\d+)?\s*[×x*]\s*(?:the\s+)?IQR"
@@ -50,158 +51,159 @@ _METHOD_PHRASES = re.compile(
     r"|(?:[<>≥≤]=?|above|below)\s*0?\.0[15]\b",
     re.IGNORECASE,
 )
-_ORDINAL = re.compile(r"(?:step|gate|steps|gates)\s*$", re.IGNORECASE)
-_BOUND = re.compile(r"(?:<|≤|<=|below|under|less than)\s*$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
-_REL_EPS = 1e-9
+# `path=value`: a dotted or bracketed path (a bare word only if it is a figure's name),
+# then the value, perhaps marked approximate or signed.
+_EVIDENCE = re.compile(
+    r"(?<![\w.\[\]])(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\]\n]*\])*)\s*=\s*[~≈]?\s*[-−+]?"
+)
 
 
 @dataclass(frozen=True)
-class StatedNumber:
-    """A number as written: its magnitude, how precisely it was written, and how it reads."""
+class _Scope:
+    """What a number's sentence (or evidence path) is about."""
 
-    value: float
-    tolerance: float
-    percent: bool
-    upper_bound: bool
-    text: str
-    start: int
+    kinds: frozenset[str]
+    columns: frozenset[str]
 
 
-def _tolerance(mantissa: str, exponent: int, scale: float) -> float:
-    decimals = len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
-    return 0.5 * 10.0 ** (exponent - decimals) * scale
+@dataclass(frozen=True)
+class _Flag:
+    kind: Check
+    about: Figure | None
+    matched: Figure | None
 
 
-def stated_numbers(text: str) -> list[StatedNumber]:
-    """Every number in `text` with the precision it was written to."""
-    found = []
-    for m in _NUMBER.finditer(text):
-        before = text[: m.start()]
-        if _ORDINAL.search(before):
-            continue
-        mantissa = m["mantissa"].replace(",", "")
-        exponent = int(m["exp"].replace("−", "-")) if m["exp"] else 0
-        scale = _SCALES.get((m["scale"] or "").strip(), 1.0)
-        found.append(
-            StatedNumber(
-                value=float(mantissa) * 10.0**exponent * scale,
-                tolerance=_tolerance(mantissa, exponent, scale),
-                percent=bool(m["pct"]),
-                upper_bound=bool(_BOUND.search(before)),
-                text=m.group(0).strip(),
-                start=m.start(),
-            )
-        )
-    return found
+def _blanked(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """The text with the spans blanked out, positions kept."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
 
 
-def _walk(value: Any) -> Iterator[Any]:
-    """Every scalar inside a nested JSON value."""
-    if isinstance(value, Mapping):
-        for item in value.values():
-            yield from _walk(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _walk(item)
-    else:
-        yield value
-
-
-def _derived(facts: Facts) -> Iterator[float]:
-    ov, q, s = facts.overview, facts.quality, facts.statistics
-    n_rows = q.n_rows if q is not None else ov.n_rows
-    column_missing = [c.n_missing for c in ov.columns]
-    counts = list(column_missing)
-    if q is not None:
-        counts += list(q.missing_by_column.values())
-        counts += [n for v in q.outliers.values() for n in (v.iqr, v.zscore)]
-        counts += [t.count for t in q.type_issues]
-        counts.append(q.duplicate_rows)
-    if n_rows:
-        for c in counts:
-            yield c / n_rows
-            yield 1 - c / n_rows
-        if q is not None:
-            yield n_rows - q.duplicate_rows
-    n_cells = n_rows * ov.n_columns
-    if q is not None and n_cells:
-        yield q.missing_cells / n_cells
-        yield 1 - q.missing_cells / n_cells
-    yield from (ov.memory_bytes / unit for unit in (1e3, 1024, 1e6, 2**20))
-    yield from Counter(c.kind for c in ov.columns).values()
-    yield sum(1 for c in column_missing if c)
-    if q is not None:
-        yield sum(1 for v in q.missing_by_column.values() if v)
-        yield sum(1 for v in q.outliers.values() if v.iqr)
-        yield sum(1 for v in q.outliers.values() if v.zscore)
-        yield len(q.type_issues)
-    if s is not None:
-        yield len(s.strong_correlations)
-
-
-def reference_figures(facts: Facts, rows: Sequence[Mapping[str, Any]] | None = None) -> list[float]:
-    """The magnitudes a stated number may match: what the model was shown (the prompt's
-    aggregates, and the opted-in rows if any) plus the derived figures."""
-    figures: set[float] = set()
-    for value in _walk({**aggregates(facts), "rows": json_safe(list(rows or []))}):
-        if isinstance(value, str):
-            figures.update(n.value for n in stated_numbers(value))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            figures.add(float(value))
-    figures.update(_derived(facts))
-    return sorted({abs(f) for f in figures if math.isfinite(f)})
-
-
-def _names(facts: Facts) -> set[str]:
-    """Column names anywhere in the facts: numbers inside them are not numbers."""
-    names = {c.name for c in facts.overview.columns}
-    if facts.statistics is not None:
-        names.update(facts.statistics.correlation.columns)
-    if facts.model is not None:
-        names.update((facts.model.target, *facts.model.features))
-    return names
-
-
-def _matches(n: StatedNumber, figures: list[float]) -> bool:
-    candidates = [(n.value, n.tolerance)]
-    if n.percent:
-        candidates.append((n.value / 100, n.tolerance / 100))
-    for value, tol in candidates:
-        slack = tol + _REL_EPS * value
-        if n.upper_bound and any(0 < f <= value + slack for f in figures):
-            return True
-        if any(abs(f - value) <= slack for f in figures):
-            return True
-    return False
-
-
-def _blanked(text: str, names: Iterable[str]) -> str:
-    """The text with column names and method phrases blanked out, positions kept."""
-    for name in sorted((n for n in names if any(ch.isdigit() for ch in n)), key=len, reverse=True):
-        text = text.replace(name, " " * len(name))
-    return _METHOD_PHRASES.sub(lambda m: " " * len(m.group(0)), text)
-
-
-def _sentence_at(text: str, start: int) -> str:
+def _sentence_span(text: str, start: int) -> tuple[int, int]:
     bounds = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text) + 1]
     begin = max(b for b in bounds if b <= start)
     end = min((b for b in bounds if b > start), default=len(text))
-    return text[begin:end].strip()
+    return begin, min(end, len(text))
+
+
+def _expected(n: StatedNumber, about: list[Figure], scope: _Scope) -> Figure | None:
+    """The figure the number should have been: of those the scope is about, the one naming
+    most of its columns, in the number's unit (a percentage is no count, a number above 1 no
+    fraction), closest in value."""
+    candidates = [f for f in about if not f.anywhere and _same_unit(n, f)]
+    if not candidates:
+        return None
+    return min(
+        candidates,
+        key=lambda f: (-len(f.columns & scope.columns), abs(in_stated_unit(n, f) - n.value)),
+    )
+
+
+def _same_unit(n: StatedNumber, f: Figure) -> bool:
+    if n.percent:
+        return f.unit != "count"
+    return f.unit != "share" or n.value <= 1
+
+
+def _judge(n: StatedNumber, scope: _Scope, catalog: Figures) -> _Flag | None:
+    """The verdict on a number in prose; None when it holds.
+
+    Any figure of the sentence's kinds (rows and columns among them) supports it. Rows and
+    columns are the setting of a sentence ("… of 344 rows"), not its subject: a sentence
+    that names no other kind is judged against every figure, and the figure a number should
+    have been is sought among the other kinds.
+    """
+    hits = catalog.matching(n)
+    specific = scope.kinds - CONTEXT_KINDS
+    subject = catalog.about(specific, scope.columns) if specific else []
+    if not hits:
+        return _Flag("unverified", _expected(n, subject, scope), None)
+    if not specific or any(h.anywhere for h in hits):
+        return None
+    if set(hits) & set(catalog.about(scope.kinds, scope.columns)):
+        return None
+    if not scope.columns and any(h.kinds & specific and h.columns for h in hits):
+        return None
+    expected = _expected(n, subject, scope)
+    if expected is None:
+        return None
+    matched = next((h for h in hits if h.kinds & scope.kinds), hits[0])
+    return _Flag("misattributed", expected, matched)
+
+
+def _judge_path(n: StatedNumber, named: tuple[Figure, ...], catalog: Figures) -> _Flag | None:
+    """The verdict on `path=value` whose path names figures."""
+    if any(matches(n, f) for f in named):
+        return None
+    hits = catalog.matching(n)
+    expected = min(named, key=lambda f: abs(in_stated_unit(n, f) - n.value))
+    return _Flag("misattributed" if hits else "unverified", expected, hits[0] if hits else None)
+
+
+def _flag(where: str, text: str, n: StatedNumber, flag: _Flag) -> UnverifiedNumber:
+    value = -n.value if text[: n.start].rstrip().endswith(("-", "−")) else n.value
+    begin, end = _sentence_span(text, n.start)
+    about = flag.about
+    return UnverifiedNumber(
+        value=value,
+        text=n.text,
+        sentence=text[begin:end].strip(),
+        where=where,
+        kind=flag.kind,
+        expected=in_stated_unit(n, about) if about is not None else None,
+        figure=about.path if about is not None else None,
+        matched=flag.matched.path if flag.matched is not None else None,
+    )
+
+
+def _check(where: str, text: str, catalog: Figures) -> list[UnverifiedNumber]:
+    """The flags of one text, in the order its numbers stand."""
+    mentions = catalog.mentions(text)
+    names_out = _blanked(text, [(start, end) for start, end, _ in mentions])
+
+    def scope(begin: int, end: int) -> _Scope:
+        named = frozenset(name for s, e, name in mentions if begin <= s and e <= end)
+        return _Scope(kinds_in(names_out[begin:end]), named)
+
+    flagged: list[tuple[int, UnverifiedNumber]] = []
+    consumed = []
+    for m in _EVIDENCE.finditer(text):
+        n = number_at(text, m.end())
+        if n is None:
+            continue
+        path = m["path"]
+        named = catalog.resolve(path)
+        if not named and "." not in path and "[" not in path:
+            continue  # `r = 0.87` is prose, not a path
+        consumed.append((m.start(), n.end))
+        verdict = (
+            _judge_path(n, named, catalog) if named else _judge(n, scope(*m.span("path")), catalog)
+        )
+        if verdict is not None:
+            flagged.append((n.start, _flag(where, text, n, verdict)))
+    spans = [(s, e) for s, e, _ in mentions] + consumed
+    spans += [m.span() for m in _METHOD_PHRASES.finditer(text)]
+    for n in stated_numbers(_blanked(text, spans)):
+        verdict = _judge(n, scope(*_sentence_span(text, n.start)), catalog)
+        if verdict is not None:
+            flagged.append((n.start, _flag(where, text, n, verdict)))
+    return [u for _, u in sorted(flagged, key=lambda pair: pair[0])]
 
 
 def unverified_numbers(
     texts: Iterable[tuple[str, str]],
     facts: Facts,
     rows: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    privacy: Privacy = DEFAULT_PRIVACY,
 ) -> tuple[UnverifiedNumber, ...]:
-    """The numbers in `(where, text)` pairs that no figure of the facts supports."""
-    figures = reference_figures(facts, rows)
-    names = _names(facts)
-    flagged = []
-    for where, text in texts:
-        for n in stated_numbers(_blanked(text, names)):
-            if not _matches(n, figures):
-                value = -n.value if text[: n.start].endswith(("-", "−")) else n.value
-                flagged.append(UnverifiedNumber(value, n.text, _sentence_at(text, n.start), where))
-    return tuple(flagged)
+    """The numbers in `(where, text)` pairs that the figures they are about do not support.
+
+    `rows` are the opted-in rows the model was shown; `privacy` the mode its prompt was
+    built in (strict: the rounded figures it showed count as the reference too).
+    """
+    catalog = figures(facts, rows, privacy=privacy)
+    return tuple(u for where, text in texts for u in _check(where, text, catalog))

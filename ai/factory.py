@@ -35,4 +35,4 @@ def choose_advisor(
         from ai.ollama import OllamaAdvisor
 
         return OllamaAdvisor.from_settings(settings, cache=cache, on_call=on_call)
-    return OfflineAdvisor(description=OFFLINE_REASON)
+    return OfflineAdvisor(description=OFFLINE_REASON, privacy=settings.privacy)

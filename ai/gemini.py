@@ -90,6 +90,7 @@ class GeminiAdvisor(RemoteAdvisor):
             model=settings.gemini_model,
             base_url=settings.gemini_base_url,
             timeout_s=settings.timeout_s,
+            privacy=settings.privacy,
             cache=cache,
             on_call=on_call,
             description=(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ai.rules import RULES, Observation, observations
 from ai.types import Rows
+from steps.settings import DEFAULT_PRIVACY, Privacy
 
 if TYPE_CHECKING:  # the prompts module builds on these rules
     from ai.prompts import Prompt
@@ -70,8 +71,14 @@ class OfflineAdvisor:
     name = "offline"
     model: str | None = None
 
-    def __init__(self, description: str = "The offline rule-based advisor answers.") -> None:
+    def __init__(
+        self,
+        description: str = "The offline rule-based advisor answers.",
+        *,
+        privacy: Privacy = DEFAULT_PRIVACY,
+    ) -> None:
         self.description = description
+        self.privacy = privacy
 
     def advise(
         self, step: Step, facts: Facts, *, prompt: Prompt | None = None, rows: Rows | None = None

@@ -42,6 +42,7 @@ class OllamaAdvisor(RemoteAdvisor):
             settings.ollama_url,
             model=settings.ollama_model,
             timeout_s=settings.timeout_s,
+            privacy=settings.privacy,
             cache=cache,
             on_call=on_call,
             description=(

@@ -34,6 +34,7 @@ from ai.schemas import RecommendationsOut, StepInsightsOut
 from ai.types import AnswerCache, CallRecord, OnCall, Outcome, Rows
 from steps.insights import Facts, Finding, Step, StepInsights, finding_id
 from steps.recommend import ActionItem, Recommendations, RecommendContext, with_item_reviews
+from steps.settings import DEFAULT_PRIVACY, Privacy
 
 ATTEMPTS = 3
 """Attempts in total (the first call and up to two retries) on 429, 408 and 5xx."""
@@ -238,10 +239,12 @@ class RemoteAdvisor:
         backoff: Callable[[int], float] = exponential_backoff,
         sleep: Callable[[float], None] = time.sleep,
         description: str = "",
+        privacy: Privacy = DEFAULT_PRIVACY,
     ) -> None:
         self.model = model
         self.timeout_s = timeout_s
         self.description = description
+        self.privacy = privacy
         self._cache = cache
         self._on_call = on_call
         self._attempts = max(1, attempts)
@@ -379,7 +382,9 @@ class RemoteAdvisor:
             advisor=self.name,
             model=self.model,
             findings=findings,
-            unverified_numbers=unverified_numbers(_finding_texts(findings), facts, rows),
+            unverified_numbers=unverified_numbers(
+                _finding_texts(findings), facts, rows, privacy=prompt.privacy
+            ),
             prompt_sha256=prompt.sha256,
         )
 
@@ -428,6 +433,8 @@ class RemoteAdvisor:
             next_steps=tuple(answer.next_steps),
             version=context.version,
             feedback_used=context.feedback,
-            unverified_numbers=unverified_numbers(texts, context.facts, rows),
+            unverified_numbers=unverified_numbers(
+                texts, context.facts, rows, privacy=prompt.privacy
+            ),
             prompt_sha256=prompt.sha256,
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from steps.insights import Facts, Step, StepInsights
 from steps.recommend import Recommendations, RecommendContext
 from steps.results import ToDict
+from steps.settings import Privacy
 
 if TYPE_CHECKING:  # prompts build on the rules, which build on these types
     from ai.prompts import Prompt
@@ -74,9 +75,10 @@ class Advisor(Protocol):
     """Turns computed figures into findings (Steps 1–3) and an action plan (Step 4).
 
     `description` is one sentence saying which advisor answers and why, for the app.
-    `prompt` is built once by the caller (`ai.prompts`), who also shows it; `rows` is the
-    user's opt-in sample (at most `MAX_ROWS` rows). Advisors that send nothing anywhere
-    ignore both.
+    `privacy` is what its prompts may carry (`SIGNOFF_AI_PRIVACY`): the caller builds the
+    prompt once with it (`ai.prompts`) and also shows it; `rows` is the user's opt-in
+    sample (at most `MAX_ROWS` rows, none in strict mode). Advisors that send nothing
+    anywhere ignore both.
     """
 
     @property
@@ -87,6 +89,9 @@ class Advisor(Protocol):
 
     @property
     def description(self) -> str: ...
+
+    @property
+    def privacy(self) -> Privacy: ...
 
     def advise(
         self, step: Step, facts: Facts, *, prompt: Prompt, rows: Rows | None = None

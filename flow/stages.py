@@ -57,7 +57,7 @@ def facts_of(record: Record) -> Facts:
 def _advise(
     advisor: Advisor, step: Step, facts: Facts, rows: Rows | None
 ) -> tuple[StepInsights, Prompt]:
-    prompt = step_prompt(step, facts, rows=rows)
+    prompt = step_prompt(step, facts, rows=rows, privacy=advisor.privacy)
     return advisor.advise(step, facts, prompt=prompt, rows=rows), prompt
 
 
@@ -190,7 +190,7 @@ def recommend(
         previous=previous,
         reviews=reviews or ItemReviews(),
     )
-    prompt = recommend_prompt(context, rows=rows)
+    prompt = recommend_prompt(context, rows=rows, privacy=advisor.privacy)
     recs = advisor.recommend(context, prompt=prompt, rows=rows)
     return dataclasses.replace(record, recommendations=recs), {"recommendations": prompt}
 

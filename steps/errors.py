@@ -124,3 +124,7 @@ class StorageUnavailable(StorageError):
 
 class TooManyRowsError(SignoffError):
     """The caller opted in to sharing more rows than a prompt may carry."""
+
+
+class PrivacyError(SignoffError):
+    """Something the privacy mode forbids sending to the AI (rows, in strict mode)."""

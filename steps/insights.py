@@ -17,6 +17,7 @@ from steps.overview import Overview
 from steps.quality import Quality
 from steps.results import ToDict
 from steps.statistics import Statistics
+from steps.text import number_text
 
 Step = Literal["overview", "quality", "statistics"]
 STEPS: tuple[Step, ...] = ("overview", "quality", "statistics")
@@ -46,18 +47,42 @@ class Facts:
     model: ModelCard | None = None
 
 
+Check = Literal["unverified", "misattributed"]
+
+
 @dataclass(frozen=True)
 class UnverifiedNumber(ToDict):
     """A number the AI stated that the computed figures do not support.
 
     `where` names the field it came from (e.g. `findings[2].detail`), `sentence` the
-    sentence around it, so a reviewer can see it in place.
+    sentence around it, so a reviewer can see it in place. `kind` says what is wrong:
+    `unverified`, it matches no computed figure; `misattributed`, it is some other figure
+    (`matched` names one), not the one its sentence (or evidence path) is about. `figure`
+    names that one and `expected` is its value, in the unit the number was written in (a
+    percentage when `text` is one); both are None when the sentence names no figure.
     """
 
     value: float
     text: str
     sentence: str
     where: str
+    kind: Check = "unverified"
+    expected: float | None = None
+    figure: str | None = None
+    matched: str | None = None
+
+    def verdict(self) -> str:
+        """What is wrong with the number, completing "<text> in “<sentence>” …"."""
+        if self.kind == "misattributed":
+            said = f"is attributed wrongly: {self._true()}"
+            return said + (f" ({self.text} is {self.matched})" if self.matched else "")
+        if self.figure is None:
+            return "matches no computed figure"
+        return f"matches no computed figure; {self._true()}"
+
+    def _true(self) -> str:
+        percent = "%" if self.text.endswith(("%", "percent")) else ""
+        return f"{self.figure} is {number_text(self.expected)}{percent}"
 
 
 @dataclass(frozen=True)

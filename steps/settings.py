@@ -7,7 +7,8 @@ halfway through someone's analysis), and tests build a `Settings` directly inste
 patching the environment.
 
 Hosted mode (`SIGNOFF_HOSTED=1`) is the read-only team server: uploads only (no server
-paths), DuckDB locked down after loading, no paths or tracebacks shown to viewers.
+paths), DuckDB locked down after loading, no paths or tracebacks shown to viewers, and
+AI prompts in strict privacy mode unless `SIGNOFF_AI_PRIVACY` says otherwise.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 from steps.errors import SettingsError
 
@@ -30,10 +32,20 @@ DEFAULT_SQL_MEMORY_MB = 512
 _TRUE = frozenset({"1", "true", "yes", "on"})
 Text = Callable[[str], str | None]
 
+Privacy = Literal["strict", "aggregates"]
+"""What AI prompts may carry. `aggregates`: names, counts and summary figures, the minimum,
+quartiles and maximum of numeric columns among them (each a cell value), rows on opt-in.
+`strict`: no value taken from the data: no order statistic, top value or row; means and
+standard deviations rounded to 2 significant digits (`ai.prompts` says exactly what)."""
+PRIVACY_MODES: tuple[Privacy, ...] = get_args(Privacy)
+DEFAULT_PRIVACY: Privacy = "aggregates"
+HOSTED_PRIVACY: Privacy = "strict"
+
 
 @dataclass(frozen=True)
 class AISettings:
-    """Which advisor answers and how long a call may take.
+    """Which advisor answers, how long a call may take, and what its prompts may carry
+    (`privacy`: strict by default on a hosted server, where the data is someone else's).
 
     The key is kept here only to hand to the client; it is never logged, recorded or shown
     (`__repr__` leaves it out).
@@ -46,6 +58,7 @@ class AISettings:
     ollama_url: str | None = None
     ollama_model: str = DEFAULT_OLLAMA_MODEL
     timeout_s: float = DEFAULT_AI_TIMEOUT_S
+    privacy: Privacy = DEFAULT_PRIVACY
 
 
 @dataclass(frozen=True)
@@ -74,8 +87,9 @@ class Settings:
         def text(name: str) -> str | None:  # a variable's value, blank as unset
             return env.get(name, "").strip() or None
 
+        hosted = (text("SIGNOFF_HOSTED") or "").lower() in _TRUE
         return cls(
-            hosted=(text("SIGNOFF_HOSTED") or "").lower() in _TRUE,
+            hosted=hosted,
             max_bytes=int(_positive("SIGNOFF_MAX_MB", text, DEFAULT_MAX_MB, "megabytes") * MIB),
             duckdb_memory=text("SIGNOFF_DUCKDB_MEMORY"),
             db=text("SIGNOFF_DB") or "signoff.db",
@@ -86,7 +100,7 @@ class Settings:
                 _positive("SIGNOFF_SQL_MEMORY_MB", text, DEFAULT_SQL_MEMORY_MB, "megabytes") * MIB
             ),
             audit_key_file=Path(key_file) if (key_file := text("SIGNOFF_AUDIT_KEY_FILE")) else None,
-            ai=_ai_settings(text),
+            ai=_ai_settings(text, HOSTED_PRIVACY if hosted else DEFAULT_PRIVACY),
         )
 
     @property
@@ -110,7 +124,18 @@ def _positive(name: str, text: Text, default: float, unit: str) -> float:
     return value
 
 
-def _ai_settings(text: Text) -> AISettings:
+def _privacy(text: Text, default: Privacy) -> Privacy:
+    """`SIGNOFF_AI_PRIVACY`, case-insensitive; the default when unset."""
+    raw = text("SIGNOFF_AI_PRIVACY")
+    if raw is None:
+        return default
+    for mode in PRIVACY_MODES:
+        if raw.lower() == mode:
+            return mode
+    raise SettingsError(f"SIGNOFF_AI_PRIVACY must be strict or aggregates, not {raw!r}.")
+
+
+def _ai_settings(text: Text, privacy: Privacy) -> AISettings:
     key_variable = next((v for v in ("GEMINI_API_KEY", "GOOGLE_API_KEY") if text(v)), None)
     return AISettings(
         gemini_key=text(key_variable) if key_variable else None,
@@ -120,4 +145,5 @@ def _ai_settings(text: Text) -> AISettings:
         ollama_url=text("SIGNOFF_OLLAMA_URL"),
         ollama_model=text("SIGNOFF_OLLAMA_MODEL") or DEFAULT_OLLAMA_MODEL,
         timeout_s=_positive("SIGNOFF_AI_TIMEOUT", text, DEFAULT_AI_TIMEOUT_S, "seconds"),
+        privacy=_privacy(text, privacy),
     )

@@ -9,7 +9,9 @@ import pytest
 from scipy import stats
 from test_ai_fixtures import customer_frame, model_card, step_results, with_model
 
-from ai.factcheck import reference_figures, stated_numbers, unverified_numbers
+from ai.factcheck import unverified_numbers
+from ai.figures import figures
+from ai.numbers import stated_numbers
 from steps.insights import Facts
 
 
@@ -101,7 +103,8 @@ def test_method_constants_pass_only_in_their_phrases() -> None:
     assert (facts.quality.n_rows, facts.quality.duplicate_rows) == (50, 12)
     assert flagged("values outside 1.5 × IQR, or with |z| > 3, scored out of 100", facts) == []
     assert flagged("there are 3 duplicate rows", facts) == ["3"]
-    assert flagged("quality.type_issues[7].count=12", facts) == []
+    # A list index is not a number; the value is, and this table has no type issues.
+    assert flagged("quality.type_issues[7].count=12", facts) == ["12"]
 
 
 def test_unverified_numbers_carry_their_sentence_and_place() -> None:
@@ -127,12 +130,18 @@ def test_the_approved_models_metrics_are_figures() -> None:
     assert flagged(f"The baseline reaches an MAE of {wrong}.", facts) == [wrong]
 
 
-def test_reference_figures_are_what_the_prompt_showed_plus_the_derived_ones() -> None:
+def test_the_figures_are_the_facts_plus_the_derived_ones_and_the_opted_in_rows() -> None:
     frame = customer_frame()
-    figures = reference_figures(step_results())
-    assert figures == sorted(set(figures)) and all(f >= 0 for f in figures)
-    assert len(frame) in figures and frame.duplicated().sum() in figures
-    assert len(frame) - frame.duplicated().sum() in figures  # rows left after de-duplication
+    values = {f.path: f.value for f in figures(step_results()).figures}
+    assert values["overview.n_rows"] == len(frame)
+    assert values["quality.duplicate_rows"] == frame.duplicated().sum()
+    # rows left after de-duplication, and the share of duplicates
+    assert (
+        values["quality.n_rows − quality.duplicate_rows"] == len(frame) - frame.duplicated().sum()
+    )
+    assert values["quality.duplicate_rows / quality.n_rows"] == frame.duplicated().mean()
     rows = frame.head(2).to_dict("records")
-    with_rows = reference_figures(step_results(), rows)
-    assert frame["income"].iloc[0] not in figures and frame["income"].iloc[0] in with_rows
+    income = frame["income"].iloc[0]
+    assert income not in values.values()
+    with_rows = {f.path: f.value for f in figures(step_results(), rows).figures}
+    assert with_rows["rows[0][income]"] == income

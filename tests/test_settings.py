@@ -58,3 +58,17 @@ def test_no_module_reads_the_environment_for_its_own_settings() -> None:
         if "os.environ" in path.read_text("utf-8") or "getenv(" in path.read_text("utf-8")
     ]
     assert readers == ["steps/settings.py"]
+
+
+def test_ai_privacy_is_strict_on_a_hosted_server_and_aggregates_otherwise() -> None:
+    assert Settings.from_env({}).ai.privacy == "aggregates"
+    assert Settings.from_env({"SIGNOFF_HOSTED": "1"}).ai.privacy == "strict"
+    hosted_relaxed = {"SIGNOFF_HOSTED": "1", "SIGNOFF_AI_PRIVACY": "aggregates"}
+    assert Settings.from_env(hosted_relaxed).ai.privacy == "aggregates"
+    assert Settings.from_env({"SIGNOFF_AI_PRIVACY": " Strict "}).ai.privacy == "strict"
+
+
+def test_an_unknown_ai_privacy_is_one_sentence() -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"SIGNOFF_AI_PRIVACY": "paranoid"})
+    assert str(refused.value) == "SIGNOFF_AI_PRIVACY must be strict or aggregates, not 'paranoid'."

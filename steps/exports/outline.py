@@ -254,9 +254,7 @@ def _recommendations(recs: Recommendations | None, reviews: ItemReviews) -> Sect
         bullets.append(line)
     bullets += [f"Insight: {text}" for text in recs.business_insights]
     bullets += [f"Next step: {text}" for text in recs.next_steps]
-    flagged = tuple(
-        f"{n.text} in “{n.sentence}” matches no computed figure" for n in recs.unverified_numbers
-    )
+    flagged = tuple(f"{n.text} in “{n.sentence}” {n.verdict()}" for n in recs.unverified_numbers)
     return Section("Recommendations", bullets=tuple(bullets), flagged=flagged)
 
 
@@ -276,7 +274,7 @@ def _ai(
                 line += f" [REJECTED at analysis validation: {reason}]"
             bullets.append(line)
         flagged += [
-            f"{insights.step}: {n.text} in “{n.sentence}” matches no computed figure"
+            f"{insights.step}: {n.text} in “{n.sentence}” {n.verdict()}"
             for n in insights.unverified_numbers
         ]
         if insights.notice:
