@@ -1,10 +1,11 @@
 """What the analyst chose, kept with the analysis so reopening it shows exactly what was seen.
 
-Decisions live in the trail; everything else a result depends on — Step 3's threshold and
-methods, the model's target and the features left out — is kept in the analyses registry
-(`review.analyses`, a `parameter` event for each real change). Opening an analysis again (a
-reload, the review queue, another session, another server) starts from these, so every
-result, and with it every gate's subject, comes out the same and nothing new is recorded.
+Decisions live in the trail; everything else a result depends on — how the file was read,
+Step 3's threshold and methods, the model's target and the features left out — is kept in
+the analyses registry (`review.analyses`, a `parameter` event for each real change).
+Opening an analysis again (a reload, the review queue, another session, another server)
+starts from these, so every result, and with it every gate's subject, comes out the same
+and nothing new is recorded.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from review.answers import exclusions_in_force
 from review.audit import AuditTrail
 from review.gates import latest_decision
 from steps.cleaning import CleaningPlan
+from steps.load import ReadOptions
 from steps.record import Parameters
 
 _PARAMETER_NAMES = tuple(f.name for f in fields(Parameters))
@@ -33,6 +35,7 @@ class Choices:
     """
 
     parameters: Parameters = field(default_factory=Parameters)
+    read_options: ReadOptions = field(default_factory=ReadOptions)
     target: str | None = None
     exclude: tuple[str, ...] = ()
     rerun_exclude: tuple[str, ...] = ()
@@ -53,7 +56,18 @@ def choices_of(trail: AuditTrail, analysis_id: str) -> Choices:
     target = kept.get("target")
     rerun = kept.get("rerun") or {}
     rerun_exclude = tuple(rerun.get("exclude") or ()) if rerun.get("target") == target else ()
-    return Choices(parameters, target, tuple(kept.get("exclude") or ()), rerun_exclude)
+    return Choices(
+        parameters,
+        ReadOptions(**(kept.get("read_options") or {})),
+        target,
+        tuple(kept.get("exclude") or ()),
+        rerun_exclude,
+    )
+
+
+def keep_read_options(trail: AuditTrail, analysis_id: str, options: ReadOptions) -> None:
+    """Keep how the person chose to read the file, so the analysis reopens read that way."""
+    update_parameters(trail, analysis_id, {"read_options": options.to_dict()})
 
 
 def keep_parameters(

@@ -11,13 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from flow.choices import choices_of, keep_read_options
 from review.analyses import analysis_source, get_analysis, register_analysis
 from review.audit import AuditTrail
 from review.workspace import IncomingSource, keep_source, streamed_source
 from steps.errors import SignoffError
-from steps.load import Loaded, check_size, load
+from steps.load import CHOSEN_NOTHING, Loaded, ReadOptions, check_size, load
 from steps.settings import Settings
 
+# Delimiters a person names rather than types (the CLI's `--delimiter tab`, the app's form).
+DELIMITER_NAMES = {"tab": "\t", "space": " "}
 UPLOAD_PATH = "/upload"
 # The key under which `python -m server` tells the notebook about its upload route: marimo
 # hands a middleware's `scope["meta"]` to the notebook as `mo.app_meta().request.meta`.
@@ -48,32 +51,44 @@ def analysis_id_for(sha256: str) -> str:
     return sha256[:16]
 
 
-def load_and_keep(source: Source, settings: Settings) -> tuple[Loaded, Path]:
+def load_with(path: Path, settings: Settings, options: ReadOptions, name: str) -> Loaded:
+    """The loader with the bounds the settings give: the one call both producers make."""
+    return load(
+        path,
+        name=name,
+        limit=settings.max_bytes,
+        memory_limit=settings.duckdb_memory,
+        options=options,
+        limits=settings.load_limits,
+    )
+
+
+def load_and_keep(
+    source: Source, settings: Settings, options: ReadOptions = CHOSEN_NOTHING
+) -> tuple[Loaded, Path]:
     """Load the source and keep its bytes in the workspace so a reviewer can reopen it;
     raises the loader's `LoadError` (nothing is kept then)."""
-
-    def load_from(path: Path) -> Loaded:
-        return load(
-            path, name=source.name, limit=settings.max_bytes, memory_limit=settings.duckdb_memory
-        )
-
     if isinstance(source.data, Path):
-        loaded = load_from(source.data)
+        loaded = load_with(source.data, settings, options, source.name)
         return loaded, keep_source(source.data, source.name, root=settings.workspace)
     check_size(len(source.data), settings.max_bytes, source.name)
     with IncomingSource(source.name, root=settings.workspace) as incoming:
         incoming.write(bytes(source.data))
-        loaded = load_from(incoming.staged())
+        loaded = load_with(incoming.staged(), settings, options, source.name)
         return loaded, incoming.keep()
 
 
-def open_source(source: Source, settings: Settings, trail: AuditTrail) -> Opened:
+def open_source(
+    source: Source, settings: Settings, trail: AuditTrail, options: ReadOptions | None = None
+) -> Opened:
     """Load, keep and register the source; the first load of an analysis is recorded.
 
-    A refusal raises before anything is written. Reopening an analysis (a reload, the
-    queue, another session) writes nothing: only decisions change the record.
+    `options` is how the person chose to read the file just now; without them the file is
+    read as it was last chosen for this analysis (detection, until someone chooses). A
+    refusal raises before anything is written. Reopening an analysis (a reload, the queue,
+    another session) writes nothing: only decisions and choices change the record.
     """
-    loaded, _kept = load_and_keep(source, settings)
+    loaded, kept = load_and_keep(source, settings, options or CHOSEN_NOTHING)
     analysis_id = analysis_id_for(loaded.report.sha256)
     new = get_analysis(trail, analysis_id) is None
     register_analysis(
@@ -84,6 +99,11 @@ def open_source(source: Source, settings: Settings, trail: AuditTrail) -> Opened
     )
     if new:
         trail.append("load", loaded.report.to_dict(), analysis_id=analysis_id)
+    if options is not None:
+        keep_read_options(trail, analysis_id, options)
+    elif (chosen := choices_of(trail, analysis_id).read_options) != CHOSEN_NOTHING:
+        loaded.con.close()
+        loaded = load_with(kept, settings, chosen, source.name)
     return Opened(analysis_id, loaded, source)
 
 

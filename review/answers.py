@@ -19,9 +19,11 @@ from typing import Any, Literal, Protocol
 
 from steps.cleaning import CleaningPlan
 from steps.errors import FeatureError, GateError
+from steps.load import CHOSEN_NOTHING
 from steps.recommend import ItemReviews
 from steps.record import Record, RejectedFinding
 from steps.report import content_sha256, report_parts, result_digest
+from steps.text import json_sha256
 
 Answer = Mapping[str, Any]
 ControlKind = Literal["checkbox", "multiselect", "dropdown", "text"]
@@ -92,8 +94,13 @@ def plain_reading(answer: Answer, record: Record) -> Reading:
 
 
 def data_quality_subject(record: Record) -> dict[str, Any]:
-    """Gate 1 approves these bytes with this cleaning plan, nothing else."""
-    return {"data_sha256": record.source.sha256, "cleaning_plan": record.plan.digest()}
+    """Gate 1 approves these bytes, read this way, with this cleaning plan, nothing else.
+    How the file was read counts only once someone chose (the same bytes read with another
+    delimiter are another table); detection alone adds nothing."""
+    parts = {"data_sha256": record.source.sha256, "cleaning_plan": record.plan.digest()}
+    if record.source.read_options != CHOSEN_NOTHING:
+        parts["read_options"] = json_sha256(record.source.read_options.to_dict())
+    return parts
 
 
 def data_quality_controls(record: Record) -> tuple[Control, ...]:

@@ -18,13 +18,14 @@ from pathlib import Path
 
 from ai.factory import choose_advisor
 from flow.report import report
+from flow.source import DELIMITER_NAMES, load_with
 from flow.stages import Options, compute
 from review.gates import undecided_states
 from steps.cleaning import CleaningPlan
 from steps.errors import CleaningError, SignoffError
 from steps.exports import ExportContext, export_files, json_report
 from steps.figures import report_figures
-from steps.load import load
+from steps.load import ReadOptions
 from steps.record import Parameters
 from steps.settings import Settings
 
@@ -36,6 +37,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m steps", description="Run signoff's steps on FILE without the app."
     )
     parser.add_argument("file", type=Path, help="a CSV, TSV, TXT, XLSX or XLS file")
+    parser.add_argument(
+        "--delimiter",
+        help="read with this delimiter instead of detecting it: one character, or tab, space",
+    )
+    parser.add_argument("--skip-lines", type=int, help="lines above the header to skip")
+    parser.add_argument(
+        "--no-header", action="store_true", help="the first line is data, not the header"
+    )
+    parser.add_argument("--sheet", help="the workbook sheet to read")
     parser.add_argument("--json", type=Path, help="write the JSON report here")
     parser.add_argument("--out", type=Path, help="write every export into this folder")
     parser.add_argument(
@@ -70,6 +80,16 @@ def plan_from(text: str | None) -> CleaningPlan:
     return CleaningPlan.from_mapping(fields)
 
 
+def read_options_from(args: argparse.Namespace) -> ReadOptions:
+    """How to read FILE: `None` everywhere means detection, as in the app."""
+    return ReadOptions(
+        delimiter=DELIMITER_NAMES.get(args.delimiter, args.delimiter),
+        skip_lines=args.skip_lines,
+        header=False if args.no_header else None,
+        sheet=args.sheet,
+    )
+
+
 def options_from(args: argparse.Namespace) -> Options:
     return Options(
         plan=plan_from(args.plan),
@@ -90,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         options = options_from(args)
-        loaded = load(args.file, limit=settings.max_bytes, memory_limit=settings.duckdb_memory)
+        loaded = load_with(args.file, settings, read_options_from(args), args.file.name)
         record = compute(loaded, options, choose_advisor(settings.ai))
         drafted = report(record, undecided_states(record))
         files = {}

@@ -42,6 +42,8 @@ MAX_COLUMNS = 200
 Method = Literal["iqr", "zscore", "isolation_forest"]
 METHODS: tuple[str, ...] = ("iqr", "zscore", "isolation_forest")
 
+TIE_COLUMNS = 32
+
 
 @dataclass(frozen=True)
 class ColumnOutliers(ToDict):
@@ -147,10 +149,13 @@ def _examples(
     if not wanted or limit <= 0:
         return {}
     source = quote_ident(table)
+    # Ties in distance are broken by the rows' own values (select-list positions after the
+    # index), so the same table gives the same examples whatever order the threads scan in.
+    ties = ", ".join(str(k) for k in range(2, min(len(names), TIE_COLUMNS) + 2))
     parts = [
         f"(SELECT {i}, * FROM {source} WHERE {predicate} "
-        f"ORDER BY abs(CAST({value_expr(column)} AS DOUBLE) - {double_literal(centre)}) DESC "
-        f"LIMIT {int(limit)})"
+        f"ORDER BY abs(CAST({value_expr(column)} AS DOUBLE) - {double_literal(centre)}) DESC, "
+        f"{ties} LIMIT {int(limit)})"
         for i, column, predicate, centre in wanted
     ]
     found: dict[int, list[tuple[Any, ...]]] = {}

@@ -201,7 +201,11 @@ def _numeric_select(column: Column, pilot: Any, *, pilot_sql: str | None = None)
     return [
         f"count({v})",
         f"{centre} + fsum({d}) / nullif(count({d}), 0)",
-        f"stddev_samp({d})",
+        # Not stddev_samp: its parallel combine depends on the order threads finish in, and
+        # a result must be the same on every run. Shifted sums (`d` is centred on a pilot
+        # value) in fsum are as sound and come out the same.
+        f"CASE WHEN count({d}) > 1 THEN sqrt(greatest(fsum({d} * {d}) "
+        f"- fsum({d}) * fsum({d}) / count({d}), 0) / (count({d}) - 1)) END",
         f"min({v})",
         f"quantile_cont(CAST({v} AS DOUBLE), [0.05, 0.25, 0.5, 0.75, 0.95])",
         f"max({v})",

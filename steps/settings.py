@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from steps.errors import SettingsError
+from steps.load.report import DEFAULT_LIMITS, DEFAULT_MAX_MB, MIB, LoadLimits
 
-MIB = 1024 * 1024
-DEFAULT_MAX_MB = 200
 DEFAULT_AI_TIMEOUT_S = 30.0
 DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
 DEFAULT_OLLAMA_MODEL = "llama3.2"
@@ -78,6 +77,7 @@ class Settings:
     audit_key_file: Path | None = None
     sql_timeout_s: float = DEFAULT_SQL_TIMEOUT_S
     sql_memory_bytes: int = DEFAULT_SQL_MEMORY_MB * MIB
+    load_limits: LoadLimits = DEFAULT_LIMITS
     ai: AISettings = AISettings()
 
     @classmethod
@@ -100,6 +100,7 @@ class Settings:
                 _positive("SIGNOFF_SQL_MEMORY_MB", text, DEFAULT_SQL_MEMORY_MB, "megabytes") * MIB
             ),
             audit_key_file=Path(key_file) if (key_file := text("SIGNOFF_AUDIT_KEY_FILE")) else None,
+            load_limits=_load_limits(text),
             ai=_ai_settings(text, HOSTED_PRIVACY if hosted else DEFAULT_PRIVACY),
         )
 
@@ -133,6 +134,22 @@ def _privacy(text: Text, default: Privacy) -> Privacy:
         if raw.lower() == mode:
             return mode
     raise SettingsError(f"SIGNOFF_AI_PRIVACY must be strict or aggregates, not {raw!r}.")
+
+
+def _load_limits(text: Text) -> LoadLimits:
+    """The loader's bounds on a file's shape (`steps.load.LoadLimits` says why each)."""
+    columns = _positive("SIGNOFF_MAX_COLUMNS", text, DEFAULT_LIMITS.max_columns, "columns")
+    if columns != int(columns):
+        raise SettingsError(f"SIGNOFF_MAX_COLUMNS must be a whole number, not {columns!r}.")
+    line_mb = DEFAULT_LIMITS.max_line_bytes / MIB
+    workbook_mb = DEFAULT_LIMITS.max_workbook_bytes / MIB
+    return LoadLimits(
+        max_columns=int(columns),
+        max_line_bytes=int(_positive("SIGNOFF_MAX_LINE_MB", text, line_mb, "megabytes") * MIB),
+        max_workbook_bytes=int(
+            _positive("SIGNOFF_MAX_WORKBOOK_MB", text, workbook_mb, "megabytes") * MIB
+        ),
+    )
 
 
 def _ai_settings(text: Text, privacy: Privacy) -> AISettings:

@@ -15,7 +15,7 @@ from flow.source import Opened, Source, open_source
 from flow.stages import Options, analyse, clean, compute, recommend, start, train
 from review.audit import AuditTrail
 from review.gates import GateState, undecided_states
-from steps.load import Loaded, load
+from steps.load import Loaded, ReadOptions, load
 from steps.record import Record
 from steps.report import Report
 from steps.settings import Settings
@@ -81,12 +81,13 @@ def walk(
     source: Source,
     answers: Mapping[str, Answer],
     options: Options | None = None,
+    read_options: ReadOptions | None = None,
 ) -> Walk:
     """Open the source, then settle each gate with its answer (a mapping, or a function of
     the record when it depends on what was computed, e.g. gate 4's item verdicts)."""
     options = options or Options()
     trail = AuditTrail(settings.db)
-    opened = open_source(source, settings, trail)
+    opened = open_source(source, settings, trail, read_options)
     loaded, analysis_id = opened.loaded, opened.analysis_id
     settled: dict[str, Settled] = {}
 

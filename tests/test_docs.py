@@ -18,9 +18,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from records import answer, walk
 
+from flow.source import Source
 from samples import sample_path
 from steps.__main__ import main as headless_main
+from steps.load import ReadOptions
+from steps.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -272,3 +276,50 @@ def test_everything_the_dockerfile_copies_exists_and_is_not_ignored() -> None:
     }
     assert not ignored & set(sources)
     assert {".venv", ".git"} <= ignored
+
+
+@pytest.mark.parametrize("delimiter", [None, ";"], ids=["detected", "chosen"])
+def test_the_documented_check_binds_a_final_report_to_its_gates(
+    tmp_path: Path, delimiter: str | None
+) -> None:
+    """The shell snippet in docs/report.md, run as written on a final report: gate 1's
+    subject from the bytes, the plan and (once chosen) the read options; gate 5's from the
+    content digest."""
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "id;city;amount\n" + "".join(f"{i};{'ab'[i % 2]};{i * 1.5}\n" for i in range(40)),
+        encoding="utf-8",
+    )
+    settings = Settings(db=str(tmp_path / "signoff.db"), workspace=tmp_path / "workspace")
+    approve = answer("approve")
+    walked = walk(
+        settings,
+        Source(path.name, path),
+        {
+            "data_quality": answer("modify", drop_duplicates=True),
+            "analysis_validation": approve,
+            "result_verification": approve,
+            "export_authorization": approve,
+        },
+        read_options=ReadOptions(delimiter=delimiter) if delimiter else None,
+    )
+    report = walked.report.to_dict()
+    assert report["status"] == "final"
+    assert report["source"]["read_options"]["delimiter"] == delimiter
+    target = tmp_path / "final-report.json"
+    target.write_text(json.dumps(report), encoding="utf-8")
+    script = re.search(
+        r"uv run python - final-report\.json <<'EOF'\n(.*?)\nEOF",
+        REPORT_DOC.read_text("utf-8"),
+        re.S,
+    )
+    assert script, "docs/report.md lost its check of a final report"
+    done = subprocess.run(
+        [sys.executable, "-", str(target)],
+        input=script[1],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    assert done.stdout.split() == ["True", "True"]

@@ -81,3 +81,33 @@ def test_the_json_report_may_go_into_folders_that_do_not_exist_yet(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert json.loads(report.read_text())["status"] == "draft"
     assert any(p.suffix == ".parquet" for p in out.iterdir())
+
+
+def test_read_options_mirror_the_app_form(tmp_path: Path) -> None:
+    """`--delimiter tab --skip-lines 2 --no-header`: the file read as the person says, and
+    the report says so (`source.read_options`)."""
+    path = tmp_path / "export.txt"
+    rows = "".join(f"{i}\t{i * 0.5}\t{'ab'[i % 2]}\n" for i in range(30))
+    path.write_text("Exported 2026-12-01\nby the warehouse\n" + rows, encoding="utf-8")
+    out = tmp_path / "report.json"
+    args = ("--delimiter", "tab", "--skip-lines", "2", "--no-header", "--json", str(out))
+    result = run_steps(str(path), *args)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["source"]["read_options"] == {
+        "delimiter": "\t",
+        "skip_lines": 2,
+        "header": False,
+        "sheet": None,
+    }
+    assert report["source"]["lines_skipped"] == 2
+    assert report["overview"]["n_rows"] == 30
+    assert report["overview"]["n_columns"] == 3
+
+
+def test_a_bad_read_option_exits_2_with_one_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    result = run_steps(str(path), "--delimiter", "ab")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1

@@ -39,6 +39,8 @@ from steps.load.excel import load_workbook
 from steps.load.report import (
     CHOSEN_NOTHING,
     DEFAULT_LIMITS,
+    DEFAULT_MAX_MB,
+    MIB,
     DateOrder,
     Loaded,
     LoadLimits,
@@ -51,7 +53,6 @@ from steps.load.report import (
 from steps.load.rows import SKIPPED_LISTED
 from steps.load.sniff import DELIMITERS, MISSING_MARKERS
 from steps.load.text import load_text
-from steps.settings import DEFAULT_MAX_MB, MIB
 
 __all__ = [
     "DELIMITERS",

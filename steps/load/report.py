@@ -12,9 +12,11 @@ from pathlib import Path
 import duckdb
 
 from steps.results import ToDict
-from steps.settings import MIB
 
 PREAMBLE_LISTED = 5
+
+MIB = 1024 * 1024
+DEFAULT_MAX_MB = 200
 
 
 @dataclass(frozen=True)
