@@ -9,6 +9,7 @@ with app.setup:
     import marimo as mo
 
     from ai.factory import choose_advisor
+    from ai.prompts import privacy_notice
     from flow import pages, views
     from flow.choices import choices_of, keep_model, keep_parameters, keep_rerun, rerun_without
     from flow.gates import notes_feedback, settle
@@ -41,6 +42,8 @@ with app.setup:
     from steps.recommend import compare
     from steps.record import Parameters
     from steps.results import json_safe
+    from steps.rows import WHICH as ROW_LOOKS
+    from steps.rows import rows_at
     from steps.settings import Settings
     from steps.sql import SqlError, run_readonly_sql
     from steps.text import safe_filename
@@ -64,16 +67,17 @@ def header():
     )
     share_rows = mo.ui.checkbox(
         label="Share up to 20 sample rows with the AI (off: only aggregates are sent)",
-        disabled=advisor.name == "offline",
+        disabled=advisor.name == "offline" or settings.ai.privacy == "strict",
     )
     _mode = "**Hosted (read-only) mode.** " if settings.hosted else ""
+    _privacy = privacy_notice(settings.ai.privacy)
     mo.vstack(
         [
             mo.md(
                 "# signoff\n\nGuided data analysis: each step is signed off before the next "
                 "one builds on it. Every decision lands in a tamper-evident audit trail."
             ),
-            mo.callout(mo.md(f"{_mode}{esc(advisor.description)}"), kind="neutral"),
+            mo.callout(mo.md(f"{_mode}{esc(advisor.description)} {esc(_privacy)}"), kind="neutral"),
             share_rows,
         ]
     )
@@ -272,8 +276,16 @@ def shown_state():
     return get_shown, set_shown
 
 
+@app.cell
+def read_state():
+    # How the person chose to read a source, as (source, ReadOptions): set by the form
+    # beside the load summary, it loads that source again; another source starts afresh.
+    get_read, set_read = mo.state(None)
+    return get_read, set_read
+
+
 @app.cell(hide_code=True)
-def load_attempt(get_shown, set_progress, set_shown, settings, source, trail):
+def load_attempt(get_read, get_shown, set_progress, set_shown, settings, source, trail):
     mo.stop(
         source is None,
         mo.callout(
@@ -285,9 +297,11 @@ def load_attempt(get_shown, set_progress, set_shown, settings, source, trail):
             kind="info",
         ),
     )
+    _chosen = get_read()
+    _options = _chosen[1] if _chosen is not None and _chosen[0] is source else None
     with mo.status.spinner(title="Loading", subtitle=esc(source.name)):
         _opened, load_error = views.attempt(
-            "Loading the file", open_source, source, settings, trail
+            "Loading the file", open_source, source, settings, trail, _options
         )
     if _opened is not None:
         if settings.hosted:
@@ -315,12 +329,19 @@ def load_attempt(get_shown, set_progress, set_shown, settings, source, trail):
 
 
 @app.cell(hide_code=True)
-def load_cell(get_shown, load_error):
+def load_cell(get_shown, load_error, set_read):
     opened = get_shown()
     _ = load_error
     mo.stop(opened is None)
     loaded, analysis_id = opened.loaded, opened.analysis_id
-    pages.load_summary(loaded.report, opened.source.awaiting)
+    mo.vstack(
+        [
+            pages.load_summary(loaded.report, opened.source.awaiting),
+            pages.read_options_form(
+                loaded.report, lambda options: set_read((opened.source, options))
+            ),
+        ]
+    )
     return analysis_id, loaded
 
 
@@ -361,11 +382,41 @@ def step1_show(prompts0, record0):
 
 
 @app.cell(hide_code=True)
+def column_pick_cell(record0):
+    _names = [c.name for c in record0.original.overview.columns]
+    column_pick = mo.ui.dropdown(
+        _names, value=_names[0] if _names else None, searchable=True, label="Look at one column"
+    )
+    return (column_pick,)
+
+
+@app.cell(hide_code=True)
+def column_card_cell(column_pick, record0):
+    mo.stop(column_pick.value is None)
+    mo.vstack([column_pick, pages.column_view(record0.original.overview.column(column_pick.value))])
+    return
+
+
+@app.cell(hide_code=True)
 def step2_show(prompts0, record0):
     mo.vstack(
         [
             views.heading("quality", "Step 2 · Quality"),
             pages.quality_page(record0.original, prompts0),
+        ]
+    )
+    return
+
+
+@app.cell(hide_code=True)
+def rows_cell(loaded, record0):
+    # The rows themselves, so gate 1 signs off data the reviewer has seen.
+    mo.vstack(
+        [
+            mo.md("### The rows"),
+            pages.rows_view(
+                [rows_at(loaded.con, record0.original.table, which) for which in ROW_LOOKS]
+            ),
         ]
     )
     return

@@ -81,7 +81,7 @@ KIND_WORDS: dict[str, str] = {
     "correlation": (
         r"correlat\w*|r|pearson|spearman|coefficients?|together|opposite|relationship|related"
         r"|associat\w*|linked|tracks?|collinear\w*|multicollinear\w*|leak\w*|pairs?|move|moves"
-        r"|derived|redundan\w*"
+        r"|derived|redundan\w*|cram[eé]r\w*|v|eta|η|kendall|tau|τ|ratio"
     ),
     "p": r"p|p-?values?|significan\w*|insignifican\w*|chance",
     "skewness": r"skew\w*|asymmetr\w*",
@@ -420,6 +420,13 @@ def _statistics(c: _Catalog, s: Statistics) -> None:
                 aliases=(f"statistics.strong_correlations[{index}].{field}",),
             )
     c.listed("statistics.strong_correlations", len(s.strong_correlations), {"correlation"})
+    for i, assoc in enumerate(s.strong_associations):
+        path = f"statistics.strong_associations[{assoc.a},{assoc.b}]"
+        on = {assoc.a, assoc.b}
+        at = f"statistics.strong_associations[{i}]"
+        c.add(f"{path}.value", assoc.value, "value", {"correlation"}, on, aliases=(f"{at}.value",))
+        c.add(f"{path}.n", assoc.n, "count", {ROWS}, on, aliases=(f"{at}.n",))
+    c.listed("statistics.strong_associations", len(s.strong_associations), {"correlation"})
     for name, dist in s.distributions.numeric.items():
         path = f"statistics.distributions[{name}]"
         c.add(f"{path}.skewness", dist.skewness, "value", {"skewness"}, {name})

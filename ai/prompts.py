@@ -210,6 +210,10 @@ def statistics_figures(s: Statistics) -> dict[str, Any]:
             {"a": _name(p.a), "b": _name(p.b), "r": p.r, "n": p.n, "p_value": p.p_value}
             for p in _first(s.strong_correlations)
         ],
+        "strong_associations": [
+            {"a": _name(x.a), "b": _name(x.b), "measure": x.measure, "value": x.value, "n": x.n}
+            for x in _first(s.strong_associations)
+        ],
         "threshold": s.threshold,
         "distributions": {
             _name(k): {"skewness": v.skewness, "kurtosis": v.kurtosis}

@@ -7,10 +7,12 @@ say which page to show where.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import marimo as mo
 
+from flow.source import DELIMITER_NAMES
 from flow.stages import Prompts
 from flow.views import (
     bullets,
@@ -19,23 +21,27 @@ from flow.views import (
     insights_view,
     json_download,
     notes,
+    numbers_view,
     stat,
     step_tabs,
 )
 from review.audit import Event
 from review.gates import GateState, gate_by_id
 from review.requests import ReviewRequest
+from steps.column_charts import column_card
 from steps.figures import (
     overview_figures,
     quality_figures,
     recommendation_figures,
     statistics_figures,
 )
-from steps.load import LoadReport
+from steps.load import LoadReport, ReadOptions
 from steps.model import ModelCard
 from steps.outliers import OutlierReport
+from steps.overview import ColumnSummary
 from steps.recommend import RecommendationDiff, Recommendations
 from steps.record import Analysed, CleaningDelta, Described
+from steps.rows import RowsShown
 from steps.text import number_text
 
 
@@ -43,9 +49,16 @@ def load_summary(report: LoadReport, awaiting: str | None) -> mo.Html:
     """What the loader read and how: encoding, delimiter, rows skipped, markers, warnings."""
     delimiter = report.delimiter if report.delimiter is not None else "none (spreadsheet)"
     lines = [
-        f"Encoding **{esc(report.encoding)}**, delimiter <code>{esc(delimiter)}</code>, "
-        f"{number_text(report.rows_skipped)} row(s) skipped."
+        f"Encoding **{esc(report.encoding)}**, delimiter <code>{esc(shown_delimiter(delimiter))}"
+        f"</code>, {number_text(report.rows_skipped)} row(s) skipped."
     ]
+    if report.lines_skipped:
+        above = "; ".join(f"<code>{esc(line)}</code>" for line in report.preamble)
+        lines.append(
+            f"{number_text(report.lines_skipped)} line(s) above the header not read"
+            + (f": {above}" if above else "")
+            + "."
+        )
     if report.missing_markers_seen:
         markers = ", ".join(
             f"<code>{esc(m)}</code>" if m else "(empty)" for m in report.missing_markers_seen
@@ -61,6 +74,69 @@ def load_summary(report: LoadReport, awaiting: str | None) -> mo.Html:
         opened = f"Opened from the review queue: **{esc(title)}** awaits you."
         parts.append(mo.callout(mo.md(opened), kind="info"))
     return mo.vstack(parts)
+
+
+def shown_delimiter(delimiter: str) -> str:
+    """A delimiter a person can see: tab and space by name."""
+    return next((name for name, d in DELIMITER_NAMES.items() if d == delimiter), delimiter)
+
+
+def read_options_form(report: LoadReport, on_change: Callable[[ReadOptions], None]) -> mo.Html:
+    """How to read the file, for when detection got it wrong: the choices start from what
+    the loader read, and submitting reads the file again that way (gate 1 then binds them)."""
+    chosen = report.read_options
+    shown = shown_delimiter(report.delimiter) if report.delimiter is not None else None
+    delimiters = ["auto", ",", ";", "tab", "|", "space", ":"]
+    controls: dict[str, Any] = {
+        "delimiter": mo.ui.dropdown(
+            delimiters,
+            value=shown_delimiter(chosen.delimiter) if chosen.delimiter is not None else "auto",
+            label=f"Delimiter (detected: {shown})" if shown else "Delimiter",
+        ),
+        "skip_lines": mo.ui.text(
+            value="" if chosen.skip_lines is None else str(chosen.skip_lines),
+            placeholder="auto",
+            label="Lines to skip above the header",
+        ),
+        "header": mo.ui.dropdown(
+            {"auto": None, "yes": True, "no": False},
+            value={None: "auto", True: "yes", False: "no"}[chosen.header],
+            label="First line is the header",
+        ),
+    }
+    if report.sheets:
+        controls["sheet"] = mo.ui.dropdown(
+            list(report.sheets), value=report.sheet or report.sheets[0], label="Sheet"
+        )
+    form = (
+        mo.md(" ".join(f"{{{name}}}" for name in controls))
+        .batch(**controls)
+        .form(
+            submit_button_label="Read again",
+            validate=_skip_problem,
+            on_change=lambda value: on_change(read_options_of(value)) if value else None,
+        )
+    )
+    return mo.accordion({"Read the file differently": form})
+
+
+def _skip_problem(value: object) -> str | None:
+    skip = (value.get("skip_lines") or "").strip() if isinstance(value, Mapping) else ""
+    if not skip or skip.isdigit():
+        return None
+    return "Lines to skip must be a whole number (0 or more), or blank to detect them."
+
+
+def read_options_of(value: Mapping[str, Any]) -> ReadOptions:
+    """The form's answer (validated: lines to skip blank or a whole number) as options."""
+    delimiter = value.get("delimiter") or "auto"
+    skip = (value.get("skip_lines") or "").strip()
+    return ReadOptions(
+        delimiter=None if delimiter == "auto" else DELIMITER_NAMES.get(delimiter, delimiter),
+        skip_lines=int(skip) if skip else None,
+        header=value.get("header"),
+        sheet=value.get("sheet"),
+    )
 
 
 def overview_page(described: Described, prompts: Prompts) -> mo.Html:
@@ -82,10 +158,76 @@ def overview_page(described: Described, prompts: Prompts) -> mo.Html:
             step_tabs(
                 overview_figures(ov),
                 insights_view(described.overview_insights, prompts.get("overview")),
-                figures_table([c.to_dict() for c in ov.columns], page_size=20),
+                mo.vstack(
+                    [
+                        figures_table([_column_row(c) for c in ov.columns], page_size=20),
+                        mo.md(f"**Missing values:** {esc(ov.missingness.basis)}"),
+                        *notes(ov.missingness.notes),
+                    ]
+                ),
                 json_download("overview", ov),
             ),
         ]
+    )
+
+
+_DETAILS = ("numeric_detail", "date_detail", "text_detail", "category_detail")
+
+
+def _column_row(column: ColumnSummary) -> dict[str, Any]:
+    """A column's summary as one table row; its kind's detail is the column card's."""
+    row = {k: v for k, v in column.to_dict().items() if k not in _DETAILS}
+    row["top_values"] = ", ".join(f"{value} ({number_text(n)})" for value, n in column.top_values)
+    return row
+
+
+def column_view(column: ColumnSummary) -> mo.Html:
+    """One column's card: its kind's detail as figures, and its figure (a numeric column's
+    histogram is Step 3's)."""
+    detail = next((d for d in (getattr(column, k) for k in _DETAILS) if d is not None), None)
+    rows: list[dict[str, Any]] = [
+        {"figure": "kind", "value": column.kind},
+        {"figure": "values", "value": column.count},
+        {"figure": "missing", "value": column.n_missing},
+        {"figure": "distinct", "value": column.n_distinct},
+    ]
+    for key, value in (detail.to_dict() if detail is not None else {}).items():
+        inner = value.items() if isinstance(value, Mapping) else [("", value)]
+        rows += [
+            {"figure": " · ".join(filter(None, (key, k))).replace("_", " "), "value": v}
+            for k, v in inner
+            if not isinstance(v, list | tuple | Mapping)
+        ]
+    figure = column_card(column)
+    shown = (
+        figure
+        if figure is not None
+        else mo.md(
+            "Its histogram is in Step 3."
+            if column.kind == "numeric"
+            else "No figure for this kind."
+        )
+    )
+    return mo.hstack([figures_table(rows), shown], widths=[1, 2], align="start")
+
+
+def rows_view(looks: Sequence[RowsShown]) -> mo.Html:
+    """The rows themselves, beside gate 1: first, last and a seeded sample, each labelled."""
+    titles = {"first": "First rows", "last": "Last rows", "sample": "Random sample"}
+    return mo.ui.tabs(
+        {
+            titles[look.which]: mo.vstack(
+                [
+                    mo.md(f"_{esc(look.note)}_"),
+                    figures_table(
+                        [dict(zip(look.columns, row, strict=True)) for row in look.rows]
+                        or [{"rows": "none"}],
+                        page_size=10,
+                    ),
+                ]
+            )
+            for look in looks
+        }
     )
 
 
@@ -184,6 +326,14 @@ def statistics_page(analysed: Analysed, prompts: Prompts) -> mo.Html:
                 [p.to_dict() for p in stats.strong_correlations]
                 or [{"strong pairs": "none at this threshold"}]
             ),
+            mo.md(
+                "**Strong associations across kinds** (Cramér's V, η, and the correlation "
+                f"chosen) · {esc(stats.association_matrix.basis)}"
+            ),
+            figures_table(
+                [a.to_dict() for a in stats.strong_associations]
+                or [{"strong associations": "none at this threshold"}]
+            ),
             mo.md("**Distributions**"),
             figures_table(distributions or [{"distributions": "no numeric columns"}]),
             mo.md(f"**Outliers** · {esc(outlier_caption(found))}"),
@@ -274,6 +424,7 @@ def recommendations_page(
             *([mo.callout(mo.md(esc(recs.notice)), kind="warn")] if recs.notice else []),
             mo.md("**Business insights**\n\n" + bullets(recs.business_insights)),
             mo.md("**Next steps**\n\n" + bullets(recs.next_steps)),
+            *numbers_view(recs.unverified_numbers),
             *(
                 [mo.accordion({"What is (or would be) sent": mo.plain_text(prompt.text)})]
                 if prompt is not None

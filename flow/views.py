@@ -21,7 +21,7 @@ from flow.source import UPLOAD_META
 from review.answers import Control, validate_answer
 from review.gates import GateSpec, GateState, gate_by_id, gate_ids, order_of
 from steps.errors import SignoffError
-from steps.insights import StepInsights
+from steps.insights import StepInsights, UnverifiedNumber
 from steps.record import Record
 from steps.results import ToDict
 from steps.text import markdown_text, number_text
@@ -143,17 +143,32 @@ def insights_view(insights: StepInsights, prompt: Prompt | None) -> mo.Html:
         parts.append(mo.callout(mo.md(body), kind=_KINDS.get(finding.severity, "neutral")))
     if not insights.findings:
         parts.append(mo.md("No findings."))
-    if insights.unverified_numbers:
-        listed = "\n".join(
-            f"- **{esc(n.text)}** in “{esc(n.sentence)}”" for n in insights.unverified_numbers
-        )
-        warning = f"**Not found in the computed figures — check before relying on:**\n{listed}"
-        parts.append(mo.callout(mo.md(warning), kind="danger"))
+    parts += numbers_view(insights.unverified_numbers)
     if prompt is not None:
         sent = "What is sent to the AI" if insights.advisor != "offline" else "What would be sent"
         title = f"{sent} (prompt sha256 {prompt.sha256[:12]}…)"
         parts.append(mo.accordion({title: mo.plain_text(prompt.text)}))
     return mo.vstack(parts)
+
+
+_NUMBER_HEADINGS = {
+    "misattributed": "Attributed wrongly — the number is another figure's",
+    "unverified": "Not found in the computed figures — check before relying on",
+}
+
+
+def numbers_view(numbers: Sequence[UnverifiedNumber]) -> list[mo.Html]:
+    """The fact-check's flags, one callout per kind, each number with its sentence and what
+    the computed figures say instead."""
+    out: list[mo.Html] = []
+    for kind, heading in _NUMBER_HEADINGS.items():
+        flagged = [n for n in numbers if n.kind == kind]
+        if flagged:
+            listed = "\n".join(
+                f"- **{esc(n.text)}** in “{esc(n.sentence)}” {esc(n.verdict())}" for n in flagged
+            )
+            out.append(mo.callout(mo.md(f"**{heading}:**\n{listed}"), kind="danger"))
+    return out
 
 
 def stat(value: object, label: str, caption: str | None = None) -> mo.Html:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from steps import charts
+from steps import charts, column_charts
 from steps.charts import BoxStats
 from steps.overview import Overview
 from steps.quality import Quality
@@ -19,10 +19,16 @@ from steps.statistics import ScatterSample, Statistics
 
 
 def overview_figures(ov: Overview) -> dict[str, go.Figure]:
-    """Step 1: column kinds and missing values per column."""
+    """Step 1: column kinds, missing values per column, and how missing values go together
+    (pairs of columns, and blocks of rows: a gap in one stretch of the file shows)."""
+    m = ov.missingness
     return {
         "Column kinds": charts.kind_pie(ov.kind_counts),
         "Missing values": charts.missing_bar(ov.missing_by_column, ov.n_rows),
+        "Missing together": column_charts.co_missing_heatmap(m.columns, m.co_missing, ov.n_rows),
+        "Missing values by row": column_charts.missingness_matrix(
+            m.columns, m.block_starts, m.block_rows, m.by_block
+        ),
     }
 
 
@@ -72,10 +78,14 @@ def statistics_figures(
     stats: Statistics, scatters: tuple[ScatterSample, ...] = ()
 ) -> dict[str, go.Figure]:
     """Step 3: the heatmap, the histograms (bins from DuckDB) and scatter plots of top pairs."""
+    a = stats.association_matrix
     figures = {
         "Correlation heatmap": charts.correlation_heatmap(
             stats.correlation.columns, stats.correlation.matrix
-        )
+        ),
+        "Associations across kinds": column_charts.association_heatmap(
+            a.columns, a.kinds, a.measures, a.matrix, a.n, note=a.basis
+        ),
     }
     for name, dist in stats.distributions.numeric.items():
         figures[f"Histogram · {name}"] = charts.histogram_from_bins(
