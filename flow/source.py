@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from review.analyses import get_analysis, register_analysis
+from review.access import check_access
+from review.analyses import analysis_id_for, get_analysis, register_analysis
 from review.audit import AuditTrail
 from review.workspace import IncomingSource, keep_source
 from steps.load import Loaded, check_size, load
@@ -25,11 +26,14 @@ UPLOAD_META = "signoff_upload_path"
 @dataclass(frozen=True)
 class Source:
     """A file handed over: a bundled sample, a path, an upload's bytes, or a kept source
-    reopened from the review queue (`awaiting` names the gate the reviewer was asked for)."""
+    reopened from the review queue (`awaiting` names the gate the reviewer was asked for,
+    `analysis_id` the analysis the request is about: someone else's, when people own theirs).
+    """
 
     name: str
     data: bytes | Path
     awaiting: str | None = None
+    analysis_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,11 +43,6 @@ class Opened:
     analysis_id: str
     loaded: Loaded
     source: Source
-
-
-def analysis_id_for(sha256: str) -> str:
-    """The analysis a file's bytes belong to."""
-    return sha256[:16]
 
 
 def load_and_keep(source: Source, settings: Settings) -> tuple[Loaded, Path]:
@@ -65,21 +64,29 @@ def load_and_keep(source: Source, settings: Settings) -> tuple[Loaded, Path]:
         return loaded, incoming.keep()
 
 
-def open_source(source: Source, settings: Settings, trail: AuditTrail) -> Opened:
+def open_source(
+    source: Source, settings: Settings, trail: AuditTrail, *, person: str | None = None
+) -> Opened:
     """Load, keep and register the source; the first load of an analysis is recorded.
 
-    A refusal raises before anything is written. Reopening an analysis (a reload, the
-    queue, another session) writes nothing: only decisions change the record.
+    `person` is who is opening it when the server knows (`review.identity.Identity.name`):
+    the analysis is then theirs (`review.analyses.analysis_id_for(sha256, person)`), and a
+    source reopened from the queue for someone else's analysis needs an invitation
+    (`review.access`). A refusal raises before anything is written. Reopening an analysis
+    (a reload, the queue, another session) writes nothing: only decisions change the record.
     """
+    if source.analysis_id is not None:
+        check_access(trail, source.analysis_id, person)
     loaded, _kept = load_and_keep(source, settings)
-    analysis_id = analysis_id_for(loaded.report.sha256)
+    analysis_id = source.analysis_id or analysis_id_for(loaded.report.sha256, person)
     new = get_analysis(trail, analysis_id) is None
     register_analysis(
         trail,
         analysis_id=analysis_id,
         source_sha256=loaded.report.sha256,
         source_name=loaded.report.name,
+        owner=person,
     )
     if new:
-        trail.append("load", loaded.report.to_dict(), analysis_id=analysis_id)
+        trail.append("load", loaded.report.to_dict(), analysis_id=analysis_id, actor=person)
     return Opened(analysis_id, loaded, source)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 REPORT_DOC = ROOT / "docs" / "report.md"
 DOCKERFILE = ROOT / "Dockerfile"
-CODE_PATHS = ("app.py", "server.py", "flow", "steps", "review", "ai", "samples", "bench")
+CODE_PATHS = ("app.py", "server", "flow", "steps", "review", "ai", "samples", "bench")
 ENV_PREFIXES = ("SIGNOFF_", "GEMINI_", "GOOGLE_")
 ENV_READ = re.compile(
     r"""(?:environ\.get|env\.get|getenv|environ\[|env\[)\(?\s*["']([A-Z][A-Z0-9_]+)["']"""
@@ -260,7 +260,7 @@ def test_everything_the_dockerfile_copies_exists_and_is_not_ignored() -> None:
         for line in re.findall(r"^COPY (?!--from)(.*)$", dockerfile(), flags=re.MULTILINE)
         for src in line.split()[:-1]
     ]
-    assert {"uv.lock", "app.py", "server.py", "flow", "steps", "review", "ai", "samples"} <= set(
+    assert {"uv.lock", "app.py", "server", "flow", "steps", "review", "ai", "samples"} <= set(
         sources
     )
     assert [s for s in sources if not (ROOT / s).exists()] == []

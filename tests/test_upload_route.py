@@ -169,6 +169,25 @@ def test_signing_in_to_the_notebook_opens_the_upload_page(route: dict) -> None:
 
 
 @pytest.mark.slow
+def test_each_kept_upload_is_an_event_and_an_identity_header_counts_for_nothing(
+    route: dict,
+) -> None:
+    """Without SIGNOFF_USER_HEADER a client cannot name itself: the upload is nobody's."""
+    data = csv_bytes(2000) + b"# mallory\n"
+    answer = post(
+        route, data, headers={"Authorization": f"Bearer {TOKEN}", "X-Forwarded-User": "mallory"}
+    )
+    assert answer.status_code == 200
+    event = AuditTrail(route["db"]).events(kind="upload")[-1]
+    assert event.actor is None and event.analysis_id is None
+    assert event.payload == {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "name": "data.csv",
+        "bytes": len(data),
+    }
+
+
+@pytest.mark.slow
 def test_an_upload_of_nothing_is_refused(route: dict) -> None:
     answer = post(route, b"")
     assert answer.status_code == 400
@@ -226,14 +245,15 @@ def test_the_server_tells_the_notebook_of_its_upload_route_in_request_metadata()
     import asyncio
 
     from flow.source import UPLOAD_META, UPLOAD_PATH
-    from server import UploadRouteMeta
+    from server.auth import Gatekeeper
+    from steps.settings import IdentitySettings
 
     seen: list[dict] = []
 
     async def notebook(scope, receive, send) -> None:
         seen.append(scope)
 
-    app = UploadRouteMeta(notebook)
+    app = Gatekeeper(notebook, identities=IdentitySettings())
     for scope in ({"type": "http", "meta": {"other": 1}}, {"type": "websocket"}, {"type": "x"}):
         asyncio.run(app(scope, None, None))
     assert seen[0]["meta"] == {"other": 1, UPLOAD_META: UPLOAD_PATH}
