@@ -217,7 +217,7 @@ class Gatekeeper:
             if scope["path"] not in OPEN_PATHS:
                 await self.refuse(scope, receive, send)
                 return
-        elif by_token is not None and self._is_page(scope) and TOKEN_PARAM in conn.query_params:
+        elif identity is not None and by_token is not None and self._leaks_token(conn):
             await self.strip_token(conn, identity, by_token)(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -225,6 +225,10 @@ class Gatekeeper:
     @staticmethod
     def _is_page(scope: Scope) -> bool:
         return scope["type"] == "http" and scope.get("method") == "GET"
+
+    def _leaks_token(self, conn: HTTPConnection) -> bool:
+        """A page opened with the token in its address (a link someone was sent)."""
+        return self._is_page(conn.scope) and TOKEN_PARAM in conn.query_params
 
     def identify(self, conn: HTTPConnection) -> tuple[Identity | None, str | None]:
         """(the person, the hash of the token that named them if one did)."""

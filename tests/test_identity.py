@@ -312,3 +312,17 @@ def test_an_analysis_nobody_is_recorded_as_opening_cannot_pass_maker_checker(
     register_analysis(trail, analysis_id="old", source_sha256="d" * 64, source_name="o.csv")
     with pytest.raises(GateError, match="nobody is recorded as having opened it"):
         check_maker_checker(trail, "old", "export_authorization", "grace", PEOPLE)
+
+
+def test_new_token_prints_a_token_and_the_line_that_lets_it_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from review.__main__ import main
+
+    assert main(["new-token", "Ada Lovelace"], env={}) == 0
+    token_line, file_line = capsys.readouterr().out.splitlines()
+    token = token_line.rsplit(": ", 1)[1]
+    line = file_line.split(": ", 1)[1]
+    assert token not in line
+    users = parse_users(f"[users]\n{line}\n", json_format=False, where="users.toml")
+    assert users.who(token) == "Ada Lovelace"
