@@ -5,6 +5,11 @@ an auditor reads; and an allowance counted from an append-only trail cannot be r
 the person it limits. The window is the last 24 hours, not the calendar day, so there is
 no midnight at which a whole second allowance opens at once. Without server-side identity
 every upload is nobody's (`person` None) and they share one allowance.
+
+Why `uploaded_by`: a kept upload opens from the address `/?upload=<sha256>`. When the server
+knows people, only the person who sent those bytes may open them that way; anyone else
+must be invited through the review queue (`review.access`), even if they learn the hash
+from a report someone shared.
 """
 
 from __future__ import annotations
@@ -32,17 +37,21 @@ class Usage(ToDict):
         return Usage(self.files + files, self.bytes + size)
 
 
+def _uploads_of(person: str | None) -> tuple[str, list[str]]:
+    """The WHERE clause (and its parameters) of the upload events of `person`."""
+    clause = "analysis_id IS NULL AND kind = 'upload' AND actor "
+    if person is None:
+        return clause + "IS NULL", []
+    return clause + "= ?", [person]
+
+
 def usage_since(trail: AuditTrail, person: str | None, since: datetime) -> Usage:
     """The uploads `person` (None: nobody in particular) made since `since`."""
     moment = since.astimezone(UTC).isoformat(timespec="microseconds")
-    who = "actor IS NULL" if person is None else "actor = ?"
+    where, params = _uploads_of(person)
 
     def read(db: Connection) -> Usage:
-        rows = db.query(
-            "SELECT payload FROM events WHERE analysis_id IS NULL AND kind = 'upload' "
-            f"AND {who} AND at >= ?",
-            [moment] if person is None else [person, moment],
-        )
+        rows = db.query(f"SELECT payload FROM events WHERE {where} AND at >= ?", [*params, moment])
         sizes = [int(json.loads(row["payload"]).get("bytes", 0)) for row in rows]
         return Usage(len(sizes), sum(sizes))
 
@@ -59,7 +68,7 @@ def over_allowance(used: Usage, settings: UploadSettings) -> str | None:
     if used.files > settings.quota_files:
         return (
             f"You have uploaded {settings.quota_files:,} files in the last 24 hours, the most "
-            "allowed; nothing was kept. Try again later."
+            "allowed, so nothing was kept; try again later."
         )
     if used.bytes > settings.quota_bytes:
         return (
@@ -75,3 +84,15 @@ def record_upload(
     """The `upload` event of a kept file: its hash, name and size, by whom."""
     payload = {"sha256": sha256, "name": name, "bytes": size}
     return trail.append("upload", payload, actor=person)
+
+
+def uploaded_by(trail: AuditTrail, sha256: str, person: str | None) -> bool:
+    """True when `person` (None: nobody in particular) streamed these bytes to the server."""
+    where, params = _uploads_of(person)
+
+    def read(db: Connection) -> bool:
+        found = f"{db.json_text('payload', 'sha256')} = ?"
+        sql = f"SELECT 1 AS found FROM events WHERE {where} AND {found} LIMIT 1"
+        return db.one(sql, [*params, sha256.lower()]) is not None
+
+    return trail.storage.read(read)

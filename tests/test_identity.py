@@ -124,45 +124,6 @@ def test_a_users_file_that_cannot_be_used_is_one_sentence(text: str, expected: s
     assert str(caught.value).endswith(".") and "\n" not in str(caught.value)
 
 
-# ------------------------------------------------------------------ settings
-
-
-@pytest.mark.parametrize(
-    ("env", "expected"),
-    [
-        ({}, IdentitySettings(None, None, False)),
-        ({"SIGNOFF_USER_HEADER": "X-Forwarded-User"}, PROXY),
-        ({"SIGNOFF_USERS_FILE": "users.toml"}, PEOPLE),
-        (
-            {"SIGNOFF_USERS_FILE": "users.toml", "SIGNOFF_MAKER_CHECKER": "off"},
-            dataclasses.replace(PEOPLE, maker_checker=False),
-        ),
-    ],
-)
-def test_identity_settings_and_their_defaults(env: dict, expected: IdentitySettings) -> None:
-    assert Settings.from_env(env).identity == expected
-
-
-@pytest.mark.parametrize(
-    ("env", "variable"),
-    [
-        ({"SIGNOFF_USER_HEADER": "X User"}, "SIGNOFF_USER_HEADER"),
-        ({"SIGNOFF_USER_HEADER": "X-U", "SIGNOFF_USERS_FILE": "u.toml"}, "SIGNOFF_USER_HEADER"),
-        ({"SIGNOFF_MAKER_CHECKER": "on"}, "SIGNOFF_MAKER_CHECKER"),
-        (
-            {"SIGNOFF_USERS_FILE": "u.toml", "SIGNOFF_MAKER_CHECKER": "maybe"},
-            "SIGNOFF_MAKER_CHECKER",
-        ),
-    ],
-)
-def test_identity_settings_that_cannot_work_are_one_sentence(env: dict, variable: str) -> None:
-    from steps.errors import SettingsError
-
-    with pytest.raises(SettingsError) as caught:
-        Settings.from_env(env)
-    assert str(caught.value).startswith(variable) and "\n" not in str(caught.value)
-
-
 # ------------------------------------------------------------------ ownership
 
 

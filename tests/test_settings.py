@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from steps.errors import SettingsError
-from steps.settings import Settings
+from steps.settings import IdentitySettings, Settings, UploadSettings
+
+PEOPLE = IdentitySettings(users_file=Path("users.toml"), maker_checker=True)
+PROXY = IdentitySettings(user_header="X-Forwarded-User", maker_checker=True)
 
 
 @pytest.mark.parametrize("raw", ["1", "true", "YES", " on "])
@@ -58,3 +62,54 @@ def test_no_module_reads_the_environment_for_its_own_settings() -> None:
         if "os.environ" in path.read_text("utf-8") or "getenv(" in path.read_text("utf-8")
     ]
     assert readers == ["steps/settings.py"]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, IdentitySettings(None, None, False)),
+        ({"SIGNOFF_USER_HEADER": "X-Forwarded-User"}, PROXY),
+        ({"SIGNOFF_USERS_FILE": "users.toml"}, PEOPLE),
+        (
+            {"SIGNOFF_USERS_FILE": "users.toml", "SIGNOFF_MAKER_CHECKER": "off"},
+            dataclasses.replace(PEOPLE, maker_checker=False),
+        ),
+    ],
+)
+def test_identity_settings_and_their_defaults(env: dict, expected: IdentitySettings) -> None:
+    assert Settings.from_env(env).identity == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"SIGNOFF_USER_HEADER": "X User"}, "SIGNOFF_USER_HEADER"),
+        ({"SIGNOFF_USER_HEADER": "X-U", "SIGNOFF_USERS_FILE": "u.toml"}, "SIGNOFF_USER_HEADER"),
+        ({"SIGNOFF_MAKER_CHECKER": "on"}, "SIGNOFF_MAKER_CHECKER"),
+        (
+            {"SIGNOFF_USERS_FILE": "u.toml", "SIGNOFF_MAKER_CHECKER": "maybe"},
+            "SIGNOFF_MAKER_CHECKER",
+        ),
+    ],
+)
+def test_identity_settings_that_cannot_work_are_one_sentence(env: dict, variable: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    assert str(caught.value).startswith(variable) and "\n" not in str(caught.value)
+
+
+def test_upload_settings_come_from_the_environment() -> None:
+    upload = Settings.from_env(
+        {
+            "SIGNOFF_UPLOAD_TIMEOUT": "4",
+            "SIGNOFF_UPLOAD_MIN_KBPS": "2",
+            "SIGNOFF_UPLOAD_QUOTA_MB": "10",
+            "SIGNOFF_UPLOAD_QUOTA_FILES": "7",
+            "SIGNOFF_RETENTION_DAYS": "30",
+        }
+    ).upload
+    assert upload == UploadSettings(4.0, 2048.0, 10 * 1024 * 1024, 7, 30.0)
+    assert Settings.from_env({}).upload.retention_days is None
+    for variable, raw in (("SIGNOFF_UPLOAD_QUOTA_FILES", "2.5"), ("SIGNOFF_RETENTION_DAYS", "0")):
+        with pytest.raises(SettingsError, match=f"^{variable} must be a positive"):
+            Settings.from_env({variable: raw})

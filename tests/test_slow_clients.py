@@ -10,11 +10,11 @@ upload made meanwhile as fast as ever. The figures measured are printed (`-s`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx2
 import pytest
@@ -171,21 +171,21 @@ def test_a_slow_start_is_forgiven_once_the_rate_is_made_up() -> None:
     assert total == 600
 
 
-def test_upload_settings_come_from_the_environment(tmp_path: Path) -> None:
-    from steps.errors import SettingsError
-    from steps.settings import Settings
+@pytest.mark.slow
+def test_a_websocket_and_a_kept_alive_connection_outlive_the_header_deadline(
+    served: dict,
+) -> None:
+    """The deadline is for request headers only: once a request is in, it is lifted."""
+    import websockets.sync.client
 
-    upload = Settings.from_env(
-        {
-            "SIGNOFF_UPLOAD_TIMEOUT": "4",
-            "SIGNOFF_UPLOAD_MIN_KBPS": "2",
-            "SIGNOFF_UPLOAD_QUOTA_MB": "10",
-            "SIGNOFF_UPLOAD_QUOTA_FILES": "7",
-            "SIGNOFF_RETENTION_DAYS": "30",
-        }
-    ).upload
-    assert upload == UploadSettings(4.0, 2048.0, 10 * 1024 * 1024, 7, 30.0)
-    assert Settings.from_env({}).upload.retention_days is None
-    for variable, raw in (("SIGNOFF_UPLOAD_QUOTA_FILES", "2.5"), ("SIGNOFF_RETENTION_DAYS", "0")):
-        with pytest.raises(SettingsError, match=f"^{variable} must be a positive"):
-            Settings.from_env({variable: raw})
+    ws_url = served["url"].replace("http://", "ws://") + "/ws?session_id=s_deadline"
+    with websockets.sync.client.connect(ws_url, open_timeout=10) as ws:
+        started = time.monotonic()
+        while time.monotonic() - started < 2 * TIMEOUT_S + 0.5:
+            with contextlib.suppress(TimeoutError):
+                ws.recv(timeout=0.5)
+        ws.ping().wait(timeout=5)  # still open
+    with httpx2.Client(base_url=served["url"]) as client:
+        assert client.get("/health").status_code == 200
+        time.sleep(TIMEOUT_S / 2)  # under uvicorn's keep-alive, on the same connection
+        assert client.get("/health").status_code == 200
