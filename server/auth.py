@@ -28,7 +28,7 @@ import html
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import itsdangerous
@@ -151,7 +151,7 @@ class Sessions:
     def cookie_for(self, name: str, token_sha256: str) -> str:
         return self._serializer.dumps({"name": name, "token": self._fingerprint(token_sha256)})
 
-    def person(self, cookie: str | None, token_sha256_by_name: dict[str, str]) -> str | None:
+    def person(self, cookie: str | None, token_sha256_by_name: Mapping[str, str]) -> str | None:
         """The person a cookie signs in, while their token is still the one in the file."""
         if not cookie:
             return None
@@ -249,8 +249,8 @@ class Gatekeeper:
             name = users.who(token)
             if name is not None:
                 return Identity(name, "token"), users.token_sha256_by_name[name]
-        known = dict(users.token_sha256_by_name)
-        person = self.sessions.person(conn.cookies.get(SESSION_COOKIE), known)
+        cookie = conn.cookies.get(SESSION_COOKIE)
+        person = self.sessions.person(cookie, users.token_sha256_by_name)
         return (Identity(person, "token"), None) if person is not None else (None, None)
 
     def strip_token(self, conn: HTTPConnection, identity: Identity, digest: str) -> Response:

@@ -31,7 +31,7 @@ from review.identity import (
 from review.requests import request_review, route_request
 from review.users import UsersFile, new_token, parse_users, token_sha256, users_file_line
 from samples import sample_path
-from steps.errors import AccessError, GateError, IdentityError
+from steps.errors import AccessError, GateError, IdentityError, RequestError
 from steps.settings import IdentitySettings, Settings
 
 PEOPLE = IdentitySettings(users_file=Path("users.toml"), maker_checker=True)
@@ -171,11 +171,21 @@ def test_someone_elses_analysis_opens_only_through_a_queue_invitation(tmp_path: 
         trail, analysis_id=mine.analysis_id, gate="data_quality", subject_sha256="c" * 64
     )
     assert open_source(reopen, settings, trail, person="grace").analysis_id == mine.analysis_id
-    route_request(trail, request.id, assignee="bob", deadline=None, priority=2, actor="ada")
+    route_request(trail, request.id, assignee="bob", deadline=None, priority=2, actor="grace")
     with pytest.raises(AccessError):
         check_access(trail, mine.analysis_id, "grace")  # routed to someone else
     check_access(trail, mine.analysis_id, "bob")
     check_access(trail, mine.analysis_id, "ada")
+    routed = trail.events(kind="request")
+    for stranger in ("grace", None):  # no inviting oneself back
+        with pytest.raises(RequestError, match="only they or ada") as caught:
+            route_request(
+                trail, request.id, assignee=stranger, deadline=None, priority=2, actor=stranger
+            )
+        assert "\n" not in str(caught.value)
+    assert trail.events(kind="request") == routed
+    route_request(trail, request.id, assignee="grace", deadline=None, priority=2, actor="bob")
+    check_access(trail, mine.analysis_id, "grace")
 
 
 def test_an_analysis_from_before_owners_is_everyones(tmp_path: Path) -> None:
