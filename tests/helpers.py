@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
 import duckdb
 import pandas as pd
 
 from steps.engine import quote_ident
+
+T = TypeVar("T")
 
 
 def duckdb_table(frame: pd.DataFrame, name: str = "data") -> duckdb.DuckDBPyConnection:
@@ -15,3 +22,11 @@ def duckdb_table(frame: pd.DataFrame, name: str = "data") -> duckdb.DuckDBPyConn
     con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM frame")
     con.unregister("frame")
     return con
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` in a thread of its own: playwright's sync API keeps an event loop running
+    in the main thread for the whole session once a browser test has run, and `asyncio.run`
+    refuses to start under a running loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -6,9 +6,10 @@ The served pages themselves are fetched from `python -m server` in
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from urllib.parse import quote
+
+from helpers import run_coroutine
 
 from server.pages import HidePaths, path_replacements
 
@@ -39,7 +40,7 @@ def served(body: bytes, content_type: str, method: str = "GET") -> tuple[list[di
         sent.append(message)
 
     replacements = path_replacements(NOTEBOOK, [Path("/srv/data/workspace")])
-    asyncio.run(HidePaths(app, replacements)({"type": "http", "method": method}, None, send))
+    run_coroutine(HidePaths(app, replacements)({"type": "http", "method": method}, None, send))
     return sent, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx2
 import pytest
+from helpers import run_coroutine
 from test_upload_route import csv_bytes, kept_files, leftovers
 
 from server.upload import paced
@@ -140,7 +141,7 @@ def read_all(gaps_s: list[float], settings: UploadSettings, size: int = 1) -> tu
         return sum([len(c) async for c in paced(pieces(gaps_s, size), settings)])
 
     started = time.monotonic()
-    total = asyncio.run(run())
+    total = run_coroutine(run())
     return total, time.monotonic() - started
 
 

@@ -266,7 +266,7 @@ def test_a_staged_upload_is_read_in_place_and_kept_without_a_second_copy(tmp_pat
 def test_the_server_tells_the_notebook_of_its_upload_route_in_request_metadata() -> None:
     """Through each request's `scope["meta"]` (marimo's `mo.app_meta().request.meta`),
     never through the process environment."""
-    import asyncio
+    from helpers import run_coroutine
 
     from flow.source import UPLOAD_META, UPLOAD_PATH
     from server.auth import Gatekeeper
@@ -279,7 +279,7 @@ def test_the_server_tells_the_notebook_of_its_upload_route_in_request_metadata()
 
     app = Gatekeeper(notebook, identities=IdentitySettings())
     for scope in ({"type": "http", "meta": {"other": 1}}, {"type": "websocket"}, {"type": "x"}):
-        asyncio.run(app(scope, None, None))
+        run_coroutine(app(scope, None, None))
     assert seen[0]["meta"] == {"other": 1, UPLOAD_META: UPLOAD_PATH}
     assert seen[1]["meta"] == {UPLOAD_META: UPLOAD_PATH}
     assert "meta" not in seen[2]
