@@ -24,7 +24,8 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-cache
 
-COPY app.py server.py ./
+COPY app.py ./
+COPY server ./server
 COPY flow ./flow
 COPY steps ./steps
 COPY review ./review

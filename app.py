@@ -30,6 +30,7 @@ with app.setup:
     from review.audit import EVENT_KINDS, AuditTrail
     from review.audit_key import key_for
     from review.gates import decisions, gate_by_id, gate_ids
+    from review.identity import Signing, identity_from
     from review.requests import RequestError, get_request, open_requests, route_request
     from samples import SAMPLES, sample_path
     from steps.chart_builder import ChartProblem, ChartSpec
@@ -60,6 +61,22 @@ def header():
         "Opening the audit trail", AuditTrail, settings.db, key=key_for(settings)
     )
     mo.stop(trail is None, views.failure(_problem))
+    _request = mo.app_meta().request
+    signing = Signing(
+        identity_from(
+            _request.user if _request else None,
+            _request.meta if _request else None,
+            settings.identity,
+        ),
+        settings.identity,
+    )
+    mo.stop(
+        settings.identity.source is not None and signing.identity is None,
+        views.failure(
+            "This server names its reviewers, and this page came without one: open it through "
+            "python -m server and sign in."
+        ),
+    )
     advisor = choose_advisor(
         settings.ai,
         cache=AICache(trail.storage),
@@ -81,7 +98,7 @@ def header():
             share_rows,
         ]
     )
-    return advisor, settings, share_rows, trail
+    return advisor, settings, share_rows, signing, trail
 
 
 @app.cell
@@ -165,7 +182,7 @@ def queue_controls():
 
 
 @app.cell(hide_code=True)
-def queue_cell(queue_refresh, set_routed, set_source, settings, trail):
+def queue_cell(queue_refresh, set_routed, set_source, settings, signing, trail):
     _ = queue_refresh.value
     queue = mo.ui.table(
         pages.queue_rows(open_requests(trail)) or [{"queue": "no open review requests"}],
@@ -186,7 +203,11 @@ def queue_cell(queue_refresh, set_routed, set_source, settings, trail):
         .form(
             submit_button_label="Route",
             on_change=lambda answer: (
-                set_routed(route_selected(trail, pages.selected_request(queue.value), answer))
+                set_routed(
+                    route_selected(
+                        trail, pages.selected_request(queue.value), answer, signing.signed_in
+                    )
+                )
                 if answer
                 else None
             ),
@@ -217,11 +238,13 @@ def reopen(trail: AuditTrail, settings: Settings, rows) -> Source | None:
         analysis, path = analysis_source(trail, request.analysis_id, root=settings.workspace)
     except AnalysisError:
         return None
-    return Source(analysis.source_name, path, awaiting=request.gate)
+    return Source(
+        analysis.source_name, path, awaiting=request.gate, analysis_id=request.analysis_id
+    )
 
 
 @app.function
-def route_selected(trail: AuditTrail, chosen, answer) -> mo.Html:
+def route_selected(trail: AuditTrail, chosen, answer, actor: str | None) -> mo.Html:
     """Route the chosen queue row as the form asks; what happened, as a callout."""
     if chosen is None:
         return mo.callout(mo.md("Select a request in the queue first."), kind="warn")
@@ -232,6 +255,7 @@ def route_selected(trail: AuditTrail, chosen, answer) -> mo.Html:
             assignee=answer["assignee"],
             deadline=answer["deadline"],
             priority=answer["priority"],
+            actor=actor,
         )
     except RequestError as error:
         return views.failure(str(error))
@@ -254,10 +278,10 @@ def route_cell(get_routed):
 
 
 @app.cell
-def address_source(settings, trail):
+def address_source(settings, signing, trail):
     # The page's address may name what to open: `?analysis=<id>` (a reload, a link) or
     # `?upload=<sha256>` (a file streamed to `python -m server`).
-    streamed = source_at(mo.query_params().to_dict(), settings, trail)
+    streamed = source_at(mo.query_params().to_dict(), settings, trail, signing.signed_in)
     return (streamed,)
 
 
@@ -285,7 +309,7 @@ def read_state():
 
 
 @app.cell(hide_code=True)
-def load_attempt(get_read, get_shown, set_progress, set_shown, settings, source, trail):
+def load_attempt(get_read, get_shown, set_progress, set_shown, settings, signing, source, trail):
     mo.stop(
         source is None,
         mo.callout(
@@ -301,7 +325,13 @@ def load_attempt(get_read, get_shown, set_progress, set_shown, settings, source,
     _options = _chosen[1] if _chosen is not None and _chosen[0] is source else None
     with mo.status.spinner(title="Loading", subtitle=esc(source.name)):
         _opened, load_error = views.attempt(
-            "Loading the file", open_source, source, settings, trail, _options
+            "Loading the file",
+            open_source,
+            source,
+            settings,
+            trail,
+            _options,
+            person=signing.signed_in,
         )
     if _opened is not None:
         if settings.hosted:
@@ -423,16 +453,21 @@ def rows_cell(loaded, record0):
 
 
 @app.cell(hide_code=True)
-def gate1_form_cell(record0):
-    gate1_form = views.gate_form(gate_by_id("data_quality"), record0)
+def gate1_form_cell(record0, signing):
+    gate1_form = views.gate_form(gate_by_id("data_quality"), record0, signing.signed_in)
     gate1_form
     return (gate1_form,)
 
 
 @app.cell
-def gate1_settle(analysis_id, gate1_form, record0, set_progress, trail):
+def gate1_settle(analysis_id, gate1_form, record0, set_progress, signing, trail):
     gate1 = settle(
-        trail, analysis_id=analysis_id, gate="data_quality", record=record0, answer=gate1_form.value
+        trail,
+        analysis_id=analysis_id,
+        gate="data_quality",
+        record=record0,
+        answer=gate1_form.value,
+        signing=signing,
     )
     set_progress(lambda p: views.progressed(p, "data_quality", gate1.state.status))
     views.gate_view(gate1.state, gate1.refusal)
@@ -679,20 +714,21 @@ def power_user_note(record1):
 
 
 @app.cell(hide_code=True)
-def gate2_form_cell(record2):
-    gate2_form = views.gate_form(gate_by_id("analysis_validation"), record2)
+def gate2_form_cell(record2, signing):
+    gate2_form = views.gate_form(gate_by_id("analysis_validation"), record2, signing.signed_in)
     gate2_form
     return (gate2_form,)
 
 
 @app.cell
-def gate2_settle(analysis_id, gate1, gate2_form, record2, set_progress, trail):
+def gate2_settle(analysis_id, gate1, gate2_form, record2, set_progress, signing, trail):
     gate2 = settle(
         trail,
         analysis_id=analysis_id,
         gate="analysis_validation",
         record=record2,
         answer=gate2_form.value,
+        signing=signing,
         upstream=gate1.state,
     )
     set_progress(lambda p: views.progressed(p, "analysis_validation", gate2.state.status))
@@ -771,17 +807,21 @@ def model_show(model_error, record3):
 
 
 @app.cell(hide_code=True)
-def gate3_form_cell(record3):
+def gate3_form_cell(record3, signing):
     mo.stop(record3 is None)
     # No target, no model: the gate does not apply and offers no form.
-    gate3_form = views.gate_form(gate_by_id("model_approval"), record3) if record3.model else None
+    gate3_form = (
+        views.gate_form(gate_by_id("model_approval"), record3, signing.signed_in)
+        if record3.model
+        else None
+    )
     gate3_form
     return (gate3_form,)
 
 
 @app.cell
 def gate3_settle(
-    analysis_id, gate2, gate3_form, model_choices, record3, set_progress, set_rerun, trail
+    analysis_id, gate2, gate3_form, model_choices, record3, set_progress, set_rerun, signing, trail
 ):
     _answer = gate3_form.value if gate3_form is not None else None
     gate3 = settle(
@@ -790,6 +830,7 @@ def gate3_settle(
         gate="model_approval",
         record=record3,
         answer=_answer,
+        signing=signing,
         upstream=gate2.state,
         rerun=rerun_without(trail, analysis_id, model_choices),
     )
@@ -851,15 +892,23 @@ def step4_show(gate1, gate2, gate3, prompts4, record4, recs_diff):
 
 
 @app.cell(hide_code=True)
-def gate4_form_cell(record4):
-    gate4_form = views.gate_form(gate_by_id("result_verification"), record4)
+def gate4_form_cell(record4, signing):
+    gate4_form = views.gate_form(gate_by_id("result_verification"), record4, signing.signed_in)
     gate4_form
     return (gate4_form,)
 
 
 @app.cell
 def gate4_settle(
-    analysis_id, gate3, gate4_form, record4, recs_diff, set_progress, set_step4_round, trail
+    analysis_id,
+    gate3,
+    gate4_form,
+    record4,
+    recs_diff,
+    set_progress,
+    set_step4_round,
+    signing,
+    trail,
 ):
     _answer = gate4_form.value
     gate4 = settle(
@@ -868,6 +917,7 @@ def gate4_settle(
         gate="result_verification",
         record=record4,
         answer=_answer,
+        signing=signing,
         upstream=gate3.state,
         rerun=f"regenerated as version {recs_diff.new_version}" if recs_diff else None,
     )
@@ -879,21 +929,24 @@ def gate4_settle(
 
 
 @app.cell(hide_code=True)
-def gate5_form_cell(gate4):
+def gate5_form_cell(gate4, signing):
     mo.stop(not gate4.state.open, views.waiting("Export", gate4.state))
-    gate5_form = views.gate_form(gate_by_id("export_authorization"), gate4.record)
+    gate5_form = views.gate_form(
+        gate_by_id("export_authorization"), gate4.record, signing.signed_in
+    )
     mo.vstack([views.heading("export", "Export"), gate5_form])
     return (gate5_form,)
 
 
 @app.cell
-def gate5_settle(analysis_id, gate4, gate5_form, set_progress, trail):
+def gate5_settle(analysis_id, gate4, gate5_form, set_progress, signing, trail):
     gate5 = settle(
         trail,
         analysis_id=analysis_id,
         gate="export_authorization",
         record=gate4.record,
         answer=gate5_form.value,
+        signing=signing,
         upstream=gate4.state,
     )
     set_progress(lambda p: views.progressed(p, "export_authorization", gate5.state.status))

@@ -23,6 +23,7 @@ from review.gates import (
     request_type,
     subject_of,
 )
+from review.identity import TYPED_NAMES, Signing
 from review.requests import close_superseded, request_review
 from steps.errors import SignoffError
 from steps.record import Record
@@ -48,6 +49,7 @@ def settle(
     upstream: GateState | None = None,
     file_requests: bool = True,
     rerun: str | None = None,
+    signing: Signing = TYPED_NAMES,
 ) -> Settled:
     """Record `answer` (validated first: a refusal records nothing), then judge the gate.
 
@@ -55,6 +57,8 @@ def settle(
     approval stops applying, a `stale` event says so in the trail. `file_requests=False`
     is for a run nobody reviews (headless), which must not fill the team's queue. `rerun`
     says what the gate's own last *modify* re-ran (see `review.gates.gate_state`).
+    `signing` says who decides (`review.identity.Signing`): typed names unless the server
+    knows people.
     """
     spec = gate_by_id(gate)
     refusal = None
@@ -67,6 +71,8 @@ def settle(
                 record=record,
                 answer=answer,
                 upstream=upstream,
+                identity=signing.identity,
+                identities=signing.settings,
             )
         except SignoffError as error:
             refusal = str(error)

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flow.choices import choices_of, keep_read_options
-from review.analyses import analysis_source, get_analysis, register_analysis
+from review.access import check_access
+from review.analyses import analysis_id_for, analysis_source, get_analysis, register_analysis
 from review.audit import AuditTrail
+from review.uploads import uploaded_by
 from review.workspace import IncomingSource, keep_source, streamed_source
 from steps.errors import SignoffError
 from steps.load import CHOSEN_NOTHING, Loaded, ReadOptions, check_size, load
@@ -30,11 +32,14 @@ UPLOAD_META = "signoff_upload_path"
 @dataclass(frozen=True)
 class Source:
     """A file handed over: a bundled sample, a path, an upload's bytes, or a kept source
-    reopened from the review queue (`awaiting` names the gate the reviewer was asked for)."""
+    reopened from the review queue (`awaiting` names the gate the reviewer was asked for,
+    `analysis_id` the analysis the request is about: someone else's, when people own theirs).
+    """
 
     name: str
     data: bytes | Path
     awaiting: str | None = None
+    analysis_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,6 @@ class Opened:
     analysis_id: str
     loaded: Loaded
     source: Source
-
-
-def analysis_id_for(sha256: str) -> str:
-    """The analysis a file's bytes belong to."""
-    return sha256[:16]
 
 
 def load_with(path: Path, settings: Settings, options: ReadOptions, name: str) -> Loaded:
@@ -79,26 +79,38 @@ def load_and_keep(
 
 
 def open_source(
-    source: Source, settings: Settings, trail: AuditTrail, options: ReadOptions | None = None
+    source: Source,
+    settings: Settings,
+    trail: AuditTrail,
+    options: ReadOptions | None = None,
+    *,
+    person: str | None = None,
 ) -> Opened:
     """Load, keep and register the source; the first load of an analysis is recorded.
 
     `options` is how the person chose to read the file just now; without them the file is
-    read as it was last chosen for this analysis (detection, until someone chooses). A
-    refusal raises before anything is written. Reopening an analysis (a reload, the queue,
-    another session) writes nothing: only decisions and choices change the record.
+    read as it was last chosen for this analysis (detection, until someone chooses).
+    `person` is who is opening it when the server knows (`review.identity.Identity.name`):
+    the analysis is then theirs (`review.analyses.analysis_id_for(sha256, person)`), and a
+    source reopened from the queue for someone else's analysis needs an invitation
+    (`review.access`). A refusal raises before anything is written. Reopening an analysis
+    (a reload, the queue, another session) writes nothing: only decisions and choices
+    change the record.
     """
+    if source.analysis_id is not None:
+        check_access(trail, source.analysis_id, person)
     loaded, kept = load_and_keep(source, settings, options or CHOSEN_NOTHING)
-    analysis_id = analysis_id_for(loaded.report.sha256)
+    analysis_id = source.analysis_id or analysis_id_for(loaded.report.sha256, person)
     new = get_analysis(trail, analysis_id) is None
     register_analysis(
         trail,
         analysis_id=analysis_id,
         source_sha256=loaded.report.sha256,
         source_name=loaded.report.name,
+        owner=person,
     )
     if new:
-        trail.append("load", loaded.report.to_dict(), analysis_id=analysis_id)
+        trail.append("load", loaded.report.to_dict(), analysis_id=analysis_id, actor=person)
     if options is not None:
         keep_read_options(trail, analysis_id, options)
     elif (chosen := choices_of(trail, analysis_id).read_options) != CHOSEN_NOTHING:
@@ -108,17 +120,22 @@ def open_source(
 
 
 def source_at(
-    address: Mapping[str, object], settings: Settings, trail: AuditTrail
+    address: Mapping[str, object], settings: Settings, trail: AuditTrail, person: str | None
 ) -> Source | None:
     """The source a page address names, or None: `?analysis=<id>` reopens an analysis (a
-    reload, a link from a colleague), `?upload=<sha256>` opens a file streamed to
-    `python -m server`. Anything else there is ignored: the address is typed by a person."""
+    reload, a link from a colleague: opening it checks they may), `?upload=<sha256>` opens a
+    file streamed to `python -m server` — when the server knows people, only for the person
+    who sent it. Anything else there is ignored: the address is typed by a person."""
     analysis_id, upload = address.get("analysis"), address.get("upload")
     if isinstance(analysis_id, str):
         try:
             analysis, path = analysis_source(trail, analysis_id, root=settings.workspace)
         except SignoffError:
             return None
-        return Source(analysis.source_name, path)
+        return Source(analysis.source_name, path, analysis_id=analysis_id)
     streamed = streamed_source(upload if isinstance(upload, str) else None, root=settings.workspace)
-    return Source(streamed.name, streamed) if streamed is not None else None
+    if streamed is None or not isinstance(upload, str):
+        return None
+    if settings.identity.source is not None and not uploaded_by(trail, upload, person):
+        return None
+    return Source(streamed.name, streamed)

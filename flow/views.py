@@ -209,14 +209,19 @@ def _answer_of(value: object) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) else None
 
 
-def gate_form(spec: GateSpec, record: Record) -> mo.ui.form:
+def gate_form(spec: GateSpec, record: Record, signed_in: str | None = None) -> mo.ui.form:
     """A gate as a form: verdict, reviewer, notes, plus the gate's own *modify* controls
-    (modify is offered only where it has controls)."""
+    (modify is offered only where it has controls). `signed_in` is the person the server
+    names: shown fixed, since the decision is recorded under it whatever is typed."""
     controls = spec.controls(record)
     verdicts = ["approve", "reject", "modify"] if controls else ["approve", "reject"]
     elements = {
         "verdict": mo.ui.radio(verdicts, label="Verdict", inline=True),
-        "reviewer": mo.ui.text(label="Reviewer", placeholder="Your name"),
+        "reviewer": (
+            mo.ui.text(label="Reviewer (signed in)", value=signed_in, disabled=True)
+            if signed_in is not None
+            else mo.ui.text(label="Reviewer", placeholder="Your name")
+        ),
         "notes": mo.ui.text_area(label="Notes", full_width=True),
         **{c.name: _widget(c) for c in controls},
     }

@@ -1,4 +1,4 @@
-"""`python -m review verify TARGET` and `python -m review migrate DB`.
+"""`python -m review` verify TARGET, migrate DB, new-token NAME.
 
 `verify` checks a review database (a SQLite path or a `postgresql://` URL) or an export
 bundle (`.zip`) and prints one sentence: exit 0 when intact, 1 when something is broken
@@ -11,6 +11,10 @@ checked and say so.
 role that owns the tables (`--app-role ROLE` then grants the app servers' role what they
 need, no more) and run the app servers as a role that cannot alter or un-guard them
 (docs/deploy/README.md).
+
+`new-token` makes a token for a person and prints it once, with the line that lets them
+sign in: paste that line under `[users]` in the users file (`SIGNOFF_USERS_FILE`), hand the
+token to the person; the file keeps only its SHA-256 (`review.users`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from review.audit import AuditTrail
 from review.audit_key import key_from_text, read_key_file
 from review.storage import is_postgres_url, open_storage
 from review.storage_schema import SCHEMA_VERSION, grant_app_role
+from review.users import new_token, users_file_line
 from review.verify import Check, verify_bundle, verify_database
 from steps.errors import SignoffError
 from steps.settings import Settings
@@ -44,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--app-role", help="PostgreSQL: grant this role what an app server needs, no more"
     )
+    token = commands.add_parser("new-token", help="make a person's token for the users file")
+    token.add_argument("name", help="the person, as the audit trail will name them")
     return parser
 
 
@@ -76,6 +83,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env() if env is None else Settings.from_env(env)
+        if args.command == "new-token":
+            secret = new_token()
+            line = users_file_line(args.name, secret)
+            print(f"token (give it to {args.name.strip()}; it is not kept anywhere): {secret}")
+            print(f"users file line (under [users]): {line}")
+            return 0
         if args.command == "migrate":
             storage = open_storage(args.target)
             if args.app_role:

@@ -5,6 +5,13 @@ The registry (table `analyses`, in the audit trail's database) lets that session
 exactly what the analyst saw — the source kept in the workspace by SHA-256, and the
 parameters (threshold, outlier method, cleaning plan) in force. Parameter changes are
 recorded as `parameter` events, so the trail shows what changed under an approval.
+
+Why an owner: when the server knows who people are (`review.identity`), an analysis
+belongs to the person who opened it. Its id is derived from (owner, file SHA-256), so
+another person uploading the same bytes starts an analysis of their own instead of
+inheriting — and being able to change — someone else's approvals; they reach the owner's
+analysis only through the review queue (`review.access`). Without an identity the id is the
+file's (`sha256[:16]`, as before owners existed) and the analysis is everyone's.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from review.storage import Connection
 from review.workspace import source_path
 from steps.errors import AnalysisError
 from steps.results import ToDict
-from steps.text import canonical_json
+from steps.text import canonical_json, json_sha256
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -36,6 +43,15 @@ class Analysis(ToDict):
     source_name: str
     created_at: str
     parameters: dict[str, Any]
+    owner: str | None = None
+
+
+def analysis_id_for(sha256: str, owner: str | None = None) -> str:
+    """The analysis a file's bytes belong to: the file's for everyone (no owner), else one
+    per (owner, file), so two people uploading the same bytes never share approvals."""
+    if owner is None:
+        return sha256[:16]
+    return json_sha256(["analysis", owner, sha256])[:16]
 
 
 def _analysis_from_row(row: Mapping[str, Any]) -> Analysis:
@@ -45,6 +61,7 @@ def _analysis_from_row(row: Mapping[str, Any]) -> Analysis:
         source_name=row["source_name"],
         created_at=row["created_at"],
         parameters=json.loads(row["parameters"]),
+        owner=row.get("owner"),
     )
 
 
@@ -61,8 +78,12 @@ def register_analysis(
     source_name: str,
     parameters: Mapping[str, Any] | None = None,
     analysis_id: str | None = None,
+    owner: str | None = None,
 ) -> Analysis:
-    """Register a new analysis (or return the same one again for the same id and source)."""
+    """Register a new analysis (or return the same one again for the same id and source).
+
+    `owner` is the person opening it (None: nobody's in particular); registering an existing
+    analysis again never changes its owner."""
     sha = (source_sha256 or "").lower()
     if not _SHA256.fullmatch(sha):
         raise AnalysisError("An analysis needs its source's SHA-256 (64 hexadecimal characters).")
@@ -73,6 +94,7 @@ def register_analysis(
         source_name=str(source_name or "source"),
         created_at=utc_now_iso(),
         parameters=json.loads(canonical_json(dict(parameters or {}))),
+        owner=owner,
     )
 
     def register(db: Connection) -> Analysis:
@@ -82,9 +104,16 @@ def register_analysis(
                 raise AnalysisError(f"Analysis {new.id} is already registered for another file.")
             return existing
         db.execute(
-            "INSERT INTO analyses (id, source_sha256, source_name, created_at, parameters) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [new.id, sha, new.source_name, new.created_at, canonical_json(new.parameters)],
+            "INSERT INTO analyses (id, source_sha256, source_name, created_at, parameters, "
+            "owner) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                new.id,
+                sha,
+                new.source_name,
+                new.created_at,
+                canonical_json(new.parameters),
+                new.owner,
+            ],
         )
         return new
 

@@ -51,7 +51,18 @@ from steps.results import ToDict, json_safe
 from steps.text import canonical_json
 
 T = TypeVar("T")
-EVENT_KINDS = ("load", "step", "decision", "parameter", "ai_call", "export", "request", "stale")
+EVENT_KINDS = (
+    "load",
+    "step",
+    "decision",
+    "parameter",
+    "ai_call",
+    "export",
+    "request",
+    "stale",
+    "upload",
+    "retention",
+)
 PLAIN = "sha256"
 KEYED = "hmac-sha256"
 SCHEMES = (PLAIN, KEYED)

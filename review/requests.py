@@ -294,7 +294,12 @@ def route_request(
     actor: str | None = None,
 ) -> ReviewRequest:
     """Give an open request its reviewer, deadline and priority; recorded as a `request`
-    event with what changed, so the trail shows who routed the review and when."""
+    event with what changed, so the trail shows who routed the review and when.
+
+    Routing is how a person is invited to someone else's analysis (`review.access`), so a
+    request already routed to a person of an analysis with an owner may be routed again only
+    by that owner or that assignee (`actor`); anyone may route an unassigned one, which the
+    whole team may take up anyway."""
     fields = {
         "assignee": (assignee or "").strip() or None,
         "deadline": normalise_deadline(deadline),
@@ -309,6 +314,14 @@ def route_request(
             raise RequestError(f"There is no review request {request_id} in this review file.")
         if found[0].status != "open":
             raise RequestError(f"Review request {request_id} is closed; it cannot be routed.")
+        analysis = read_analysis(db, found[0].analysis_id)
+        owner = analysis.owner if analysis is not None else None
+        assignee = found[0].assignee
+        if owner is not None and assignee is not None and actor not in (owner, assignee):
+            raise RequestError(
+                f"Review request {request_id} is routed to {assignee}: only they or {owner}, "
+                "whose analysis it is, may route it elsewhere."
+            )
         db.execute(
             "UPDATE review_requests SET assignee = ?, deadline = ?, priority = ? WHERE id = ?",
             [*fields.values(), request_id],

@@ -10,7 +10,8 @@ Version 1 is exactly what SQLite files held before versions existed, written wit
 chain: `events.scheme` names the hash that made each row (`sha256` for every row written
 before, which is how old files keep verifying; `hmac-sha256` once a key is configured),
 `chain_head.seal` carries the head's HMAC, and a unique index on `prev_sha256` makes the
-database itself refuse a second successor to any event, i.e. a fork.
+database itself refuse a second successor to any event, i.e. a fork. Version 3 records who
+opened each analysis (`analyses.owner`, NULL for analyses from before, which stay everyone's).
 
 Append-only is enforced by the database: triggers refuse UPDATE and DELETE on `events` (and
 TRUNCATE on PostgreSQL) and the deletion of the chain head. Whoever owns the tables can
@@ -27,7 +28,7 @@ import re
 from review.storage import Connection, Storage, utc_now_iso
 from steps.errors import StorageError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 GENESIS_SHA256 = "0" * 64
 APPEND_ONLY = "audit events are append-only"
 HEAD_KEPT = "the audit chain head cannot be deleted"
@@ -136,6 +137,8 @@ _KEYED_CHAIN_V2 = (
     "CREATE UNIQUE INDEX IF NOT EXISTS events_one_successor ON events (prev_sha256)",
 )
 
+_OWNERS_V3 = ("ALTER TABLE analyses ADD COLUMN owner TEXT",)
+
 
 def migration_statements(version: int, dialect: str) -> tuple[str, ...]:
     """The statements that bring a database of `dialect` from `version - 1` to `version`."""
@@ -145,6 +148,8 @@ def migration_statements(version: int, dialect: str) -> tuple[str, ...]:
         return (*tables, *_GUARDS_V1[dialect])
     if version == 2:
         return _KEYED_CHAIN_V2
+    if version == 3:
+        return _OWNERS_V3
     raise ValueError(f"no migration to schema version {version}")
 
 

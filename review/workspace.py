@@ -6,6 +6,9 @@ sanitised form of the first name it arrived with (the loader reads the extension
 appears atomically: it is written (whole, or streamed in pieces) into a private temporary
 directory and renamed into place; if another session got there first, its copy is kept and
 ours discarded.
+
+A kept source's folder time is the last time anyone handed over or reopened those bytes:
+`review.retention` removes sources nobody has touched for `SIGNOFF_RETENTION_DAYS`.
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ def _checked_sha256(sha256: str) -> str:
     if not _SHA256.fullmatch(sha):
         raise WorkspaceError("A kept source is named by its SHA-256 (64 hexadecimal characters).")
     return sha
+
+
+def touch(kept: Path) -> None:
+    """Mark a kept source as used now (its folder's time), so retention counts from here."""
+    with contextlib.suppress(OSError):
+        os.utime(kept.parent)
 
 
 def source_path(sha256: str, *, root: Path) -> Path | None:
@@ -106,6 +115,7 @@ class IncomingSource:
         kept = source_path(sha, root=self._root)
         if kept is None:
             raise WorkspaceError("The source file could not be kept in the workspace folder.")
+        touch(kept)
         return kept
 
     def discard(self) -> None:
@@ -139,6 +149,7 @@ def keep_source(data: bytes | Path, name: str, *, root: Path) -> Path:
     if isinstance(data, Path) and not data.is_file():
         raise WorkspaceError(f"There is no file to keep at {kept_name(data.name)}.")
     if isinstance(data, Path) and _already_kept(data, root):
+        touch(data)
         return data
     with IncomingSource(name, root=root) as incoming:
         if isinstance(data, Path):

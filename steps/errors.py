@@ -92,12 +92,30 @@ class AnalysisError(SignoffError):
     """An analysis registry operation refused."""
 
 
+class AccessError(AnalysisError):
+    """An analysis another person owns, opened or decided on without an invitation from the
+    review queue."""
+
+
+class IdentityError(SignoffError):
+    """A users file that cannot be used, or a request that does not say who is asking when
+    the server is meant to know."""
+
+
 class WorkspaceError(SignoffError):
     """A workspace operation refused."""
 
 
 class SourceTooLarge(WorkspaceError):
     """A source refused while arriving because it passed the size limit."""
+
+
+class UploadTooSlow(WorkspaceError):
+    """An upload whose body stopped arriving, or arrived too slowly to be a real transfer."""
+
+
+class QuotaExceeded(WorkspaceError):
+    """An upload over the person's daily allowance of bytes or files."""
 
 
 class AuditError(SignoffError):

@@ -9,12 +9,15 @@ patching the environment.
 Hosted mode (`SIGNOFF_HOSTED=1`) is the read-only team server: uploads only (no server
 paths), DuckDB locked down after loading, no paths or tracebacks shown to viewers, and
 AI prompts in strict privacy mode unless `SIGNOFF_AI_PRIVACY` says otherwise.
+Who a reviewer is (`IdentitySettings`) and what the streaming upload route allows
+(`UploadSettings`) are parsed here too; `review.identity` and `python -m server` apply them.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +31,14 @@ DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
 DEFAULT_OLLAMA_MODEL = "llama3.2"
 DEFAULT_SQL_TIMEOUT_S = 20.0
 DEFAULT_SQL_MEMORY_MB = 512
+DEFAULT_UPLOAD_TIMEOUT_S = 15.0
+DEFAULT_UPLOAD_MIN_KBPS = 8.0
+DEFAULT_UPLOAD_QUOTA_MB = 2048
+DEFAULT_UPLOAD_QUOTA_FILES = 50
 _TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,100}")
+IdentitySource = Literal["header", "token"]
 Text = Callable[[str], str | None]
 
 Privacy = Literal["strict", "aggregates"]
@@ -61,6 +71,47 @@ class AISettings:
 
 
 @dataclass(frozen=True)
+class IdentitySettings:
+    """Where a reviewer's name comes from, and whether the maker may also be the checker.
+
+    With neither `user_header` nor `users_file` the reviewer types a name (a laptop run, or a
+    team sharing one token: nothing on the server can tell its people apart). With one of
+    them the server knows who is asking: a trusted proxy's header, or a person's own token
+    from the users file; the name is then taken from the request, and by default the person
+    who opened an analysis cannot authorise its export (`maker_checker`).
+    """
+
+    user_header: str | None = None
+    users_file: Path | None = None
+    maker_checker: bool = False
+
+    @property
+    def source(self) -> IdentitySource | None:
+        """Which mechanism names the reviewer (None: the typed name stands)."""
+        if self.user_header is not None:
+            return "header"
+        return "token" if self.users_file is not None else None
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    """What the streaming upload route (`POST /upload` of `python -m server`) allows.
+
+    Why a read timeout and a minimum rate: a client that sends the headers and then nothing,
+    or one byte now and then, would otherwise hold a connection (and a staging file) for
+    ever; twenty of them are a denial of service. Why a quota: one person must not fill the
+    disk for everyone. Why retention: kept sources are people's data, not an archive
+    (`retention_days` None keeps them until removed by hand).
+    """
+
+    read_timeout_s: float = DEFAULT_UPLOAD_TIMEOUT_S
+    min_bytes_per_s: float = DEFAULT_UPLOAD_MIN_KBPS * 1024
+    quota_bytes: int = DEFAULT_UPLOAD_QUOTA_MB * MIB
+    quota_files: int = DEFAULT_UPLOAD_QUOTA_FILES
+    retention_days: float | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the defaults a laptop run uses.
 
@@ -79,6 +130,8 @@ class Settings:
     sql_memory_bytes: int = DEFAULT_SQL_MEMORY_MB * MIB
     load_limits: LoadLimits = DEFAULT_LIMITS
     ai: AISettings = AISettings()
+    identity: IdentitySettings = IdentitySettings()
+    upload: UploadSettings = UploadSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -102,6 +155,8 @@ class Settings:
             audit_key_file=Path(key_file) if (key_file := text("SIGNOFF_AUDIT_KEY_FILE")) else None,
             load_limits=_load_limits(text),
             ai=_ai_settings(text, HOSTED_PRIVACY if hosted else DEFAULT_PRIVACY),
+            identity=_identity_settings(text),
+            upload=_upload_settings(text),
         )
 
     @property
@@ -138,16 +193,80 @@ def _privacy(text: Text, default: Privacy) -> Privacy:
 
 def _load_limits(text: Text) -> LoadLimits:
     """The loader's bounds on a file's shape (`steps.load.LoadLimits` says why each)."""
-    columns = _positive("SIGNOFF_MAX_COLUMNS", text, DEFAULT_LIMITS.max_columns, "columns")
-    if columns != int(columns):
-        raise SettingsError(f"SIGNOFF_MAX_COLUMNS must be a whole number, not {columns!r}.")
+    columns = _whole("SIGNOFF_MAX_COLUMNS", text, DEFAULT_LIMITS.max_columns, "columns")
     line_mb = DEFAULT_LIMITS.max_line_bytes / MIB
     workbook_mb = DEFAULT_LIMITS.max_workbook_bytes / MIB
     return LoadLimits(
-        max_columns=int(columns),
+        max_columns=columns,
         max_line_bytes=int(_positive("SIGNOFF_MAX_LINE_MB", text, line_mb, "megabytes") * MIB),
         max_workbook_bytes=int(
             _positive("SIGNOFF_MAX_WORKBOOK_MB", text, workbook_mb, "megabytes") * MIB
+        ),
+    )
+
+
+def _whole(name: str, text: Text, default: int, unit: str) -> int:
+    """A positive whole number from the variable `name` (the default when unset)."""
+    raw = text(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) == 0:
+        raise SettingsError(f"{name} must be a positive whole number of {unit}, not {raw!r}.")
+    return int(raw)
+
+
+def _switch(name: str, text: Text) -> bool | None:
+    """On or off from the variable `name`; None when unset."""
+    raw = text(name)
+    if raw is None:
+        return None
+    if raw.lower() in _TRUE | _FALSE:
+        return raw.lower() in _TRUE
+    raise SettingsError(f"{name} must be on or off (1, true, yes / 0, false, no), not {raw!r}.")
+
+
+def _identity_settings(text: Text) -> IdentitySettings:
+    header = text("SIGNOFF_USER_HEADER")
+    users_file = text("SIGNOFF_USERS_FILE")
+    if header is not None and not _HEADER_NAME.fullmatch(header):
+        raise SettingsError(
+            f"SIGNOFF_USER_HEADER must be an HTTP header name such as X-Forwarded-User, "
+            f"not {header!r}."
+        )
+    if header is not None and users_file is not None:
+        raise SettingsError(
+            "SIGNOFF_USER_HEADER and SIGNOFF_USERS_FILE both name the reviewer: set only one."
+        )
+    known = header is not None or users_file is not None
+    maker_checker = _switch("SIGNOFF_MAKER_CHECKER", text)
+    if maker_checker and not known:
+        raise SettingsError(
+            "SIGNOFF_MAKER_CHECKER is on but nothing on the server says who a reviewer is: "
+            "set SIGNOFF_USER_HEADER or SIGNOFF_USERS_FILE (a typed name proves nothing)."
+        )
+    return IdentitySettings(
+        user_header=header,
+        users_file=Path(users_file) if users_file is not None else None,
+        maker_checker=known if maker_checker is None else maker_checker,
+    )
+
+
+def _upload_settings(text: Text) -> UploadSettings:
+    retention = text("SIGNOFF_RETENTION_DAYS")
+    return UploadSettings(
+        read_timeout_s=_positive(
+            "SIGNOFF_UPLOAD_TIMEOUT", text, DEFAULT_UPLOAD_TIMEOUT_S, "seconds"
+        ),
+        min_bytes_per_s=_positive(
+            "SIGNOFF_UPLOAD_MIN_KBPS", text, DEFAULT_UPLOAD_MIN_KBPS, "KiB per second"
+        )
+        * 1024,
+        quota_bytes=int(
+            _positive("SIGNOFF_UPLOAD_QUOTA_MB", text, DEFAULT_UPLOAD_QUOTA_MB, "megabytes") * MIB
+        ),
+        quota_files=_whole("SIGNOFF_UPLOAD_QUOTA_FILES", text, DEFAULT_UPLOAD_QUOTA_FILES, "files"),
+        retention_days=(
+            None if retention is None else _positive("SIGNOFF_RETENTION_DAYS", text, 1.0, "days")
         ),
     )
 

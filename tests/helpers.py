@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import io
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import duckdb
 import openpyxl
 import pandas as pd
 
 from steps.engine import quote_ident
+
+T = TypeVar("T")
 
 
 def duckdb_table(frame: pd.DataFrame, name: str = "data") -> duckdb.DuckDBPyConnection:
@@ -31,3 +37,11 @@ def xlsx_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` in a thread of its own: playwright's sync API keeps an event loop running
+    in the main thread for the whole session once a browser test has run, and `asyncio.run`
+    refuses to start under a running loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -23,8 +23,9 @@ def test_both_replicas_run_one_command_that_exists() -> None:
     assert services["app1"] == services["app2"]
     command = services["app1"]["command"]
     assert command[:2] == ["python", "-m"]
-    module = Path(__file__).resolve().parent.parent / (command[2].replace(".", "/") + ".py")
-    assert module.is_file(), f"the replicas run {command[2]}, which does not exist"
+    module = Path(__file__).resolve().parent.parent / command[2].replace(".", "/")
+    exists = module.with_suffix(".py").is_file() or (module / "__main__.py").is_file()
+    assert exists, f"the replicas run {command[2]}, which does not exist"
     assert services["app1"]["environment"]["SIGNOFF_DB"].startswith("postgresql://signoff_app@")
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from steps.errors import SettingsError
-from steps.settings import Settings
+from steps.load import LoadLimits
+from steps.settings import IdentitySettings, Settings, UploadSettings
+
+PEOPLE = IdentitySettings(users_file=Path("users.toml"), maker_checker=True)
+PROXY = IdentitySettings(user_header="X-Forwarded-User", maker_checker=True)
 
 
 @pytest.mark.parametrize("raw", ["1", "true", "YES", " on "])
@@ -72,3 +77,68 @@ def test_an_unknown_ai_privacy_is_one_sentence() -> None:
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({"SIGNOFF_AI_PRIVACY": "paranoid"})
     assert str(refused.value) == "SIGNOFF_AI_PRIVACY must be strict or aggregates, not 'paranoid'."
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, IdentitySettings(None, None, False)),
+        ({"SIGNOFF_USER_HEADER": "X-Forwarded-User"}, PROXY),
+        ({"SIGNOFF_USERS_FILE": "users.toml"}, PEOPLE),
+        (
+            {"SIGNOFF_USERS_FILE": "users.toml", "SIGNOFF_MAKER_CHECKER": "off"},
+            dataclasses.replace(PEOPLE, maker_checker=False),
+        ),
+    ],
+)
+def test_identity_settings_and_their_defaults(env: dict, expected: IdentitySettings) -> None:
+    assert Settings.from_env(env).identity == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"SIGNOFF_USER_HEADER": "X User"}, "SIGNOFF_USER_HEADER"),
+        ({"SIGNOFF_USER_HEADER": "X-U", "SIGNOFF_USERS_FILE": "u.toml"}, "SIGNOFF_USER_HEADER"),
+        ({"SIGNOFF_MAKER_CHECKER": "on"}, "SIGNOFF_MAKER_CHECKER"),
+        (
+            {"SIGNOFF_USERS_FILE": "u.toml", "SIGNOFF_MAKER_CHECKER": "maybe"},
+            "SIGNOFF_MAKER_CHECKER",
+        ),
+    ],
+)
+def test_identity_settings_that_cannot_work_are_one_sentence(env: dict, variable: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    assert str(caught.value).startswith(variable) and "\n" not in str(caught.value)
+
+
+def test_upload_settings_come_from_the_environment() -> None:
+    upload = Settings.from_env(
+        {
+            "SIGNOFF_UPLOAD_TIMEOUT": "4",
+            "SIGNOFF_UPLOAD_MIN_KBPS": "2",
+            "SIGNOFF_UPLOAD_QUOTA_MB": "10",
+            "SIGNOFF_UPLOAD_QUOTA_FILES": "7",
+            "SIGNOFF_RETENTION_DAYS": "30",
+        }
+    ).upload
+    assert upload == UploadSettings(4.0, 2048.0, 10 * 1024 * 1024, 7, 30.0)
+    assert Settings.from_env({}).upload.retention_days is None
+    for variable, raw in (("SIGNOFF_UPLOAD_QUOTA_FILES", "2.5"), ("SIGNOFF_RETENTION_DAYS", "0")):
+        with pytest.raises(SettingsError, match=f"^{variable} must be a positive"):
+            Settings.from_env({variable: raw})
+
+
+def test_load_limits_come_from_the_environment() -> None:
+    limits = Settings.from_env(
+        {"SIGNOFF_MAX_COLUMNS": "300", "SIGNOFF_MAX_LINE_MB": "2", "SIGNOFF_MAX_WORKBOOK_MB": "64"}
+    ).load_limits
+    assert (limits.max_columns, limits.max_line_bytes, limits.max_workbook_bytes) == (
+        300,
+        2 * 1024 * 1024,
+        64 * 1024 * 1024,
+    )
+    assert Settings.from_env({}).load_limits == LoadLimits()
+    with pytest.raises(SettingsError, match="^SIGNOFF_MAX_COLUMNS must be a positive whole"):
+        Settings.from_env({"SIGNOFF_MAX_COLUMNS": "1.5"})

@@ -16,10 +16,12 @@ from review.analyses import register_analysis
 from review.audit import AuditTrail
 from review.decisions import decide_answer
 from review.gates import gate_by_id, gate_ids, gate_states, subject_chain
+from review.identity import Identity, Signing
 from review.requests import open_requests
 from steps.cleaning import CleaningPlan
 from steps.errors import GateError
 from steps.record import Record
+from steps.settings import IdentitySettings
 
 AN = "an1"
 
@@ -399,3 +401,63 @@ def test_reviewers_notes_become_step_4_feedback(trail) -> None:
     )
     assert notes_feedback([noted.state]) == ("Data quality gate: Body mass is in grams.",)
     assert notes_feedback([s.state for s in settled]) == ()
+
+
+def test_a_signed_in_reviewer_is_recorded_and_may_not_check_their_own_export(
+    tmp_path: Path,
+) -> None:
+    """With a server that knows people, the decision is recorded under the signed-in name
+    (not the typed one); the owner's own export authorisation is refused, unrecorded, and
+    another person's, invited by the open request, stands."""
+    trail = AuditTrail(tmp_path / "people.db")
+    sha = walk().started.source.sha256
+    register_analysis(trail, analysis_id=AN, source_sha256=sha, source_name="p.csv", owner="ada")
+    people = IdentitySettings(users_file=tmp_path / "users.toml", maker_checker=True)
+    ada = Signing(Identity("ada", "token"), people)
+    settled: list[Settled] = []
+    for gate in gate_ids()[:-1]:
+        typed = {**answer("approve"), "reviewer": "Mallory"}
+        upstream = settled[-1].state if settled else None
+        settled.append(
+            settle(
+                trail,
+                analysis_id=AN,
+                gate=gate,
+                record=records()[gate],
+                answer=typed,
+                upstream=upstream,
+                signing=ada,
+            )
+        )
+        assert settled[-1].refusal is None
+    assert {e.actor for e in trail.events(kind="decision")} == {"ada"}
+    own = settle(
+        trail,
+        analysis_id=AN,
+        gate="export_authorization",
+        record=records()["export_authorization"],
+        answer=answer("approve"),
+        upstream=settled[-1].state,
+        signing=ada,
+    )
+    assert own.refusal is not None and "maker-checker" in own.refusal
+    assert trail.events(kind="decision", gate="export_authorization") == []
+    grace = Signing(Identity("grace", "token"), people)
+    checked = settle(
+        trail,
+        analysis_id=AN,
+        gate="export_authorization",
+        record=records()["export_authorization"],
+        answer=answer("approve"),
+        upstream=settled[-1].state,
+        signing=grace,
+    )
+    # The open request for gate 5 invites any other reviewer: the checker.
+    assert checked.refusal is None and checked.state.status == "approved"
+    (decision,) = trail.events(kind="decision", gate="export_authorization")
+    assert decision.actor == "grace"
+
+
+def test_a_gate_form_shows_the_signed_in_reviewer_fixed() -> None:
+    form = gate_form(gate_by_id("data_quality"), records()["data_quality"], "ada")
+    assert form.element.value["reviewer"] == "ada"

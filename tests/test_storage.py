@@ -97,11 +97,14 @@ def test_verify_never_creates_a_database_file(tmp_path: Path) -> None:
     assert not (tmp_path / "absent.db").exists()
 
 
+VERSIONS = [(version,) for version in range(1, SCHEMA_VERSION + 1)]
+
+
 def test_the_schema_is_versioned_and_a_newer_one_is_refused(db_location: str) -> None:
     AuditTrail(db_location)
     AuditTrail(db_location)  # a second start migrates nothing
     with RawDb(db_location) as db:
-        assert db.rows("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+        assert db.rows("SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
         db.execute(f"INSERT INTO schema_migrations VALUES ({SCHEMA_VERSION + 1}, 'later')")
     close_storage(db_location)
     with pytest.raises(StorageError, match="written by a newer signoff"):
@@ -126,7 +129,7 @@ def test_servers_starting_together_migrate_once(pg_target) -> None:
         worker.join(timeout=60)
     assert [worker.exitcode for worker in workers] == [0, 0, 0]
     with RawDb(pg_target.url) as db:
-        assert db.rows("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+        assert db.rows("SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
     assert AuditTrail(pg_target.url).verify().n_events == 3
 
 

@@ -10,6 +10,7 @@ import base64
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx2
 import pytest
@@ -169,6 +170,48 @@ def test_signing_in_to_the_notebook_opens_the_upload_page(route: dict) -> None:
 
 
 @pytest.mark.slow
+def test_each_kept_upload_is_an_event_and_an_identity_header_counts_for_nothing(
+    route: dict,
+) -> None:
+    """Without SIGNOFF_USER_HEADER a client cannot name itself: the upload is nobody's."""
+    data = csv_bytes(2000) + b"# mallory\n"
+    answer = post(
+        route, data, headers={"Authorization": f"Bearer {TOKEN}", "X-Forwarded-User": "mallory"}
+    )
+    assert answer.status_code == 200
+    event = AuditTrail(route["db"]).events(kind="upload")[-1]
+    assert event.actor is None and event.analysis_id is None
+    assert event.payload == {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "name": "data.csv",
+        "bytes": len(data),
+    }
+
+
+@pytest.mark.slow
+def test_no_page_names_a_server_path(route: dict) -> None:
+    """marimo writes the notebook's absolute path into its page; the server takes it out."""
+    with httpx2.Client(base_url=route["url"], follow_redirects=True) as client:
+        pages = [client.get("/", params={"access_token": TOKEN}), client.get("/upload")]
+        pages.append(client.get("/auth/login"))
+    absolute = [str(ROOT), str(ROOT / "app.py"), str(route["workspace"].resolve())]
+    for page in pages:
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert [path for path in absolute if path in page.text] == []
+        assert quote(str(ROOT), safe="") not in page.text
+    assert "<marimo-filename hidden>app.py</marimo-filename>" in pages[0].text
+
+
+@pytest.mark.slow
+def test_the_upload_page_never_writes_the_token_into_an_address(route: dict) -> None:
+    page = httpx2.get(f"{route['url']}/upload", params={"access_token": TOKEN}).text
+    script = page[page.index("<script>") :]
+    assert "access_token=" not in script and "location.href = url" in script
+    assert 'history.replaceState(null, "", location.pathname)' in script
+    assert '"Bearer " + token' in script and 'form.method = "POST"' in script
+
+
+@pytest.mark.slow
 def test_an_upload_of_nothing_is_refused(route: dict) -> None:
     answer = post(route, b"")
     assert answer.status_code == 400
@@ -223,19 +266,20 @@ def test_a_staged_upload_is_read_in_place_and_kept_without_a_second_copy(tmp_pat
 def test_the_server_tells_the_notebook_of_its_upload_route_in_request_metadata() -> None:
     """Through each request's `scope["meta"]` (marimo's `mo.app_meta().request.meta`),
     never through the process environment."""
-    import asyncio
+    from helpers import run_coroutine
 
     from flow.source import UPLOAD_META, UPLOAD_PATH
-    from server import UploadRouteMeta
+    from server.auth import Gatekeeper
+    from steps.settings import IdentitySettings
 
     seen: list[dict] = []
 
     async def notebook(scope, receive, send) -> None:
         seen.append(scope)
 
-    app = UploadRouteMeta(notebook)
+    app = Gatekeeper(notebook, identities=IdentitySettings())
     for scope in ({"type": "http", "meta": {"other": 1}}, {"type": "websocket"}, {"type": "x"}):
-        asyncio.run(app(scope, None, None))
+        run_coroutine(app(scope, None, None))
     assert seen[0]["meta"] == {"other": 1, UPLOAD_META: UPLOAD_PATH}
     assert seen[1]["meta"] == {UPLOAD_META: UPLOAD_PATH}
     assert "meta" not in seen[2]
@@ -284,12 +328,17 @@ def test_the_upload_page_streams_a_file_from_chromium_and_opens_the_app(browser,
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{route['url']}/upload?access_token={TOKEN}")
+    visited: list[str] = []
+    page.on("framenavigated", lambda frame: visited.append(frame.url))
+    assert "access_token" not in page.url  # taken out of the address bar at once
     page.locator("#file").set_input_files(str(sample))
     page.get_by_role("button", name="Upload").click()
     expected = hashlib.sha256(sample.read_bytes()).hexdigest()
-    page.wait_for_url(f"**/?upload={expected}*", timeout=60_000)
-    # The token rode along, so the notebook opens instead of its login page.
+    page.wait_for_url(f"**/?upload={expected}", timeout=60_000)
+    # Signed in to the notebook through its login form: it opens, and no address the page
+    # went to since carried the token.
     page.get_by_role("tab", name="Upload").wait_for(timeout=60_000)
+    assert visited and not [url for url in visited if "access_token" in url]
     context.close()
     kept = source_path(expected, root=route["workspace"])
     assert kept is not None and kept.read_bytes() == sample.read_bytes()
