@@ -140,5 +140,5 @@ def test_load_limits_come_from_the_environment() -> None:
         64 * 1024 * 1024,
     )
     assert Settings.from_env({}).load_limits == LoadLimits()
-    with pytest.raises(SettingsError, match="^SIGNOFF_MAX_COLUMNS must be a positive whole"):
+    with pytest.raises(SettingsError, match=r"^SIGNOFF_MAX_COLUMNS must be a positive whole"):
         Settings.from_env({"SIGNOFF_MAX_COLUMNS": "1.5"})
