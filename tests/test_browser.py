@@ -20,7 +20,7 @@ def test_pick_a_sample_see_step_one_approve_gate_one(browser, app_server, tmp_pa
     page.goto(app_server["url"])
     page.get_by_role("button", name="Load sample").click()
     page.get_by_role("heading", name="Step 1 · Overview").wait_for(timeout=90_000)
-    page.get_by_text("2,000").first.wait_for()
+    page.get_by_text("2,000").filter(visible=True).first.wait_for()
     page.screenshot(path=ARTIFACTS / "step1-overview.png", full_page=True)
 
     gate = page.locator("form").filter(has_text="Gate 1 · Data quality")
