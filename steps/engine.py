@@ -136,7 +136,7 @@ def connect(
     may be shared or read-only).
     """
     spill = Path(tempfile.gettempdir()) / f"signoff-duckdb-{uuid.uuid4().hex}"
-    config: dict[str, str | int] = {
+    config: dict[str, str | bool | int | float | list[str]] = {
         "temp_directory": str(spill),
         "threads": threads or session_threads(),
     }

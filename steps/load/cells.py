@@ -13,7 +13,7 @@ is made an Arrow array and rendered by Arrow, and the text part is kept as it is
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -48,7 +48,7 @@ def column_text(values: tuple[object, ...]) -> pa.Array:
         mask = (types == kind).astype(bool)
         if kind is str and values.count("") == mask.sum():
             continue  # only empty cells: left missing, which a CSV writes the same way
-        chosen = np.where(mask, cells, None)
+        chosen = np.where(mask, cells, np.array(None, dtype=object))
         if kind is str:
             text = pa.array(chosen, pa.string())
         elif kind in _ARROW_TYPES:
@@ -59,7 +59,7 @@ def column_text(values: tuple[object, ...]) -> pa.Array:
     return out
 
 
-def _table(rows: list[list[object]]) -> pa.Table:
+def _table(rows: Sequence[Sequence[object]]) -> pa.Table:
     """A batch of rows as a table of text columns, rows with no filled cell left out."""
     columns = [column_text(c) for c in zip(*rows, strict=True)]
     table = pa.table(columns, names=[f"c{j}" for j in range(len(columns))])
@@ -70,9 +70,9 @@ def _table(rows: list[list[object]]) -> pa.Table:
     return table.filter(keep)
 
 
-def text_batches(rows: Iterable[list[object]]) -> Iterator[pa.Table]:
+def text_batches(rows: Iterable[Sequence[object]]) -> Iterator[pa.Table]:
     """The rows as tables of text, `BATCH_ROWS` at a time (empty tables skipped)."""
-    batch: list[list[object]] = []
+    batch: list[Sequence[object]] = []
     for row in rows:
         batch.append(row)
         if len(batch) == BATCH_ROWS:

@@ -35,7 +35,7 @@ def aggregate_row(con: duckdb.DuckDBPyConnection, source: str, expressions: list
     values: list = []
     for i in range(0, len(expressions), _AGGREGATES_PER_QUERY):
         chunk = expressions[i : i + _AGGREGATES_PER_QUERY]
-        values += con.execute(f"SELECT {', '.join(chunk)} FROM {source}").fetchone()
+        values += con.execute(f"SELECT {', '.join(chunk)} FROM {source}").fetchone() or ()
     return values
 
 
@@ -72,7 +72,7 @@ def sniff(
         f"FROM sniff_csv({quote_literal(str(path))}, {', '.join(options)})"
     )
     try:
-        has_header, columns, date_format, timestamp_format = con.execute(sql).fetchone()
+        has_header, columns, date_format, timestamp_format = con.execute(sql).fetchone() or ()
     except duckdb.Error:
         return Sniffed(True if header is None else header, (), None, None)
     return Sniffed(
@@ -197,7 +197,7 @@ def day_month_order(fmt: str | None) -> str:
 def swap_day_month(fmt: str | None) -> str | None:
     """`%d/%m/%Y` <-> `%m/%d/%Y` (any separator, with or without a time); other formats,
     year-first ones among them, as they are."""
-    if not day_month_order(fmt):
+    if fmt is None or not day_month_order(fmt):
         return fmt
     return re.sub(r"%([dm])", lambda m: "%m" if m[1] == "d" else "%d", fmt)
 
@@ -371,13 +371,16 @@ def markers_seen(
         # \x01 alone is no marker, so reading it as NULL changes nothing here.
         extra=[f"nullstr={quote_literal(chr(1))}", "allow_quoted_nulls=false"],
     )
-    lists = con.execute(
-        "SELECT "
-        + ", ".join(
-            f"list(DISTINCT {quote_ident(n)}) FILTER (WHERE {quote_ident(n)} IN ({markers}))"
-            for n in with_nulls
-        )
-        + f" FROM {source}"
-    ).fetchone()
+    lists = (
+        con.execute(
+            "SELECT "
+            + ", ".join(
+                f"list(DISTINCT {quote_ident(n)}) FILTER (WHERE {quote_ident(n)} IN ({markers}))"
+                for n in with_nulls
+            )
+            + f" FROM {source}"
+        ).fetchone()
+        or ()
+    )
     found = {m for values in lists if values for m in values}
     return tuple(m for m in MISSING_MARKERS if m in found)

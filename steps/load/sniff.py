@@ -101,7 +101,8 @@ def _records(text: str, delimiter: str, complete: bool) -> tuple[list[list[str]]
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False
     )
-    rows, starts = [], []
+    rows: list[list[str]] = []
+    starts: list[int] = []
     while len(rows) <= _HEAD_RECORDS:
         start = reader.line_num + 1
         try:

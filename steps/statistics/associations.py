@@ -147,7 +147,7 @@ def categorical_pairs(
         if any(v is None for v in values):  # a missing category: not a level
             continue
         if len(grouped) == 2:
-            crosstabs.setdefault(tuple(grouped), {})[tuple(values)] = int(row[2 * c])
+            crosstabs.setdefault((grouped[0], grouped[1]), {})[tuple(values)] = int(row[2 * c])
         else:
             levels.setdefault(grouped[0], []).append(row[2 * c + 1 :])
     cramers = {pair: _crosstab_v(cells, bias_corrected) for pair, cells in crosstabs.items()}
@@ -245,9 +245,11 @@ def strong_associations(matrix: AssociationMatrix, threshold: float) -> tuple[As
     """
     names = matrix.columns
     found = [
-        Association(names[i], names[j], matrix.measures[i][j], value, matrix.n[i][j])
+        Association(names[i], names[j], measure, value, matrix.n[i][j])
         for i, row in enumerate(matrix.matrix)
         for j in range(i + 1, len(row))
-        if (value := row[j]) is not None and abs(value) >= threshold
+        if (value := row[j]) is not None
+        and abs(value) >= threshold
+        and (measure := matrix.measures[i][j]) is not None
     ]
-    return tuple(sorted(found, key=lambda p: (-abs(p.value), p.a, p.b)))
+    return tuple(sorted(found, key=lambda p: (-abs(p.value or 0.0), p.a, p.b)))

@@ -54,7 +54,7 @@ def _plan_correlation(
     own_sum = [aggs.add(f"fsum({d[i]})") for i in range(k)]
 
     def assemble(totals: _Totals):
-        matrix = [[None] * k for _ in range(k)]
+        matrix: list[list[float | None]] = [[None] * k for _ in range(k)]
         counts = [[0] * k for _ in range(k)]
         for i in range(k):
             counts[i][i] = n_i = profile.counts[i]
@@ -86,7 +86,7 @@ def _pearson(
     n: int, sa: float | None, sb: float | None, qa: float | None, qb: float | None, p: float | None
 ) -> float | None:
     va, vb = _variance(n, sa, qa), _variance(n, sb, qb)
-    if va is None or vb is None or p is None:
+    if va is None or vb is None or p is None or sa is None or sb is None:
         return None
     r = (p - sa * sb / n) / math.sqrt(va * vb)
     return max(-1.0, min(1.0, r))

@@ -87,7 +87,7 @@ def _plan_moments(
         d = _centred(profile, i)
         sums = tuple(aggs.add(f"fsum({' * '.join([d] * p)})") for p in (1, 2, 3, 4))
         lo, hi = profile.mins[i], profile.maxs[i]
-        binning = Bins.over(lo, hi, bins) if lo is not None else None
+        binning = Bins.over(lo, hi, bins) if lo is not None and hi is not None else None
         hist = aggs.add(f"histogram({binning.index_sql(f'v{i}')})") if binning else None
         plans.append((sums, binning, hist))
 
@@ -155,11 +155,12 @@ def _numeric_distribution(
 ) -> NumericDistribution:
     n = profile.counts[i]
     missing = profile.n_rows - n
-    if n == 0:
+    mean = profile.means[i]
+    if n == 0 or mean is None:
         return NumericDistribution(
             0, missing, None, None, None, None, None, None, histogram, _normality(None)
         )
-    moments = _Moments.from_sums(n, profile.means[i], sums)
+    moments = _Moments.from_sums(n, mean, sums)
     std = math.sqrt(max(moments.m2, 0.0) * n / (n - 1)) if n > 1 else None
     return NumericDistribution(
         n=n,

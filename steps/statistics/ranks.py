@@ -84,10 +84,14 @@ def _fetch(
     about `max_rows` of them, chosen by a hash of their values (`engine.hash_sample`): the
     same data gives the same figures, which an approval is bound to."""
     select = ", ".join(f"v{i}" for i in range(k))
-    exact = max_rows is None or n_rows <= max_rows
-    sample = "" if exact else f"WHERE {hash_sample(select, max_rows, n_rows)}"
+    if max_rows is None or n_rows <= max_rows:
+        exact, sample = True, ""
+    else:
+        exact, sample = False, f"WHERE {hash_sample(select, max_rows, n_rows)}"
     found = con.execute(f"SELECT {select} FROM {clean} {sample}").fetchnumpy()
-    arrays = [np.ma.filled(np.ma.asarray(found[f"v{i}"], dtype=float), np.nan) for i in range(k)]
+    arrays: list[np.ndarray] = [
+        np.ma.filled(np.ma.asarray(found[f"v{i}"], dtype=float), np.nan) for i in range(k)
+    ]
     return arrays, exact
 
 
@@ -174,8 +178,8 @@ def rank_measures(
         return RankMeasures((), (), (), True, None)
     arrays, exact = _fetch(con, clean, k, n_rows, max_rows)
     ranked = [_Ranked.of(a) for a in arrays]
-    spearman = [[None] * k for _ in range(k)]
-    kendall = [[None] * k for _ in range(k)]
+    spearman: list[list[float | None]] = [[None] * k for _ in range(k)]
+    kendall: list[list[float | None]] = [[None] * k for _ in range(k)]
     counts = [[0] * k for _ in range(k)]
     for i, x in enumerate(ranked):
         counts[i][i] = len(x.order)

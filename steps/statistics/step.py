@@ -70,6 +70,7 @@ def statistics(
     profile, k = scan.profile, scan.n_numeric
     ranks = rank_measures(con, scan.clean, len(scan.columns), profile.n_rows, max_rows=rank_rows)
     pearson = scan.pearson
+    assert pearson is not None, "_scan fills it when asked with pearson=True"
     correlation = (
         _pearson_result(profile, pearson.matrix, pearson.n, k)
         if method == "pearson"
