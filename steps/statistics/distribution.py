@@ -78,35 +78,66 @@ class Bins:
 
 
 def _plan_moments(
-    aggs: _Aggregates, profile: _Profile, bins: int, k: int
-) -> Callable[[_Totals], dict[str, NumericDistribution]]:
-    """Register centred power sums and a histogram for each of the first `k` profiled
-    columns (the numeric ones); return how to read them."""
+    aggs: _Aggregates, profile: _Profile, k: int
+) -> Callable[[_Totals, dict[int, Histogram]], dict[str, NumericDistribution]]:
+    """Register centred power sums for each of the first `k` profiled columns (the numeric
+    ones); return how to read them, with the columns' histograms, into distributions."""
     plans = []
     for i in range(k):
         d = _centred(profile, i)
-        sums = tuple(aggs.add(f"fsum({' * '.join([d] * p)})") for p in (1, 2, 3, 4))
-        lo, hi = profile.mins[i], profile.maxs[i]
-        binning = Bins.over(lo, hi, bins) if lo is not None and hi is not None else None
-        hist = aggs.add(f"histogram({binning.index_sql(f'v{i}')})") if binning else None
-        plans.append((sums, binning, hist))
+        plans.append(tuple(aggs.add(f"fsum({' * '.join([d] * p)})") for p in (1, 2, 3, 4)))
 
-    def assemble(totals: _Totals) -> dict[str, NumericDistribution]:
+    def assemble(
+        totals: _Totals, histograms: dict[int, Histogram]
+    ) -> dict[str, NumericDistribution]:
         out = {}
-        for i, (sums, binning, hist) in enumerate(plans):
+        for i, sums in enumerate(plans):
             power_sums = tuple(totals.total(s) for s in sums)
-            histogram = _histogram(binning, totals.total(hist) if hist is not None else None)
+            histogram = histograms.get(i, Histogram((), ()))
             out[profile.names[i]] = _numeric_distribution(profile, i, power_sums, histogram)
         return out
 
     return assemble
 
 
-def _histogram(binning: Bins | None, counts_by_bin: dict | None) -> Histogram:
-    if binning is None:
-        return Histogram((), ())
-    found = counts_by_bin or {}
-    return Histogram(binning.edges(), tuple(int(found.get(b, 0)) for b in range(binning.count)))
+def _histograms(
+    con: duckdb.DuckDBPyConnection, source: str, profile: _Profile, bins: int, k: int
+) -> dict[int, Histogram]:
+    """The histogram of each of the first `k` profiled columns that has a value, from one
+    scan grouped by each column's bin index (GROUPING SETS).
+
+    Why not DuckDB's `histogram()` in the moment scan: its map per group cost 0.7 s of
+    that scan's 1.3 s on the 200 MB bench file; grouping by the bin indices takes 0.4 s.
+    """
+    binnings = {
+        i: Bins.over(lo, hi, bins)
+        for i, (lo, hi) in enumerate(zip(profile.mins[:k], profile.maxs[:k], strict=True))
+        if lo is not None and hi is not None
+    }
+    if not binnings:
+        return {}
+    chosen = list(binnings)
+    keys = [f"h{i}" for i in chosen]
+    body = ", ".join(f"{b.index_sql(f'v{i}')} AS h{i}" for i, b in binnings.items())
+    flags = ", ".join(f"GROUPING({key})" for key in keys)
+    sets = ", ".join(f"({key})" for key in keys)
+    rows = con.execute(
+        f"SELECT {flags}, {', '.join(keys)}, count(*) FROM (SELECT {body} FROM {source}) "
+        f"GROUP BY GROUPING SETS ({sets})"
+    ).fetchall()
+    width = len(keys)
+    counts: dict[int, dict[int, int]] = {i: {} for i in chosen}
+    for row in rows:
+        slot = row[:width].index(0)
+        index = row[width + slot]
+        if index is not None:  # the column's missing values
+            counts[chosen[slot]][index] = int(row[-1])
+    return {i: _histogram(b, counts[i]) for i, b in binnings.items()}
+
+
+def _histogram(binning: Bins, counts_by_bin: dict[int, int]) -> Histogram:
+    counts = tuple(counts_by_bin.get(b, 0) for b in range(binning.count))
+    return Histogram(binning.edges(), counts)
 
 
 @dataclass(frozen=True)
@@ -325,9 +356,10 @@ def _scan(
     clean = _clean_source(cols, table)
     profile = _profile(con, clean, [c.name for c in cols])
     aggs = _Aggregates(profile)
-    moments = _plan_moments(aggs, profile, bins, len(numeric))
+    moments = _plan_moments(aggs, profile, len(numeric))
     correlation = _plan_correlation(aggs, profile) if pearson else None
     values = aggs.run(con, clean)
+    histograms = _histograms(con, clean, profile, bins, len(numeric))
     categorical = _categorical(con, table, texts, profile.n_rows, top_k)
     return _Scan(
         columns=cols,
@@ -335,7 +367,7 @@ def _scan(
         categorical=texts,
         clean=clean,
         profile=profile,
-        distributions=Distributions(profile.n_rows, moments(values), categorical),
+        distributions=Distributions(profile.n_rows, moments(values, histograms), categorical),
         pearson=_pearson_result(profile, *correlation(values)) if correlation else None,
         notes=tuple(notes + date_notes + text_notes),
     )

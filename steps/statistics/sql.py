@@ -85,18 +85,11 @@ class _Totals:
 
     def total(self, slot: int, present: Sequence[int] = ()) -> Any:
         """Aggregate `slot` over the rows where every column of `present` has a value:
-        compensated sums of floats, sums of counts, merged histogram maps; None if no
-        group has a value."""
+        compensated sums of floats, sums of counts; None if no group has a value."""
         mask = sum(1 << self.bits[i] for i in set(present) if i in self.bits)
         found = [r[slot + 1] for r in self.rows if not r[0] & mask and r[slot + 1] is not None]
         if not found:
             return None
-        if isinstance(found[0], dict):
-            merged: dict = {}
-            for counts in found:
-                for key, n in counts.items():
-                    merged[key] = merged.get(key, 0) + n
-            return merged
         if isinstance(found[0], float):
             return math.fsum(found)
         return sum(found)
