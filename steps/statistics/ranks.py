@@ -57,13 +57,15 @@ class RankMeasures:
 
 @dataclass(frozen=True)
 class _Ranked:
-    """One column: its present rows in value order, each row's dense rank (0 = absent), and
-    its average ranks among all its present values (what a pair missing nothing more uses)."""
+    """One column: its present rows in value order, each row's dense rank (0 = absent), its
+    average ranks and its pairs of tied rows among all its present values (what a pair
+    missing nothing more uses)."""
 
     order: np.ndarray
     dense: np.ndarray
     distinct: int
     average: np.ndarray
+    ties: int
 
     @classmethod
     def of(cls, values: np.ndarray) -> _Ranked:
@@ -74,7 +76,8 @@ class _Ranked:
         if len(order):
             dense[order] = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]])
         distinct = int(dense.max(initial=0))
-        return cls(order, dense, distinct, _average_ranks(dense, distinct))
+        ties = _tied_pairs(dense[order])
+        return cls(order, dense, distinct, _average_ranks(dense, distinct), ties)
 
 
 def _fetch(
@@ -134,6 +137,12 @@ def _tied_pairs(values: np.ndarray) -> int:
     return int((counts * (counts - 1) // 2).sum())
 
 
+def _ties_within(x: _Ranked, values: np.ndarray) -> int:
+    """`x`'s tied pairs among the rows whose dense ranks are `values`: its own count when
+    they are all its rows (most pairs: one bincount per column instead of one per pair)."""
+    return x.ties if len(values) == len(x.order) else _tied_pairs(values)
+
+
 def _kendall(x: _Ranked, y: _Ranked) -> float | None:
     """τ-b over the rows where both are present, walking the rows in `x`'s value order.
 
@@ -153,7 +162,7 @@ def _kendall(x: _Ranked, y: _Ranked) -> float | None:
     xs, ys = x.dense[rows], y.dense[rows]
     discordant = int(_kendall_dis(xs, ys))
     total = m * (m - 1) // 2
-    x_ties, y_ties = _tied_pairs(xs), _tied_pairs(ys)
+    x_ties, y_ties = _ties_within(x, xs), _ties_within(y, ys)
     if x_ties == total or y_ties == total:
         return None
     if (x.distinct + 1) * (y.distinct + 1) <= BINCOUNT_CELLS:
