@@ -234,6 +234,28 @@ def test_rank_measures_past_the_row_bound_come_from_a_labelled_seeded_sample():
     assert abs(found["x", "y", "kendall"].value - expected) < 0.05
 
 
+def test_kendall_with_ties_and_gaps_in_many_valued_columns_matches_scipy():
+    """Far more possible (x, y) cells than rows, ties in x, in y and in both, and missing
+    values in each: τ-b and Spearman as scipy gives them on the pairwise-complete rows."""
+    rng = np.random.default_rng(11)
+    n = 5000
+    x = np.round(rng.normal(size=n), 3)
+    y = np.round(x + rng.normal(size=n), 3)
+    copies = rng.integers(0, n, 400)
+    x[copies[:200]], y[copies[:200]] = x[copies[200:]], y[copies[200:]]
+    x[rng.random(n) < 0.05] = np.nan
+    y[rng.random(n) < 0.05] = np.nan
+    frame = pd.DataFrame({"x": x, "y": y})
+    found = by_pair(statistics(duckdb_table(frame), rank_rows=None))
+    both = frame.dropna()
+    assert both.x.nunique() * both.y.nunique() > 1 << 22
+    assert found["x", "y", "kendall"].n == len(both)
+    expected = stats.kendalltau(both.x, both.y).statistic
+    assert found["x", "y", "kendall"].value == pytest.approx(expected, abs=TOLERANCE)
+    rho = stats.spearmanr(both.x, both.y).statistic
+    assert found["x", "y", "spearman"].value == pytest.approx(rho, abs=TOLERANCE)
+
+
 def test_categorical_columns_with_too_many_levels_are_left_out_and_said_so():
     n = 400
     frame = pd.DataFrame(

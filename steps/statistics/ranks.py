@@ -30,10 +30,6 @@ from steps.engine import SAMPLE_ROWS, hash_sample
 # the all-rows ones by about 1/√100 000 ≈ 0.003. `max_rows=None` asks for every row
 # (~16 bytes held per value: the column while it is ranked, its ranks, its order).
 
-# Pairs of (x, y) dense ranks counted by a bincount (8 bytes each) rather than a second
-# Fenwick pass when there are at most this many.
-BINCOUNT_CELLS = 1 << 22
-
 Matrix = tuple[tuple[float | None, ...], ...]
 
 
@@ -131,10 +127,16 @@ def _spearman(x: _Ranked, y: _Ranked, both: np.ndarray) -> float | None:
     return max(-1.0, min(1.0, float((rx * ry).sum()) / math.sqrt(sxx * syy)))
 
 
+def _pairs_in(counts: np.ndarray) -> int:
+    """Pairs within groups of these sizes."""
+    tied = counts[counts > 1].astype(np.int64)
+    return int((tied * (tied - 1) // 2).sum())
+
+
 def _tied_pairs(values: np.ndarray) -> int:
-    """Pairs of rows sharing a value."""
-    counts = np.bincount(values).astype(np.int64)
-    return int((counts * (counts - 1) // 2).sum())
+    """Pairs of rows sharing a dense rank (a bincount: ranks run up to the column's distinct
+    values, no further)."""
+    return _pairs_in(np.bincount(values))
 
 
 def _ties_within(x: _Ranked, values: np.ndarray) -> int:
@@ -147,10 +149,12 @@ def _kendall(x: _Ranked, y: _Ranked) -> float | None:
     """τ-b over the rows where both are present, walking the rows in `x`'s value order.
 
     The kernel counts pairs in different groups of equal `x` whose `y` is lower (the
-    discordant pairs). The concordant ones follow from the ties: by a bincount of the
-    (x, y) pairs when there are few enough possible pairs, else by the kernel on `y`
-    reversed. `x` is the column with more distinct values, so the Fenwick tree over `y`
-    is the smaller one.
+    discordant pairs). The concordant ones follow from the ties: every pair of rows is
+    concordant, discordant, or tied in x, y or both. Rows tied in both are counted from the
+    sorted (x, y) pairs: a bincount over every possible pair (up to 4 M cells, 32 MB)
+    and a second kernel pass past that cost more time and memory on the 200 MB bench file.
+    `x` is the column with more distinct values, so the Fenwick tree over `y` is the
+    smaller one.
     """
     # Imported here: scipy.stats takes ~0.5 s to import, which Steps 1-2 need not pay.
     from scipy.stats._stats import _kendall_dis
@@ -165,11 +169,8 @@ def _kendall(x: _Ranked, y: _Ranked) -> float | None:
     x_ties, y_ties = _ties_within(x, xs), _ties_within(y, ys)
     if x_ties == total or y_ties == total:
         return None
-    if (x.distinct + 1) * (y.distinct + 1) <= BINCOUNT_CELLS:
-        both_ties = _tied_pairs(xs * (y.distinct + 1) + ys)
-        concordant = total - x_ties - y_ties + both_ties - discordant
-    else:
-        concordant = int(_kendall_dis(xs, y.distinct + 1 - ys))
+    cells = np.unique(xs.astype(np.int64) * (y.distinct + 1) + ys, return_counts=True)[1]
+    concordant = total - x_ties - y_ties + _pairs_in(cells) - discordant
     tau = (concordant - discordant) / (math.sqrt(total - x_ties) * math.sqrt(total - y_ties))
     return max(-1.0, min(1.0, tau))
 
