@@ -54,10 +54,12 @@ with app.setup:
     from steps.rows import rows_at
     from steps.settings import Settings
     from steps.sql import SqlError, run_readonly_sql
+    from steps.statistics import import_scipy_in_background
     from steps.text import safe_filename
 
     NO_TARGET = "(no target)"
     esc = views.esc
+    import_scipy_in_background()
 
 
 @app.cell(hide_code=True)
@@ -223,11 +225,19 @@ def queue_cell(queue_refresh, set_routed, set_source, settings, signing, trail):
     # Beside the analysis, not between Data and Step 1: the queue is the team's, the page
     # is one analysis.
     mo.sidebar(
-        [
-            mo.hstack([mo.md("### Review queue"), queue_refresh], justify="start"),
-            queue,
-            _route_form,
-        ],
+        mo.vstack(
+            [
+                mo.hstack(
+                    [mo.md("### Review queue"), queue_refresh],
+                    justify="space-between",
+                    align="center",
+                ),
+                queue,
+                _route_form,
+            ],
+            gap=1,
+            heights=[0, 0, 0],  # marimo's default lets each grow to a third of the sidebar
+        ),
         width="26rem",
     )
     return

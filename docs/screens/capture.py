@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +91,15 @@ def shoot(page, out: Path, name: str, at: str | None = None) -> None:
     print(f"  {name}.png", flush=True)
 
 
+def timed(what: str, act: Callable[[], object], until: Callable[[], object]) -> None:
+    """How long a step takes as the reviewer waits for it: from the click until the next
+    gate's form is on the page (the server's work and the browser's rendering together)."""
+    started = time.monotonic()
+    act()
+    until()
+    print(f"  {what}: {time.monotonic() - started:.1f} s", flush=True)
+
+
 def walk(url: str, out: Path, sample_title: str) -> list[str]:
     from playwright.sync_api import sync_playwright
 
@@ -111,21 +121,33 @@ def walk(url: str, out: Path, sample_title: str) -> list[str]:
         shoot(page, out, "00-start")
         samples = page.locator("select").filter(has=page.locator("option", has_text=sample_title))
         samples.select_option(label=sample_title)
-        page.get_by_role("button", name="Load sample").click()
-        heading(page, "Step 1 · Overview")
+        timed(
+            "load sample → Steps 1–2 and gate 1",
+            lambda: page.get_by_role("button", name="Load sample").click(),
+            lambda: heading(page, "Gate 1 · Data quality"),
+        )
         shoot(page, out, "01-overview", at="Step 1 · Overview")
         shoot(page, out, "02-quality", at="Step 2 · Quality")
         shoot(page, out, "03-gate1", at="Gate 1 · Data quality")
-        decide(page, "Gate 1 · Data quality", "modify", "Ada", tick="Drop duplicate rows")
-        heading(page, "Step 3 · Statistics")
+        timed(
+            "gate 1 (modify: drop duplicates) → Step 3 and gate 2",
+            lambda: decide(page, "Gate 1 · Data quality", "modify", "Ada", "Drop duplicate rows"),
+            lambda: heading(page, "Gate 2 · Analysis validation"),
+        )
         shoot(page, out, "04-statistics", at="Step 3 · Statistics")
         shoot(page, out, "05-gate2", at="Gate 2 · Analysis validation")
-        decide(page, "Gate 2 · Analysis validation", "approve", "Grace")
-        heading(page, "Step 4 · Recommendations")
+        timed(
+            "gate 2 → Step 4 and gate 4",
+            lambda: decide(page, "Gate 2 · Analysis validation", "approve", "Grace"),
+            lambda: heading(page, "Gate 4 · Result verification"),
+        )
         shoot(page, out, "06-recommendations", at="Step 4 · Recommendations")
         shoot(page, out, "07-gate4", at="Gate 4 · Result verification")
-        decide(page, "Gate 4 · Result verification", "approve", "Grace")
-        heading(page, "Export")
+        timed(
+            "gate 4 → gate 5",
+            lambda: decide(page, "Gate 4 · Result verification", "approve", "Grace"),
+            lambda: heading(page, "Gate 5 · Export authorization"),
+        )
         decide(page, "Gate 5 · Export authorization", "approve", "Linus")
         page.get_by_text("Final exports (each file").wait_for(timeout=60_000)
         shoot(page, out, "08-export", at="Export")
