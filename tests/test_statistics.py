@@ -569,7 +569,11 @@ def test_scipy_is_imported_in_the_background_before_step_three_needs_it() -> Non
         "import sys\n"
         "from steps.statistics import import_scipy_in_background\n"
         "assert 'scipy.stats' not in sys.modules, 'imported already by Steps 1-2 modules'\n"
-        "import_scipy_in_background().join(120)\n"
+        "import threading, time\n"
+        "import_scipy_in_background()\n"
+        "deadline = time.monotonic() + 120\n"
+        "while threading.active_count() > 1 and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
         "print('scipy.stats._stats' in sys.modules)\n"
     )
     root = Path(__file__).resolve().parent.parent

@@ -97,17 +97,15 @@ def _fetch(
     return arrays, exact
 
 
-def import_scipy_in_background() -> threading.Thread:
+def import_scipy_in_background() -> None:
     """Start importing what Step 3 takes from scipy (scipy.stats: 1–3 s cold) in a thread.
 
     The notebook calls this at start-up, so the import is done while the reviewer reads
     Steps 1–2 instead of after gate 1; the headless run needs Step 3 at once and does not.
     """
-    thread = threading.Thread(
+    threading.Thread(
         target=importlib.import_module, args=("scipy.stats._stats",), daemon=True
-    )
-    thread.start()
-    return thread
+    ).start()
 
 
 def _average_ranks(dense: np.ndarray, distinct: int) -> np.ndarray:
