@@ -4,6 +4,7 @@ __generated_with = "0.25.2"
 app = marimo.App(width="medium", app_title="signoff", html_head_file="flow/head.html")
 
 with app.setup:
+    from functools import partial
     from pathlib import Path, PurePath
 
     import marimo as mo
@@ -13,7 +14,13 @@ with app.setup:
     from flow import pages, views
     from flow.choices import choices_of, keep_model, keep_parameters, keep_rerun, rerun_without
     from flow.gates import notes_feedback, settle
-    from flow.report import audit_extract, audit_summary, record_step, report
+    from flow.report import (
+        audit_extract,
+        audit_summary,
+        check_decisions_stand,
+        record_step,
+        report,
+    )
     from flow.source import Source, open_source, source_at
     from flow.stages import (
         analyse,
@@ -47,10 +54,12 @@ with app.setup:
     from steps.rows import rows_at
     from steps.settings import Settings
     from steps.sql import SqlError, run_readonly_sql
+    from steps.statistics import import_scipy_in_background
     from steps.text import safe_filename
 
     NO_TARGET = "(no target)"
     esc = views.esc
+    import_scipy_in_background()
 
 
 @app.cell(hide_code=True)
@@ -216,11 +225,19 @@ def queue_cell(queue_refresh, set_routed, set_source, settings, signing, trail):
     # Beside the analysis, not between Data and Step 1: the queue is the team's, the page
     # is one analysis.
     mo.sidebar(
-        [
-            mo.hstack([mo.md("### Review queue"), queue_refresh], justify="start"),
-            queue,
-            _route_form,
-        ],
+        mo.vstack(
+            [
+                mo.hstack(
+                    [mo.md("### Review queue"), queue_refresh],
+                    justify="space-between",
+                    align="center",
+                ),
+                queue,
+                _route_form,
+            ],
+            gap=1,
+            heights=[0, 0, 0],  # marimo's default lets each grow to a third of the sidebar
+        ),
         width="26rem",
     )
     return
@@ -954,8 +971,14 @@ def gate5_settle(analysis_id, gate4, gate5_form, set_progress, signing, trail):
     return (gate5,)
 
 
+@app.cell(hide_code=True)
+def export_refusal_state():
+    get_export_refusal, set_export_refusal = mo.state(None)
+    return get_export_refusal, set_export_refusal
+
+
 @app.cell
-def exports_cell(analysis_id, gate1, gate2, gate3, gate4, gate5, loaded, trail):
+def exports_cell(analysis_id, gate1, gate2, gate3, gate4, gate5, loaded, set_export_refusal, trail):
     states = [g.state for g in (gate1, gate2, gate3, gate4, gate5)]
     exported = report(gate5.record, states, audit=audit_summary(trail, analysis_id))
     _stem = PurePath(exported.record.source.name).stem
@@ -966,12 +989,13 @@ def exports_cell(analysis_id, gate1, gate2, gate3, gate4, gate5, loaded, trail):
         label="Draft JSON report (status: draft)",
     )
     mo.stop(exported.status != "final", _draft)
-    _exports = ExportsOnDemand(
+    final_exports = ExportsOnDemand(
         ExportContext(
             exported, report_figures(exported.record), loaded.con, exported.record.shown.table
         ),
         audit=lambda: audit_extract(trail, analysis_id),
         on_export=lambda export: trail.append("export", export.to_dict(), analysis_id=analysis_id),
+        check=lambda: check_decisions_stand(trail, analysis_id, states),
     )
     mo.vstack(
         [
@@ -979,16 +1003,27 @@ def exports_cell(analysis_id, gate1, gate2, gate3, gate4, gate5, loaded, trail):
             mo.hstack(
                 [
                     mo.download(
-                        data=lambda n=name, ex=_exports: ex.build(n), filename=name, label=name
+                        data=views.shown_download(
+                            partial(final_exports.build, name), set_export_refusal
+                        ),
+                        filename=name,
+                        label=name,
                     )
-                    for name in _exports.names
+                    for name in final_exports.names
                 ],
                 wrap=True,
                 justify="start",
             ),
         ]
     )
-    return (exported,)
+    return exported, final_exports
+
+
+@app.cell(hide_code=True)
+def export_refusal_view(get_export_refusal):
+    mo.stop(get_export_refusal() is None)
+    views.failure(get_export_refusal())
+    return
 
 
 @app.cell(hide_code=True)

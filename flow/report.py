@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from review.audit import AuditTrail
-from review.gates import GateState
+from review.gates import STATUS_OF_VERDICT, GateState, gate_by_id, latest_decision
+from steps.errors import ExportError
 from steps.exports import AuditExtract
 from steps.record import Record
 from steps.report import AuditSummary, Report, build_report, result_digest
@@ -32,6 +33,26 @@ def report(
 ) -> Report:
     """The report of `record` as the gates stand (`states`, in flow order)."""
     return build_report(record, (s.report_entry() for s in states), audit=audit)
+
+
+def check_decisions_stand(trail: AuditTrail, analysis_id: str, states: Sequence[GateState]) -> None:
+    """Refuse (one `ExportError` sentence) when a gate's latest decision in the trail is not
+    the one `states` were judged on.
+
+    A page's gates are judged when its cells run; a reviewer in another session can reject
+    or re-decide a gate afterwards, and that page never hears of it. Downloads call this at
+    the moment of the click, so a revoked approval exports nothing.
+    """
+    for state in states:
+        shown = state.decision
+        latest = latest_decision(trail, analysis_id=analysis_id, gate=state.gate)
+        if latest is None or shown is None or latest.event_id == shown.event_id:
+            continue
+        raise ExportError(
+            f"{gate_by_id(state.gate).title} was {STATUS_OF_VERDICT[latest.verdict]} "
+            f"by {latest.reviewer} at {latest.decided_at}, after this page was built; "
+            "nothing was exported: reload the page to see the decisions as they stand."
+        )
 
 
 def audit_extract(trail: AuditTrail, analysis_id: str) -> AuditExtract:

@@ -20,7 +20,7 @@ from ai.prompts import Prompt
 from flow.source import UPLOAD_META
 from review.answers import Control, validate_answer
 from review.gates import GateSpec, GateState, gate_by_id, gate_ids, order_of
-from steps.errors import SignoffError
+from steps.errors import ExportError, SignoffError
 from steps.insights import StepInsights, UnverifiedNumber
 from steps.record import Record
 from steps.results import ToDict
@@ -59,6 +59,26 @@ def attempt(what: str, compute: Callable[..., Any], *args: Any, **kwargs: Any) -
         error_id = secrets.token_hex(4)
         logging.getLogger("signoff").exception("%s failed (error id %s)", what, error_id)
         return None, f"{what} failed unexpectedly (error id {error_id}); see the server log."
+
+
+def shown_download(
+    build: Callable[[], bytes], show: Callable[[str | None], None]
+) -> Callable[[], bytes]:
+    """`build` for a `mo.download`, with its refusal on the page.
+
+    marimo answers a download that raises with a bare "Failed to download" toast, so the
+    sentence saying why also goes to `show` (a state a cell puts on the page); the next
+    download that works clears it.
+    """
+
+    def run() -> bytes:
+        data, refusal = attempt("The export", build)
+        show(refusal)
+        if refusal is not None:
+            raise ExportError(refusal)
+        return data
+
+    return run
 
 
 def upload_route() -> str | None:

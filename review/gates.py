@@ -35,7 +35,7 @@ VERDICTS: tuple[str, ...] = get_args(Verdict)
 RequestType = Literal["approval", "validation", "correction"]
 MAX_REVIEWER_CHARS = 200
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_STATUS_OF_VERDICT: dict[str, GateStatus] = {
+STATUS_OF_VERDICT: dict[str, GateStatus] = {
     "approve": "approved",
     "reject": "rejected",
     "modify": "modified",
@@ -404,7 +404,7 @@ def _state_from_history(
     subject = checked_subject(subject_sha256)
     for decision in reversed(history):
         if decision.subject_sha256 == subject:
-            status = _STATUS_OF_VERDICT[decision.verdict]
+            status = STATUS_OF_VERDICT[decision.verdict]
             message = f"{title}: {status} by {decision.reviewer}."
             is_open = status != "rejected"
             return GateState(gate, status, subject, decision, False, None, is_open, message)

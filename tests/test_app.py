@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from app import app, reopen
+from flow import views
 from flow.source import Source
 from samples import sample_path
+from steps.errors import ExportError
 from steps.report import ENVELOPE_KEYS
 from steps.settings import Settings
 
@@ -454,3 +458,38 @@ def test_a_walk_with_rejects_modifies_and_slider_moves_leaves_no_open_request(
     _, done = app.run(defs=all_gates(gate1_form=none, **step3_controls(0.75)))
     assert done["exported"].status == "final"
     assert open_requests(private_files / "signoff.db") == []
+
+
+def test_an_approval_revoked_in_another_session_refuses_every_download(
+    private_files: Path,
+) -> None:
+    _, first = app.run(defs=all_gates())
+    exports = first["final_exports"]
+    csv_name = next(n for n in exports.names if n.endswith(".csv"))
+    shown: list[str | None] = []
+    built = views.shown_download(partial(exports.build, csv_name), shown.append)()
+    assert built and shown == [None]
+    assert len(events(private_files / "signoff.db", "export")) == 1
+
+    # A second session, the same analysis: gate 1 stands, gate 2 is rejected there.
+    not_submitted = SimpleNamespace(value=None)
+    _, second = app.run(
+        defs={
+            "source": MESSY,
+            "gate1_form": not_submitted,
+            "gate2_form": answer("reject", notes="the outliers are real orders"),
+        }
+    )
+    assert second["gate2"].state.status == "rejected"
+
+    sentence = (
+        r"^Analysis validation was rejected by Ada at \S+, after this page was built; "
+        r"nothing was exported: reload the page to see the decisions as they stand\.$"
+    )
+    download = views.shown_download(partial(exports.build, exports.bundle_name), shown.append)
+    with pytest.raises(ExportError, match=sentence):
+        download()
+    assert len(shown) == 2 and re.match(sentence, shown[1] or "")
+    with pytest.raises(ExportError, match=sentence):
+        exports.build(csv_name)  # built before the rejection: refused all the same
+    assert len(events(private_files / "signoff.db", "export")) == 1

@@ -289,6 +289,14 @@ def test_completion_status_rows_and_summary() -> None:
     assert list(fig.layout.yaxis.ticktext) == [name for name, _ in items]
 
 
+def test_completion_status_counts_a_gate_that_does_not_apply_apart_and_names_it_plainly() -> None:
+    items = [("Step 1", "done"), ("Gate 3 model approval", "not_applicable"), ("Step 4", "done")]
+    fig = completion_status(items)
+    assert fig.layout.title.text.endswith("2 of 2 complete, 1 not applicable")
+    shown = {text for trace in fig.data for text in trace.text} | {t.name for t in fig.data}
+    assert shown == {"done", "not applicable"}
+
+
 def test_priority_matrix_places_items_in_quadrants() -> None:
     items = [
         PriorityItem("Drop duplicate rows", impact=5, effort=1, priority="high"),

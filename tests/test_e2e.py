@@ -186,3 +186,38 @@ def test_a_reviewer_walks_every_step_and_gate(browser, app_server, tmp_path: Pat
     )
     (ARTIFACTS / "e2e-payload.json").write_text(json.dumps(sizes, indent=2))
     assert all(size < STEP_BUDGET for size in sizes.values()), sizes
+
+
+def test_an_approval_revoked_in_another_tab_refuses_the_download(browser, app_server) -> None:
+    first = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page = first.new_page()
+    page.goto(app_server["url"])
+    page.get_by_role("button", name="Load sample").click()
+    wait_heading(page, "Gate 1 · Data quality")
+    decide(page, "Gate 1 · Data quality", "approve", "Ada")
+    wait_heading(page, "Gate 2 · Analysis validation")
+    decide(page, "Gate 2 · Analysis validation", "approve", "Grace")
+    wait_heading(page, "Gate 4 · Result verification")
+    decide(page, "Gate 4 · Result verification", "approve", "Grace")
+    wait_heading(page, "Gate 5 · Export authorization")
+    decide(page, "Gate 5 · Export authorization", "approve", "Linus")
+    report_button = page.get_by_text("messy_orders-report.json", exact=True)
+    report_button.wait_for(timeout=60_000)
+
+    # The same analysis in a second tab: Grace takes her approval back.
+    second = browser.new_context(viewport={"width": 1280, "height": 1000})
+    other = second.new_page()
+    other.goto(page.url)
+    other.get_by_text("Analysis validation: approved by Grace.").wait_for(timeout=120_000)
+    decide(other, "Gate 2 · Analysis validation", "reject", "Grace", "the outliers are real")
+    other.get_by_text("Analysis validation: rejected by Grace.").wait_for(timeout=60_000)
+    second.close()
+
+    report_button.click()
+    page.get_by_text(
+        "nothing was exported: reload the page to see the decisions as they stand."
+    ).wait_for(timeout=30_000)
+    assert page.get_by_text("Analysis validation was rejected by Grace").count() == 1
+    first.close()
+    exported = server_trail(app_server).events(kind="export")
+    assert exported == []

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from decimal import Decimal, localcontext
 from fractions import Fraction
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -559,3 +562,22 @@ def test_a_table_without_numeric_columns_has_an_empty_matrix_and_its_row_count()
     assert stats.correlation.columns == ()
     assert stats.strong_correlations == ()
     assert stats.distributions.categorical["s"].cardinality == 5
+
+
+def test_scipy_is_imported_in_the_background_before_step_three_needs_it() -> None:
+    code = (
+        "import sys\n"
+        "from steps.statistics import import_scipy_in_background\n"
+        "assert 'scipy.stats' not in sys.modules, 'imported already by Steps 1-2 modules'\n"
+        "import threading, time\n"
+        "import_scipy_in_background()\n"
+        "deadline = time.monotonic() + 120\n"
+        "while threading.active_count() > 1 and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "print('scipy.stats._stats' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "True"

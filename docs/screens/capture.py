@@ -1,7 +1,8 @@
 """Screenshots of every step at 1400×900, as a new user walks the app in Debian chromium.
 
     uv run python docs/screens/capture.py              # writes docs/screens/*.png
-    uv run python docs/screens/capture.py --out /tmp/screens --sample penguins
+    uv run python docs/screens/capture.py --out /tmp/s --sample "Palmer penguins (real, 344 rows)"
+    uv run python docs/screens/capture.py --out /tmp/big --path bench/data/messy_200mb.csv
 
 A fresh `marimo run app.py` on a free port with a private review database and workspace,
 a bundled sample loaded, every gate answered (a cleaning plan at gate 1), one screenshot per
@@ -19,9 +20,11 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_OUT = ROOT / "docs" / "screens"
 VIEWPORT = {"width": 1400, "height": 900}
 CHROMIUM = os.environ.get("SIGNOFF_BROWSER", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -90,7 +93,16 @@ def shoot(page, out: Path, name: str, at: str | None = None) -> None:
     print(f"  {name}.png", flush=True)
 
 
-def walk(url: str, out: Path, sample_title: str) -> list[str]:
+def timed(what: str, act: Callable[[], object], until: Callable[[], object]) -> None:
+    """How long a step takes as the reviewer waits for it: from the click until the next
+    gate's form is on the page (the server's work and the browser's rendering together)."""
+    started = time.monotonic()
+    act()
+    until()
+    print(f"  {what}: {time.monotonic() - started:.1f} s", flush=True)
+
+
+def walk(url: str, out: Path, sample: str, path: Path | None) -> list[str]:
     from playwright.sync_api import sync_playwright
 
     outside: list[str] = []
@@ -109,23 +121,37 @@ def walk(url: str, out: Path, sample_title: str) -> list[str]:
         page.goto(url)
         page.get_by_role("tab", name="Sample").wait_for(timeout=60_000)
         shoot(page, out, "00-start")
-        samples = page.locator("select").filter(has=page.locator("option", has_text=sample_title))
-        samples.select_option(label=sample_title)
-        page.get_by_role("button", name="Load sample").click()
-        heading(page, "Step 1 · Overview")
+        if path is None:
+            samples = page.locator("select").filter(has=page.locator("option", has_text=sample))
+            samples.select_option(label=sample)
+            load = page.get_by_role("button", name="Load sample").click
+        else:
+            page.get_by_role("tab", name="Local path").click()
+            page.get_by_role("textbox", name="Path on this machine").fill(str(path))
+            load = page.get_by_role("button", name="Load file").click
+        timed("load → Steps 1–2 and gate 1", load, lambda: heading(page, "Gate 1 · Data quality"))
         shoot(page, out, "01-overview", at="Step 1 · Overview")
         shoot(page, out, "02-quality", at="Step 2 · Quality")
         shoot(page, out, "03-gate1", at="Gate 1 · Data quality")
-        decide(page, "Gate 1 · Data quality", "modify", "Ada", tick="Drop duplicate rows")
-        heading(page, "Step 3 · Statistics")
+        timed(
+            "gate 1 (modify: drop duplicates) → Step 3 and gate 2",
+            lambda: decide(page, "Gate 1 · Data quality", "modify", "Ada", "Drop duplicate rows"),
+            lambda: heading(page, "Gate 2 · Analysis validation"),
+        )
         shoot(page, out, "04-statistics", at="Step 3 · Statistics")
         shoot(page, out, "05-gate2", at="Gate 2 · Analysis validation")
-        decide(page, "Gate 2 · Analysis validation", "approve", "Grace")
-        heading(page, "Step 4 · Recommendations")
+        timed(
+            "gate 2 → Step 4 and gate 4",
+            lambda: decide(page, "Gate 2 · Analysis validation", "approve", "Grace"),
+            lambda: heading(page, "Gate 4 · Result verification"),
+        )
         shoot(page, out, "06-recommendations", at="Step 4 · Recommendations")
         shoot(page, out, "07-gate4", at="Gate 4 · Result verification")
-        decide(page, "Gate 4 · Result verification", "approve", "Grace")
-        heading(page, "Export")
+        timed(
+            "gate 4 → gate 5",
+            lambda: decide(page, "Gate 4 · Result verification", "approve", "Grace"),
+            lambda: heading(page, "Gate 5 · Export authorization"),
+        )
         decide(page, "Gate 5 · Export authorization", "approve", "Linus")
         page.get_by_text("Final exports (each file").wait_for(timeout=60_000)
         shoot(page, out, "08-export", at="Export")
@@ -133,21 +159,23 @@ def walk(url: str, out: Path, sample_title: str) -> list[str]:
         page.get_by_role("heading", name="signoff", exact=True).scroll_into_view_if_needed()
         page.wait_for_timeout(800)
         page.screenshot(path=out / "10-signed-off.png")
-        page.screenshot(path=ROOT / "docs" / "screenshot.png")
+        if out == DEFAULT_OUT and path is None:
+            page.screenshot(path=ROOT / "docs" / "screenshot.png")
         browser.close()
     return outside
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screens")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--sample", default="Messy orders (synthetic, 2 000 rows)")
+    parser.add_argument("--path", type=Path, help="a file on this machine instead of a sample")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="signoff-screens-") as tmp:
         proc, url = start_server(Path(tmp))
         try:
-            outside = walk(url, args.out, args.sample)
+            outside = walk(url, args.out, args.sample, args.path)
         finally:
             proc.terminate()
             proc.wait(timeout=10)

@@ -62,8 +62,12 @@ def completion_status(items: Sequence[tuple[str, str]]) -> go.Figure:
     title = "Completion status"
     if not items:
         return no_data_figure(title, "Nothing to report yet")
-    statuses = [str(status).strip().lower() for _, status in items]
+    statuses = [str(status).strip().lower().replace("_", " ") for _, status in items]
     done = sum(s in _COMPLETE_STATUSES for s in statuses)
+    skipped = statuses.count("not applicable")
+    summary = f"{done} of {len(items) - skipped} complete"
+    if skipped:
+        summary += f", {skipped} not applicable"
     positions = list(range(len(items)))
     fig = go.Figure()
     for status in dict.fromkeys(statuses):
@@ -86,7 +90,7 @@ def completion_status(items: Sequence[tuple[str, str]]) -> go.Figure:
         )
     fig.update_layout(
         template=TEMPLATE,
-        title=f"{title}: {done} of {len(items)} complete",
+        title=f"{title}: {summary}",
         barmode="overlay",
         xaxis={"visible": False, "range": [0, 1]},
         yaxis={

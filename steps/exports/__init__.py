@@ -68,7 +68,9 @@ class ExportsOnDemand:
 
     `on_export` hears of each file once, when it is built (name, sha256, size), so the
     caller can record it; the bundle builds the files it packs, so those are recorded too.
-    `audit` is read when the bundle is built, so it holds every event so far.
+    `audit` is read when the bundle is built, so it holds every event so far. `check` runs
+    before every file is handed out, built or not: the caller's test that what the report
+    rests on still holds (its approvals, say); when it raises, nothing is built or recorded.
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class ExportsOnDemand:
         *,
         audit: Callable[[], AuditExtract] = AuditExtract,
         on_export: Callable[[ExportFile], None] | None = None,
+        check: Callable[[], None] = lambda: None,
     ) -> None:
         stem = safe_filename(PurePath(context.report.record.source.name).stem)
         has_data = context.con is not None and context.table is not None
@@ -91,6 +94,7 @@ class ExportsOnDemand:
         self._report = context.report
         self._audit = audit
         self._on_export = on_export
+        self._check = check
         self._built: dict[str, bytes] = {}
 
     @property
@@ -98,9 +102,13 @@ class ExportsOnDemand:
         return tuple(self._builders)
 
     def build(self, name: str) -> bytes:
-        """The file's bytes, built once; unknown names are refused."""
+        """The file's bytes, built once, if `check` passes now; unknown names are refused."""
         if name not in self._builders:
             raise ExportError(f"There is no export called {name!r}.")
+        self._check()
+        return self._build(name)
+
+    def _build(self, name: str) -> bytes:
         if name not in self._built:
             data = self._builders[name]()
             self._built[name] = data
@@ -110,7 +118,7 @@ class ExportsOnDemand:
 
     def _bundle(self) -> bytes:
         packed = {
-            n: self.build(n) for n in self.names if n not in (self.report_name, self.bundle_name)
+            n: self._build(n) for n in self.names if n not in (self.report_name, self.bundle_name)
         }
         return bundle(self._report, files=packed, audit=self._audit())
 

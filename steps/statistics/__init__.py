@@ -29,6 +29,7 @@ from steps.statistics.distribution import (
     Bins,
     distributions,
 )
+from steps.statistics.ranks import import_scipy_in_background
 from steps.statistics.results import (
     Association,
     AssociationMatrix,
@@ -71,6 +72,7 @@ __all__ = [
     "correlation_matrix",
     "distributions",
     "double_sql",
+    "import_scipy_in_background",
     "p_values",
     "sample_rows",
     "scatter_sample",
