@@ -4,8 +4,10 @@
     uv run python bench/run.py FILE --only signoff duckdb_summarize --repeat 3
     uv run python bench/run.py FILE --markdown          # the table for bench/README.md
 
-Each contender runs in its own process (peak RSS from `os.wait4`, which includes the
-process's own children), best time and lowest peak of `--repeat` runs. `ydata_minimal` runs
+Each contender runs in its own process (peak RSS and CPU time from `os.wait4`, which
+include the process's own children), best time, lowest CPU time and lowest peak of
+`--repeat` runs. CPU time (user + system, every thread) moves less than wall time when
+other work shares the machine. `ydata_minimal` runs
 in a throwaway environment made by `uv run --no-project --with ydata-profiling --with
 'pandas<3'` (it pins pandas < 3); its time is measured inside that process, so uv's own
 start-up does not count against it. A contender that fails or runs past `--timeout` is
@@ -50,6 +52,7 @@ BASELINE = "duckdb_summarize"
 @dataclass(frozen=True)
 class Run:
     seconds: float
+    cpu: float
     peak_rss: int
     rows: int
     detail: str
@@ -67,7 +70,11 @@ class Outcome:
             return None
         fastest = min(self.runs, key=lambda r: r.seconds)
         return Run(
-            fastest.seconds, min(r.peak_rss for r in self.runs), fastest.rows, fastest.detail
+            fastest.seconds,
+            min(r.cpu for r in self.runs),
+            min(r.peak_rss for r in self.runs),
+            fastest.rows,
+            fastest.detail,
         )
 
 
@@ -107,7 +114,8 @@ def run_once(name: str, file: Path, timeout: float) -> Run:
         lines = [line for line in stderr.strip().splitlines() if line.strip()]
         raise RuntimeError(f"failed: {lines[-1] if lines else f'exit code {proc.returncode}'}")
     result = json.loads(stdout.strip().splitlines()[-1])
-    return Run(result["seconds"], usage.ru_maxrss * 1024, result["rows"], result["detail"])
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(result["seconds"], cpu, usage.ru_maxrss * 1024, result["rows"], result["detail"])
 
 
 def measure(name: str, file: Path, repeat: int, timeout: float) -> Outcome:
@@ -131,13 +139,14 @@ def header(file: Path, size: int, repeat: int) -> str:
 def row_cells(outcome: Outcome, size: int, baseline: float | None) -> list[str]:
     best = outcome.best
     if best is None:
-        return [outcome.name, "—", "—", "—", "—", "—", outcome.failure or ""]
+        return [outcome.name, "—", "—", "—", "—", "—", "—", outcome.failure or ""]
     ratio = f"{best.seconds / baseline:.2f}" if baseline else "—"
     note = best.detail + (f" ({outcome.failure} on a later run)" if outcome.failure else "")
     return [
         outcome.name,
         f"{best.seconds:.2f}",
         ratio,
+        f"{best.cpu:.2f}",
         f"{best.peak_rss / 1e6:.0f}",
         f"{best.peak_rss / size:.2f}",
         f"{best.rows:,}" if best.rows else "—",
@@ -145,13 +154,14 @@ def row_cells(outcome: Outcome, size: int, baseline: float | None) -> list[str]:
     ]
 
 
-COLUMNS = ["contender", "seconds", "× duckdb", "peak RSS MB", "RSS/file", "rows", "detail"]
+COLUMNS = ["contender", "seconds", "× duckdb", "CPU s", "peak RSS MB", "RSS/file", "rows", "detail"]
 
 
 def print_table(rows: list[list[str]], markdown: bool) -> None:
     if markdown:
         print("| " + " | ".join(COLUMNS) + " |")
-        print("|" + "|".join("---" if i in (0, 6) else "--:" for i in range(len(COLUMNS))) + "|")
+        last = len(COLUMNS) - 1
+        print("|" + "|".join("---" if i in (0, last) else "--:" for i in range(len(COLUMNS))) + "|")
         for row in rows:
             print("| " + " | ".join(row) + " |")
         return
