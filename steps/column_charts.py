@@ -20,6 +20,7 @@ from steps.charts import (
     escape,
     histogram_from_bins,
     no_data_figure,
+    rows_axis,
     short_label,
 )
 from steps.errors import ChartError
@@ -183,13 +184,7 @@ def top_values_bar(name: str, top: Sequence[tuple[str, int]], other: int) -> go.
         template=TEMPLATE,
         title=title,
         xaxis={"title": "count"},
-        yaxis={
-            "tickmode": "array",
-            "tickvals": positions,
-            "ticktext": labels,
-            "autorange": "reversed",
-            "automargin": True,
-        },
+        yaxis=rows_axis(labels),
         height=max(260, 100 + 26 * len(labels)),
     )
     return fig

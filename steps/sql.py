@@ -290,8 +290,8 @@ def _send(
     """The request line, then each session table as an Arrow stream (empty unless read).
 
     A worker that is gone (killed at the deadline, or failed) closes the pipe, and the timer
-    interrupts a copy at the deadline: neither is an error here, the worker's answer or the
-    timer says what happened.
+    interrupts a copy at the deadline (Arrow's stream reader raises that as an `OSError`):
+    neither is an error here, the worker's answer or the timer says what happened.
     """
     if stdin is None:
         return
@@ -305,7 +305,7 @@ def _send(
                 for batch in reader:
                     writer.write_batch(batch)
         stdin.close()
-    except (BrokenPipeError, duckdb.InterruptException):
+    except (OSError, duckdb.InterruptException):
         return
     except duckdb.Error as exc:  # the session's own table could not be read
         raise SqlError(sentence(exc)) from None

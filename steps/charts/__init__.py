@@ -16,6 +16,7 @@ from steps.charts.common import (
     TEMPLATE,
     escape,
     no_data_figure,
+    rows_axis,
     short_label,
 )
 from steps.charts.overview import MISSING_BAR_TOP, kind_pie, missing_bar
@@ -60,6 +61,7 @@ __all__ = [
     "no_data_figure",
     "priority_matrix",
     "quality_bar",
+    "rows_axis",
     "scatter_points",
     "short_label",
 ]

@@ -76,6 +76,18 @@ def _zero_to_hundred(title: str, *, label_room: float) -> dict:
     return {"title": title, "range": [0, 100 + label_room], "tickvals": list(range(0, 101, 20))}
 
 
+def rows_axis(labels: Sequence[str]) -> dict:
+    """A y axis of one row per label, first at the top: horizontal bars are read down a
+    list, and labels long enough to need room get it."""
+    return {
+        "tickmode": "array",
+        "tickvals": list(range(len(labels))),
+        "ticktext": list(labels),
+        "autorange": "reversed",
+        "automargin": True,
+    }
+
+
 class Quartiles(Protocol):
     """The figures a box is drawn from, whichever step computed them: the five box figures
     are numbers (finite ones, for the box to be drawn); the mean may be missing."""

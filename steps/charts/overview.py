@@ -13,6 +13,7 @@ from steps.charts.common import (
     _zero_to_hundred,
     escape,
     no_data_figure,
+    rows_axis,
     short_label,
 )
 from steps.errors import ChartError
@@ -85,13 +86,7 @@ def missing_bar(missing: Mapping[str, int], n_rows: int) -> go.Figure:
         template=TEMPLATE,
         title=f"{title} ({len(missing)} columns, {n_rows:,} rows)",
         xaxis=_zero_to_hundred("% of rows missing", label_room=18),
-        yaxis={
-            "tickmode": "array",
-            "tickvals": positions,
-            "ticktext": labels,
-            "autorange": "reversed",
-            "automargin": True,
-        },
+        yaxis=rows_axis(labels),
         height=max(300, 120 + 22 * len(labels)),
     )
     return fig

@@ -21,6 +21,7 @@ from steps.charts.common import (
     _finite,
     escape,
     no_data_figure,
+    rows_axis,
     short_label,
 )
 from steps.errors import ChartError
@@ -68,7 +69,6 @@ def completion_status(items: Sequence[tuple[str, str]]) -> go.Figure:
     summary = f"{done} of {len(items) - skipped} complete"
     if skipped:
         summary += f", {skipped} not applicable"
-    positions = list(range(len(items)))
     fig = go.Figure()
     for status in dict.fromkeys(statuses):
         rows = [i for i, s in enumerate(statuses) if s == status]
@@ -93,13 +93,7 @@ def completion_status(items: Sequence[tuple[str, str]]) -> go.Figure:
         title=f"{title}: {summary}",
         barmode="overlay",
         xaxis={"visible": False, "range": [0, 1]},
-        yaxis={
-            "tickmode": "array",
-            "tickvals": positions,
-            "ticktext": [short_label(name) for name, _ in items],
-            "autorange": "reversed",
-            "automargin": True,
-        },
+        yaxis=rows_axis([short_label(name) for name, _ in items]),
         height=max(260, 100 + 36 * len(items)),
     )
     return fig
