@@ -1,11 +1,12 @@
 """Step 3 — Statistics: correlations, strong pairs, distributions and scatter samples.
 
-Every figure is computed in DuckDB over all rows, in two scans however many columns there
-are: a profile scan (counts, means, min, max) and a moment scan that sums products of
-values *centred on those means*. Centring first is what keeps the results exact: DuckDB's
-own `corr` and `skewness` lose up to six digits on data far from zero. The only
-sample-based figure is Spearman's correlation when missing values differ between columns
-(ranks would then have to be recomputed for every pair); the result says so.
+Every figure is computed in DuckDB over all rows, in three scans however many columns
+there are: a profile scan (counts, means, min, max), a moment scan that sums products of
+values *centred on those means*, and one counting each column's histogram bins. Centring
+first is what keeps the results exact: DuckDB's own `corr` and `skewness` lose up to six
+digits on data far from zero. The only sample-based figure is Spearman's correlation when
+missing values differ between columns (ranks would then have to be recomputed for every
+pair); the result says so.
 
 Sums use DuckDB's compensated `fsum`/`favg`: besides the extra digits, the result is then
 the same run after run whatever order the threads finish in (plain `sum` differs in the

@@ -108,8 +108,8 @@ def categorical_pairs(
     (`numeric` are the profiled columns, in the profile's order).
 
     A column with a value on every row needs no count of its own: its count in a group is
-    the group's row count (on the 200 MB bench file, six counts fewer of 12 made the joint
-    scan ~10 % faster)."""
+    the group's row count (six of the 12 columns of the 200 MB bench file, where the 12
+    counts took ~19 % of the joint scan)."""
     c, k = len(categorical), len(numeric)
     names = tuple(col.name for col in categorical)
     if c == 0:

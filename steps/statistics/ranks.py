@@ -10,8 +10,9 @@ pairwise-complete rows:
   restricted to those rows, so no pair is sorted again), then Pearson of the ranks;
 - Kendall τ-b: the rows in the order of one column, the other's dense ranks counted for
   discordant pairs by scipy's O(n log n) Fenwick-tree kernel (the one `scipy.stats.kendalltau`
-  itself calls), with the tie corrections from bincounts: O(n log n) per pair instead of
-  kendalltau's two sorts per pair.
+  itself calls), with the tie corrections from bincounts and, for rows tied in both
+  columns, the sorted (x, y) pairs: O(n log n) per pair instead of kendalltau's two sorts
+  per pair.
 """
 
 from __future__ import annotations

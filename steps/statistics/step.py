@@ -58,9 +58,10 @@ def statistics(
 ) -> Statistics:
     """Step 3: distributions, correlations and associations across kinds.
 
-    Two scans serve the numeric figures (a profile scan for counts, means and ranges, then
-    one centred on those means for moments and every Pearson co-moment), one the top
-    values, one every crosstab and per-level sum (Cramér's V, η). Spearman and Kendall come
+    Three scans serve the numeric figures (a profile scan for counts, means and ranges,
+    one centred on those means for moments and every Pearson co-moment, one counting the
+    histograms' bins), one the top values, one every crosstab and per-level sum
+    (Cramér's V, η). Spearman and Kendall come
     from the columns' sorted orders, on all rows up to `rank_rows` (None: always all rows),
     past it on a seeded sample of that many, labelled so.
     """
