@@ -387,9 +387,11 @@ def ai_rows_cell(loaded, share_rows):
 
 
 @app.cell
-def steps12(advisor, ai_rows, analysis_id, loaded, set_progress, trail):
+def steps12(advisor, ai_rows, analysis_id, loaded, set_progress, settings, trail):
     with mo.status.spinner(title="Steps 1–2 · Overview and quality"):
-        _started, _error = views.attempt("Steps 1–2", start, loaded, advisor, ai_rows)
+        _started, _error = views.attempt(
+            "Steps 1–2", start, loaded, advisor, ai_rows, settings.alerts
+        )
     mo.stop(_started is None, views.failure(_error))
     record0, prompts0 = _started
     record_step(trail, analysis_id, "overview", record0.original.overview)
@@ -588,11 +590,19 @@ def step3_compute(
     parameters,
     record1,
     set_progress,
+    settings,
     stats_base,
     trail,
 ):
     record2, prompts2 = analyse(
-        record1, loaded.con, parameters, advisor, ai_rows, base=stats_base, found=outlier_report
+        record1,
+        loaded.con,
+        parameters,
+        advisor,
+        ai_rows,
+        base=stats_base,
+        found=outlier_report,
+        thresholds=settings.alerts,
     )
     record_step(trail, analysis_id, "statistics", record2.analysed and record2.analysed.statistics)
     set_progress(lambda p: views.progressed(p, "statistics", "done"))

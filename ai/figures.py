@@ -488,6 +488,17 @@ def _rows(c: _Catalog, rows: Sequence[Mapping[str, Any]]) -> None:
                 c.add(path, cell, "value", {ROWS}, {name})
 
 
+def _alerts(c: _Catalog, facts: Facts) -> None:
+    """Each alert's figures (`alerts[type:columns].figure`), which the rules cite; a share
+    is a share, a count a count."""
+    for alert in facts.alerts:
+        for name, value in alert.figures.items():
+            unit: Unit = (
+                "share" if name == "share" else "count" if isinstance(value, int) else "value"
+            )
+            c.add(f"alerts[{alert.key}].{name}", value, unit, {alert.type}, alert.columns)
+
+
 def figures(
     facts: Facts,
     rows: Sequence[Mapping[str, Any]] | None = None,
@@ -504,6 +515,7 @@ def figures(
         _statistics(catalog, facts.statistics)
     if facts.model is not None:
         _model(catalog, facts.model)
+    _alerts(catalog, facts)
     _rows(catalog, rows or ())
     names = [col.name for col in ov.columns]
     if facts.statistics is not None:

@@ -17,6 +17,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
+from steps.alerts import Alert
+from steps.alerts.triage import AlertTriage
 from steps.cleaning import CleaningPlan
 from steps.insights import StepInsights
 from steps.load import LoadReport
@@ -34,14 +36,15 @@ OutlierMethod = Literal["iqr", "zscore", "isolation_forest"]
 
 @dataclass(frozen=True)
 class Described(ToDict):
-    """Steps 1–2 of one table (the file as loaded, or the cleaned view) and what the
-    advisor said of them."""
+    """Steps 1–2 of one table (the file as loaded, or the cleaned view), what the advisor
+    said of them, and the alerts their figures raise (`steps.alerts`)."""
 
     table: str
     overview: Overview
     quality: Quality
     overview_insights: StepInsights
     quality_insights: StepInsights
+    alerts: tuple[Alert, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,15 @@ class Parameters(ToDict):
 @dataclass(frozen=True)
 class Analysed(ToDict):
     """Step 3: statistics at the threshold, outliers by the chosen method, the scatter
-    samples the charts draw, and the advisor's findings."""
+    samples the charts draw, the advisor's findings, and the alerts only Step 3's figures
+    raise (skewness, correlations)."""
 
     parameters: Parameters
     statistics: Statistics
     outliers: OutlierReport
     scatters: tuple[ScatterSample, ...]
     insights: StepInsights
+    alerts: tuple[Alert, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,13 @@ class Record:
     recommendations: Recommendations | None = None
     rejected: tuple[RejectedFinding, ...] = ()
     reviews: ItemReviews = field(default_factory=ItemReviews)
+    triage: AlertTriage = field(default_factory=AlertTriage)
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        """The alerts gate 1 triages (those of the file as loaded), then Step 3's."""
+        step3 = self.analysed.alerts if self.analysed is not None else ()
+        return (*self.original.alerts, *step3)
 
     @property
     def shown(self) -> Described:

@@ -18,11 +18,39 @@ def statistics_observations(facts: Facts) -> list[Observation]:
     s = facts.statistics
     if s is None:
         return []
-    out = [_pair(pair, s.threshold) for pair in s.strong_correlations]
+    dated = date_like(facts)
+    out = [
+        _trend(pair) if {pair.a, pair.b} & dated else _pair(pair, s.threshold)
+        for pair in s.strong_correlations
+    ]
     for name, dist in sorted(s.distributions.numeric.items()):
         if shape := _shape(name, dist):
             out.append(shape)
     return out
+
+
+def date_like(facts: Facts) -> frozenset[str]:
+    """Columns that are time: of a date type, or integers the alerts read as dates. They
+    are never suspected of leakage: a measure that grows over time correlates with it."""
+    dated = {c.name for c in facts.overview.columns if c.kind == "datetime"}
+    dated |= {a.columns[0] for a in facts.alerts if a.type == "integer_dates"}
+    return frozenset(dated)
+
+
+def _trend(pair: StrongPair) -> Observation:
+    a, b, r = pair.a, pair.b, pair.r
+    path = f"statistics.strong_correlations[{a},{b}]"
+    direction = "rises" if r > 0 else "falls"
+    return observe(
+        "statistics",
+        f"trend:{a}|{b}",
+        f"A trend over time: {a} and {b}",
+        f"One of {a} and {b} is a date, and the other {direction} with it "
+        f"(r = {number_text(r)}): a trend, not leakage.",
+        "info",
+        (evidence(f"{path}.r", r), evidence(f"{path}.n", pair.n)),
+        insight=f"{a} and {b} follow a trend over time (r = {number_text(r)}).",
+    )
 
 
 def _pair(pair: StrongPair, threshold: float) -> Observation:

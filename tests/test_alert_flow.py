@@ -1,0 +1,119 @@
+"""Alerts through the flow: in the record and the report (open until triaged), in the
+exports, read by the offline advisor (the three false alarms of issue 13 gone), and a
+triage applied headless: dismissed alerts leave the score and the plan."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from records import computed
+
+from flow.stages import Options
+from review.gates import undecided_states
+from steps.errors import TriageError
+from steps.exports.csv_metrics import metric_rows
+from steps.exports.txt import txt_summary
+from steps.load import load
+from steps.report import build_report as stamped
+
+VEGA = Path(__file__).parent / "data" / "vega"
+
+
+def build_report(record):
+    return stamped(record, [s.report_entry() for s in undecided_states(record)])
+
+
+def actions(record) -> list[str]:
+    return [i.title for i in record.recommendations.action_plan]
+
+
+def findings(record) -> list:
+    return [
+        *record.shown.quality_insights.findings,
+        *(record.analysed.insights.findings if record.analysed else ()),
+    ]
+
+
+def test_seattle_zeros_are_the_finding_not_206_outliers():
+    record = computed(load(VEGA / "seattle-weather.csv"))
+    titles = [f.title for f in findings(record)]
+    assert "precipitation is mostly zeros" in titles
+    assert "Outliers in precipitation" not in titles
+    assert not [t for t in actions(record) if "Review the outliers in precipitation" in t]
+    report = build_report(record).to_dict()
+    kinds = {(a["type"], tuple(a["columns"])) for a in report["alerts"]}
+    assert ("zeros", ("precipitation",)) in kinds and ("zero_inflated", ("precipitation",)) in kinds
+    assert all(a["triage"]["status"] == "open" for a in report["alerts"])
+
+
+def test_co2_integer_date_is_a_trend_not_leakage(tmp_path: Path):
+    frame = pd.read_csv(VEGA / "co2-concentration.csv")
+    frame["date"] = pd.to_datetime(frame["Date"]).dt.strftime("%Y%m%d").astype(int)
+    path = tmp_path / "co2.csv"
+    frame.rename(columns={"CO2": "co2"})[["date", "co2"]].to_csv(path, index=False)
+    record = computed(load(path))
+    titles = [f.title for f in findings(record)]
+    assert not [t for t in titles if t.startswith("Possible leakage")]
+    trend = [f for f in findings(record) if f.title == "A trend over time: date and co2"]
+    assert trend and trend[0].severity == "info"
+
+
+def test_zip_codes_are_kept_as_codes(tmp_path: Path):
+    zips = ["02134", "10001", "00501", "94105", "60601", "07030"] * 10
+    path = tmp_path / "zips.csv"
+    pd.DataFrame({"zip": zips, "n": range(60)}).to_csv(path, index=False)
+    record = computed(load(path))
+    assert not [t for t in actions(record) if t.startswith("Fix the types")]
+    assert record.shown.quality.score_components["consistency"] == 1.0
+    assert "zip is a code, kept as text" in [f.title for f in findings(record)]
+
+
+def messy(tmp_path: Path) -> Path:
+    path = tmp_path / "m.csv"
+    rows = ["a,b,c"] + [f"{i % 7},{'' if i % 4 == 0 else i},x" for i in range(40)] + ["1,1,x"] * 3
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_exports_show_the_alerts(tmp_path: Path):
+    report = build_report(computed(load(messy(tmp_path))))
+    rows = list(metric_rows(report))
+    assert ("alerts", "b", "missing.missing", 10) in rows
+    assert ("alerts", "b", "missing.triage.status", "open") in rows
+    text = txt_summary(report).decode()
+    assert "Alerts" in text and "b is missing in 10 of 43 rows" in text
+    assert "None" not in text and "nan" not in text.lower().split()
+
+
+def test_a_saved_triage_dismisses_an_alert_out_of_score_and_plan(tmp_path: Path):
+    loaded = load(messy(tmp_path))
+    before = computed(loaded)
+    assert [t for t in actions(before) if " b " in f" {t} " or t.endswith(" b")]
+    triage = ({"type": "missing", "columns": ["b"], "status": "dismissed", "note": "optional"},)
+    after = computed(load(messy(tmp_path)), Options(triage=triage))
+    assert after.shown.quality.quality_score > before.shown.quality.quality_score
+    assert any("dismissed at gate 1" in n for n in after.shown.quality.notes)
+    assert not [t for t in actions(after) if " b " in f" {t} " or t.endswith(" b")]
+    entry = next(a for a in build_report(after).to_dict()["alerts"] if a["key"] == "missing:b")
+    assert entry["triage"]["status"] == "dismissed" and entry["triage"]["note"] == "optional"
+    json.dumps(entry)
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ({"type": "nonsense", "columns": ["b"], "status": "accepted"}, "alert type"),
+        ({"type": "missing", "columns": ["nope"], "status": "accepted"}, "column"),
+        ({"type": "missing", "columns": ["b"], "status": "maybe"}, "status"),
+        ({"type": "missing", "columns": ["b"], "status": "dismissed"}, "reason"),
+        ({"type": "missing", "columns": ["c"], "status": "accepted"}, "does not have"),
+    ],
+)
+def test_a_bad_triage_is_one_sentence(tmp_path: Path, entry: dict, said: str):
+    with pytest.raises(TriageError) as refused:
+        computed(load(messy(tmp_path)), Options(triage=(entry,)))
+    message = str(refused.value)
+    assert said in message and message.endswith(".") and "\n" not in message
