@@ -117,3 +117,35 @@ def test_a_bad_triage_is_one_sentence(tmp_path: Path, entry: dict, said: str):
         computed(load(messy(tmp_path)), Options(triage=(entry,)))
     message = str(refused.value)
     assert said in message and message.endswith(".") and "\n" not in message
+
+
+def test_headless_writes_open_alerts_and_applies_a_saved_triage(tmp_path: Path, capsys):
+    from steps.__main__ import main
+
+    out = tmp_path / "r.json"
+    assert main([str(VEGA / "seattle-weather.csv"), "--json", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert {a["triage"]["status"] for a in saved["alerts"]} == {"open"}
+    zeros = next(a for a in saved["alerts"] if a["key"] == "zeros:precipitation")
+    zeros["triage"].update(status="dismissed", note="rain is zero on dry days")
+    triage = tmp_path / "triage.json"
+    triage.write_text(json.dumps(saved))
+    again = tmp_path / "r2.json"
+    assert (
+        main([str(VEGA / "seattle-weather.csv"), "--json", str(again), "--triage", str(triage)])
+        == 0
+    )
+    by_key = {a["key"]: a["triage"] for a in json.loads(again.read_text())["alerts"]}
+    assert by_key["zeros:precipitation"]["status"] == "dismissed"
+    assert by_key["zero_inflated:precipitation"]["status"] == "open"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"type": "zeros", "columns": ["rainfall"], "status": "accepted"}]))
+    refused = tmp_path / "r3.json"
+    assert (
+        main([str(VEGA / "seattle-weather.csv"), "--json", str(refused), "--triage", str(bad)]) == 2
+    )
+    assert not refused.exists()
+    assert (
+        "error: The triage names a column the data does not have: 'rainfall'."
+        in capsys.readouterr().err
+    )
