@@ -11,7 +11,14 @@ with app.setup:
     from ai.factory import choose_advisor
     from ai.prompts import privacy_notice
     from flow import pages, views
-    from flow.choices import choices_of, keep_model, keep_parameters, keep_rerun, rerun_without
+    from flow.choices import (
+        choices_of,
+        keep_model,
+        keep_parameters,
+        keep_rerun,
+        rerun_without,
+        with_remembered_triage,
+    )
     from flow.gates import notes_feedback, settle
     from flow.report import audit_extract, audit_summary, record_step, report
     from flow.source import Source, open_source, source_at
@@ -455,8 +462,13 @@ def rows_cell(loaded, record0):
 
 
 @app.cell(hide_code=True)
-def gate1_form_cell(record0, signing):
-    gate1_form = views.gate_form(gate_by_id("data_quality"), record0, signing.signed_in)
+def gate1_form_cell(record0, signing, trail):
+    # The alerts' triage pre-filled from the trail: decided on these bytes, or suggested.
+    gate1_form = views.gate_form(
+        gate_by_id("data_quality"),
+        with_remembered_triage(trail, record0, signing.signed_in),
+        signing.signed_in,
+    )
     gate1_form
     return (gate1_form,)
 

@@ -189,6 +189,15 @@ def _widget(control: Control) -> Any:
     if control.kind == "dropdown":
         chosen = next((k for k, v in options.items() if v == control.value), None)
         return mo.ui.dropdown(options, value=chosen, label=label)
+    if control.kind == "table":
+        # One editable grid (cells drawn as text, never as HTML): a row per item.
+        return mo.ui.data_editor(
+            [dict(row) for row in control.value or ()],
+            label=label,
+            editable_columns=list(options),
+            pagination=True,
+            page_size=20,
+        )
     return mo.ui.text(label=label, full_width=True)
 
 
@@ -227,12 +236,15 @@ def gate_form(spec: GateSpec, record: Record, signed_in: str | None = None) -> m
     }
     lines: dict[str | None, list[str]] = {}
     for control in controls:
-        lines.setdefault(control.line or control.name, []).append(f"{{{control.name}}}")
+        if not control.always:
+            lines.setdefault(control.line or control.name, []).append(f"{{{control.name}}}")
     modify = "".join(f"- {' '.join(names)}\n" for names in lines.values())
+    always = "".join(f"{{{c.name}}}\n\n" for c in controls if c.always)
     template = (
         f"### Gate {order_of(spec.id)} · {esc(spec.title)}\n\n_Signs off {esc(spec.guards)}._"
         "\n\n{verdict}\n\n{reviewer}\n\n{notes}\n\n"
-        + (f"**With *modify*:**\n\n{modify}" if controls else "")
+        + always
+        + (f"**With *modify*:**\n\n{modify}" if lines else "")
     )
     return (
         mo.md(template)

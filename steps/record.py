@@ -148,7 +148,10 @@ class Record:
     `original` is Steps 1–2 of the file as loaded; `view` is what Steps 3–4 and the report
     use — the cleaned view once gate 1 set a plan, else `original` — and is None until
     gate 1 opens. `model` is the card as trained; `model_choice` the candidate the gate-3
-    reviewer chose instead of its own pick (see `approved_model`).
+    reviewer chose instead of its own pick (see `approved_model`). `triage` is gate 1's
+    triage of the alerts in force; `remembered` a triage recorded earlier on the same bytes
+    (`decided`) or on a file with the same columns (`suggested`), which only pre-fills the
+    gate-1 form: it is in no subject, score or report until a decision records it.
     """
 
     source: LoadReport
@@ -162,6 +165,7 @@ class Record:
     rejected: tuple[RejectedFinding, ...] = ()
     reviews: ItemReviews = field(default_factory=ItemReviews)
     triage: AlertTriage = field(default_factory=AlertTriage)
+    remembered: AlertTriage = field(default_factory=AlertTriage)
 
     @property
     def alerts(self) -> tuple[Alert, ...]:
