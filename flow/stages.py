@@ -194,6 +194,13 @@ def analyse(
     return dataclasses.replace(record, analysed=analysed), {"statistics": prompt}
 
 
+def time_of(record: Record) -> frozenset[str]:
+    """The record's time columns: of a date type, or integers its alerts read as dates."""
+    shown = record.shown.overview.columns
+    dated = {c.name for c in shown if c.kind == "datetime"}
+    return frozenset(dated | {a.columns[0] for a in record.alerts if a.type == "integer_dates"})
+
+
 def train(
     record: Record,
     con: duckdb.DuckDBPyConnection,
@@ -211,7 +218,9 @@ def train(
         features = [
             c.name for c in columns(con, table) if c.name not in exclude and c.name != target
         ]
-    card = baselines(con, table, target, features=features, progress=progress)
+    card = baselines(
+        con, table, target, features=features, progress=progress, time_columns=time_of(record)
+    )
     return dataclasses.replace(record, model=card)
 
 

@@ -149,3 +149,13 @@ def test_headless_writes_open_alerts_and_applies_a_saved_triage(tmp_path: Path, 
         "error: The triage names a column the data does not have: 'rainfall'."
         in capsys.readouterr().err
     )
+
+
+def test_an_integer_date_feature_is_no_leakage_suspect_for_the_model(tmp_path: Path):
+    frame = pd.read_csv(VEGA / "co2-concentration.csv")
+    frame["date"] = pd.to_datetime(frame["Date"]).dt.strftime("%Y%m%d").astype(int)
+    path = tmp_path / "co2.csv"
+    frame.rename(columns={"CO2": "co2"})[["date", "co2"]].to_csv(path, index=False)
+    record = computed(load(path), Options(target="co2"))
+    assert abs(frame["date"].corr(frame["CO2"])) > 0.98  # what the old check called leakage
+    assert not [w for w in record.model.warnings if w.kind == "leakage" and w.column == "date"]
