@@ -503,7 +503,11 @@ def cleaned_cell(advisor, ai_rows, analysis_id, gate1, loaded, trail):
     (
         mo.vstack(
             [
-                mo.md("## Step 2 · Quality after the cleaning plan"),
+                mo.md(
+                    "## Step 2 · Quality after the cleaning plan"
+                    if not record1.plan.is_empty()
+                    else "## Step 2 · Quality with the dismissed alerts left out"
+                ),
                 pages.cleaning_effect(_delta),
                 pages.quality_page(record1.view, prompts1),
             ]

@@ -145,14 +145,14 @@ def triage_rows(record: Record) -> tuple[dict[str, str], ...]:
         status = shown.status if shown.origin != "suggested" else "open"
         rows.append(
             {
-                "key": alert.key,
                 "alert": alert.type.replace("_", " "),
                 "columns": ", ".join(alert.columns) or "all columns",
-                "severity": alert.severity,
-                "what": alert.message,
                 "status": status,
                 "note": shown.note if shown.origin != "suggested" else "",
+                "severity": alert.severity,
+                "what": alert.message,
                 "remembered": _remembered_text(remembered),
+                "key": alert.key,
             }
         )
     return tuple(rows)

@@ -160,3 +160,16 @@ def test_the_triage_is_remembered_by_fingerprint(tmp_path: Path):
     assert all(
         r["remembered"] == "" for r in triage_rows(with_remembered_triage(trail, unlike, None))
     )
+
+
+def test_the_form_checks_the_edits_the_browser_sends(tmp_path: Path):
+    """A form's validate gets the browser's raw value: for the table, its list of edits."""
+    _, record = started(tmp_path)
+    form = gate_form(gate_by_id("data_quality"), record)
+    row = next(i for i, a in enumerate(record.original.alerts) if a.key == "missing:b")
+    base = {"verdict": "approve", "reviewer": "Ada", "notes": ""}
+    bare = {"edits": [{"rowIdx": row, "columnId": "status", "value": "dismissed"}]}
+    assert "needs a reason" in form.validate({**base, "alert_triage": bare})
+    noted = {"edits": [*bare["edits"], {"rowIdx": row, "columnId": "note", "value": "optional"}]}
+    assert form.validate({**base, "alert_triage": noted}) is None
+    assert form.validate({**base, "alert_triage": {"edits": []}}) is None
