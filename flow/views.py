@@ -190,9 +190,11 @@ def _widget(control: Control) -> Any:
         chosen = next((k for k, v in options.items() if v == control.value), None)
         return mo.ui.dropdown(options, value=chosen, label=label)
     if control.kind == "table":
-        # One editable grid (cells drawn as text, never as HTML): a row per item.
+        # One editable grid (cells drawn as text, never as HTML): a row per item. The grid
+        # receives CSV, in which an empty field reads back as null and shows as "null", so a
+        # blank cell holds one space (notes are stripped when read).
         return mo.ui.data_editor(
-            [dict(row) for row in control.value or ()],
+            [{k: v if v != "" else " " for k, v in row.items()} for row in control.value or ()],
             label=label,
             editable_columns=list(options),
         )
