@@ -162,7 +162,7 @@ def _triage_text(triage: Triage) -> str:
 
 
 def _alerts(record: Record) -> Section:
-    """Every alert, its threshold and its triage, in catalog order."""
+    """Every alert, its threshold and its triage, in catalog order; the sentences below."""
     if not record.alerts:
         return Section("Alerts", bullets=("No alerts: nothing crossed a threshold.",))
     rows = tuple(
@@ -170,7 +170,6 @@ def _alerts(record: Record) -> Section:
             a.type.replace("_", " "),
             listed(a.columns) if a.columns else "all columns",
             a.severity,
-            a.message,
             number_text(a.threshold) if a.threshold is not None else "",
             _triage_text(t := record.triage.of(a)),
             t.note,
@@ -178,11 +177,11 @@ def _alerts(record: Record) -> Section:
         for a in record.alerts
     )
     table = Table(
-        ("alert", "columns", "severity", "what", "threshold", "triage", "note"),
+        ("alert", "columns", "severity", "threshold", "triage", "note"),
         rows,
-        (False, False, False, False, True, False, False),
+        (False, False, False, True, False, False),
     )
-    return Section("Alerts", tables=(table,))
+    return Section("Alerts", tables=(table,), bullets=tuple(a.message for a in record.alerts))
 
 
 def _cleaning(plan: CleaningPlan, delta: CleaningDelta | None) -> Section:
