@@ -32,6 +32,7 @@ def actions(record) -> list[str]:
 
 def findings(record) -> list:
     return [
+        *record.shown.overview_insights.findings,
         *record.shown.quality_insights.findings,
         *(record.analysed.insights.findings if record.analysed else ()),
     ]
@@ -159,3 +160,21 @@ def test_an_integer_date_feature_is_no_leakage_suspect_for_the_model(tmp_path: P
     record = computed(load(path), Options(target="co2"))
     assert abs(frame["date"].corr(frame["CO2"])) > 0.98  # what the old check called leakage
     assert not [w for w in record.model.warnings if w.kind == "leakage" and w.column == "date"]
+
+
+SAMPLES = Path(__file__).parent.parent / "samples"
+
+
+@pytest.mark.parametrize("path", [VEGA / "seattle-weather.csv", SAMPLES / "messy_orders.csv"])
+def test_alert_findings_state_only_figures_the_fact_check_finds(path: Path):
+    from ai.factcheck import unverified_numbers
+    from ai.remote import _finding_texts
+    from flow.stages import facts_of
+
+    record = computed(load(path))
+    facts = facts_of(record)
+    alerted = [
+        f for f in findings(record) if f.id and any(e.startswith("alerts[") for e in f.evidence)
+    ]
+    assert alerted, "the alerts reach the findings"
+    assert unverified_numbers(_finding_texts(tuple(alerted)), facts) == ()

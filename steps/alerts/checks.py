@@ -148,6 +148,7 @@ def imbalance(inputs: Inputs, threshold: float) -> list[Alert]:
                 exact=exact,
                 top_value=top,
                 top_count=top_n,
+                share=share(top_n, c.count),
                 n_distinct=c.n_distinct,
             )
         )
@@ -383,6 +384,7 @@ def dates_as_text(inputs: Inputs, threshold: float) -> list[Alert]:
                 f"read as dates (mostly {label}).",
                 dates=dated,
                 values=p.values,
+                share=share(dated, p.values),
                 format=label,
                 format_count=n,
             )
