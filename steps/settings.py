@@ -159,7 +159,7 @@ class Settings:
             ai=_ai_settings(text, HOSTED_PRIVACY if hosted else DEFAULT_PRIVACY),
             identity=_identity_settings(text),
             upload=_upload_settings(text),
-            alerts=_alert_thresholds(text),
+            alerts=_alert_thresholds(text, env),
         )
 
     @property
@@ -274,9 +274,16 @@ def _upload_settings(text: Text) -> UploadSettings:
     )
 
 
-def _alert_thresholds(text: Text) -> Thresholds:
+def _alert_thresholds(text: Text, env: Mapping[str, str]) -> Thresholds:
     """`SIGNOFF_ALERT_<TYPE>` (e.g. `SIGNOFF_ALERT_ZEROS=0.2`): each alert type's threshold,
-    a non-negative finite number (`docs/alerts.md` lists the defaults)."""
+    a non-negative finite number (`docs/alerts.md` lists the defaults). A variable naming no
+    alert type is refused too: a misspelt one would otherwise change nothing, silently."""
+    known = {f"SIGNOFF_ALERT_{name.upper()}" for name in Thresholds.names()}
+    unknown = sorted(k for k in env if k.startswith("SIGNOFF_ALERT_") and k not in known)
+    if unknown:
+        raise SettingsError(
+            f"{unknown[0]} names no alert type; docs/alerts.md lists the SIGNOFF_ALERT_ variables."
+        )
     chosen: dict[str, float] = {}
     for name in Thresholds.names():
         variable = f"SIGNOFF_ALERT_{name.upper()}"

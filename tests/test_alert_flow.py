@@ -98,6 +98,8 @@ def test_a_saved_triage_dismisses_an_alert_out_of_score_and_plan(tmp_path: Path)
     assert after.shown.quality.quality_score > before.shown.quality.quality_score
     assert any("dismissed at gate 1" in n for n in after.shown.quality.notes)
     assert not [t for t in actions(after) if " b " in f" {t} " or t.endswith(" b")]
+    said = "Alerts dismissed at gate 1 are left out of this plan: missing:b."
+    assert said in after.recommendations.next_steps
     entry = next(a for a in build_report(after).to_dict()["alerts"] if a["key"] == "missing:b")
     assert entry["triage"]["status"] == "dismissed" and entry["triage"]["note"] == "optional"
     json.dumps(entry)

@@ -244,4 +244,7 @@ def test_thresholds_from_settings_and_a_bad_value():
     assert "zeros" not in types_of(found, "precipitation")
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({"SIGNOFF_ALERT_SKEWED": "very"})
-    assert str(refused.value).count(".") == 1
+    assert str(refused.value) == "SIGNOFF_ALERT_SKEWED must be a number of 0 or more, not 'very'."
+    with pytest.raises(SettingsError) as misspelt:
+        Settings.from_env({"SIGNOFF_ALERT_ZERO": "0.2"})
+    assert str(misspelt.value).startswith("SIGNOFF_ALERT_ZERO names no alert type;")
