@@ -180,3 +180,24 @@ def test_alert_findings_state_only_figures_the_fact_check_finds(path: Path):
     ]
     assert alerted, "the alerts reach the findings"
     assert unverified_numbers(_finding_texts(tuple(alerted)), facts) == ()
+
+
+def test_prompts_carry_the_standing_alerts_without_cell_values(tmp_path: Path):
+    from ai.prompts import aggregates
+    from flow.stages import facts_of
+
+    column = ["Secret-Top"] * 95 + ["b"] * 5
+    path = tmp_path / "imb.csv"
+    pd.DataFrame({"k": column, "n": range(100)}).to_csv(path, index=False)
+    record = computed(load(path))
+    for privacy in ("aggregates", "strict"):
+        sent = aggregates(facts_of(record), "overview", privacy=privacy)
+        imbalance = next(a for a in sent["alerts"] if a["type"] == "imbalance")
+        assert imbalance["columns"] == ["k"] and "top_value" not in imbalance["figures"]
+        assert "Secret-Top" not in json.dumps(sent["alerts"])
+    dismissed = (
+        {"type": "imbalance", "columns": ["k"], "status": "dismissed", "note": "by design"},
+    )
+    triaged = computed(load(path), Options(triage=dismissed))
+    sent = aggregates(facts_of(triaged), "overview")
+    assert not [a for a in sent.get("alerts", []) if a["type"] == "imbalance"]
