@@ -17,7 +17,14 @@ from ai.prompts import Prompt, recommend_prompt, step_prompt
 from ai.types import Advisor, Rows
 from review.answers import feedback_in_force, reviews_in_force
 from review.gates import Decision, subject_of
-from steps.alerts import Inputs, Thresholds, alerts_for, gate_one_inputs, step3_alerts
+from steps.alerts import (
+    Inputs,
+    Thresholds,
+    alerts_for,
+    gate_one_inputs,
+    step3_alerts,
+    time_columns,
+)
 from steps.alerts.score import triaged_quality
 from steps.alerts.triage import AlertTriage, read_triage
 from steps.cleaning import CleaningPlan, apply_plan
@@ -181,7 +188,8 @@ def analyse(
     found = found or outliers_at(con, record.view, parameters)
     scatters = tuple(scatter_sample(con, table, p.a, p.b) for p in stats.scatter_pairs)
     view = record.view
-    alerts = step3_alerts(Inputs(view.overview, view.quality), stats, thresholds)
+    inputs = Inputs(view.overview, view.quality, alerts=record.original.alerts)
+    alerts = step3_alerts(inputs, stats, thresholds)
     facts = Facts(
         view.overview,
         view.quality,
@@ -192,13 +200,6 @@ def analyse(
     insights, prompt = _advise(advisor, "statistics", facts, rows)
     analysed = Analysed(parameters, stats, found, scatters, insights, alerts)
     return dataclasses.replace(record, analysed=analysed), {"statistics": prompt}
-
-
-def time_of(record: Record) -> frozenset[str]:
-    """The record's time columns: of a date type, or integers its alerts read as dates."""
-    shown = record.shown.overview.columns
-    dated = {c.name for c in shown if c.kind == "datetime"}
-    return frozenset(dated | {a.columns[0] for a in record.alerts if a.type == "integer_dates"})
 
 
 def train(
@@ -219,7 +220,12 @@ def train(
             c.name for c in columns(con, table) if c.name not in exclude and c.name != target
         ]
     card = baselines(
-        con, table, target, features=features, progress=progress, time_columns=time_of(record)
+        con,
+        table,
+        target,
+        features=features,
+        progress=progress,
+        time_columns=time_columns(record.shown.overview, record.alerts),
     )
     return dataclasses.replace(record, model=card)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import VEGA, co2_with_integer_dates
 from records import computed
 
 from flow.stages import Options
@@ -18,8 +19,6 @@ from steps.exports.csv_metrics import metric_rows
 from steps.exports.txt import txt_summary
 from steps.load import load
 from steps.report import build_report as stamped
-
-VEGA = Path(__file__).parent / "data" / "vega"
 
 
 def build_report(record):
@@ -51,11 +50,7 @@ def test_seattle_zeros_are_the_finding_not_206_outliers():
 
 
 def test_co2_integer_date_is_a_trend_not_leakage(tmp_path: Path):
-    frame = pd.read_csv(VEGA / "co2-concentration.csv")
-    frame["date"] = pd.to_datetime(frame["Date"]).dt.strftime("%Y%m%d").astype(int)
-    path = tmp_path / "co2.csv"
-    frame.rename(columns={"CO2": "co2"})[["date", "co2"]].to_csv(path, index=False)
-    record = computed(load(path))
+    record = computed(load(co2_with_integer_dates(tmp_path)))
     titles = [f.title for f in findings(record)]
     assert not [t for t in titles if t.startswith("Possible leakage")]
     trend = [f for f in findings(record) if f.title == "A trend over time: date and co2"]
@@ -155,12 +150,10 @@ def test_headless_writes_open_alerts_and_applies_a_saved_triage(tmp_path: Path, 
 
 
 def test_an_integer_date_feature_is_no_leakage_suspect_for_the_model(tmp_path: Path):
-    frame = pd.read_csv(VEGA / "co2-concentration.csv")
-    frame["date"] = pd.to_datetime(frame["Date"]).dt.strftime("%Y%m%d").astype(int)
-    path = tmp_path / "co2.csv"
-    frame.rename(columns={"CO2": "co2"})[["date", "co2"]].to_csv(path, index=False)
+    path = co2_with_integer_dates(tmp_path)
     record = computed(load(path), Options(target="co2"))
-    assert abs(frame["date"].corr(frame["CO2"])) > 0.98  # what the old check called leakage
+    frame = pd.read_csv(path)
+    assert abs(frame["date"].corr(frame["co2"])) > 0.98  # what the old check called leakage
     assert not [w for w in record.model.warnings if w.kind == "leakage" and w.column == "date"]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import VEGA, co2_with_integer_dates
 
 from steps.alerts import Alert, Thresholds, alert_types, alerts_for, gate_one_inputs, step3_alerts
 from steps.alerts.checks import imbalance_of
@@ -19,7 +20,6 @@ from steps.quality import quality
 from steps.settings import Settings
 from steps.statistics import statistics
 
-VEGA = Path(__file__).parent / "data" / "vega"
 DEFAULTS = Thresholds()
 
 
@@ -207,14 +207,6 @@ def test_seattle_precipitation_zeros_are_the_finding():
     assert inflated.figures["outliers_nonzero"] == expected
     assert inflated.figures["outliers_all"] == 206
     assert expected < 206
-
-
-def co2_with_integer_dates(tmp_path: Path) -> Path:
-    frame = pd.read_csv(VEGA / "co2-concentration.csv")
-    frame["Date"] = pd.to_datetime(frame["Date"]).dt.strftime("%Y%m%d").astype(int)
-    path = tmp_path / "co2.csv"
-    frame.rename(columns={"Date": "date", "CO2": "co2"})[["date", "co2"]].to_csv(path, index=False)
-    return path
 
 
 def test_co2_integer_dates_read_as_a_trend(tmp_path: Path):

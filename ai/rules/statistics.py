@@ -4,6 +4,7 @@ whose shape makes means and z-scores mislead."""
 from __future__ import annotations
 
 from ai.rules.base import Action, Observation, evidence, observe
+from steps.alerts import time_columns
 from steps.insights import Facts
 from steps.statistics import NumericDistribution, StrongPair
 from steps.text import number_text
@@ -18,7 +19,7 @@ def statistics_observations(facts: Facts) -> list[Observation]:
     s = facts.statistics
     if s is None:
         return []
-    dated = date_like(facts)
+    dated = time_columns(facts.overview, facts.alerts)
     out = [
         _trend(pair) if {pair.a, pair.b} & dated else _pair(pair, s.threshold)
         for pair in s.strong_correlations
@@ -27,14 +28,6 @@ def statistics_observations(facts: Facts) -> list[Observation]:
         if shape := _shape(name, dist):
             out.append(shape)
     return out
-
-
-def date_like(facts: Facts) -> frozenset[str]:
-    """Columns that are time: of a date type, or integers the alerts read as dates. They
-    are never suspected of leakage: a measure that grows over time correlates with it."""
-    dated = {c.name for c in facts.overview.columns if c.kind == "datetime"}
-    dated |= {a.columns[0] for a in facts.alerts if a.type == "integer_dates"}
-    return frozenset(dated)
 
 
 def _trend(pair: StrongPair) -> Observation:

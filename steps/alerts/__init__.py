@@ -15,7 +15,7 @@ import duckdb
 from steps.alerts import checks
 from steps.alerts.catalog import alert_types, run_checks
 from steps.alerts.figures import nonzero_outliers, zero_inflated_columns
-from steps.alerts.types import Alert, Inputs, Thresholds, alert_key
+from steps.alerts.types import Alert, Inputs, Thresholds, alert_key, time_columns
 from steps.load import LoadReport
 from steps.overview import Overview
 from steps.quality import Quality
@@ -65,4 +65,5 @@ __all__ = [
     "alerts_for",
     "gate_one_inputs",
     "step3_alerts",
+    "time_columns",
 ]

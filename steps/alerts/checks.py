@@ -10,7 +10,7 @@ import math
 import re
 
 from steps.alerts.catalog import check
-from steps.alerts.types import Alert, Inputs, Severity, figures, share
+from steps.alerts.types import Alert, Inputs, Severity, figures, share, time_columns
 from steps.overview import ColumnSummary
 from steps.quality import TextPatterns
 from steps.text import number_text, percent_text
@@ -302,12 +302,6 @@ def skewed(inputs: Inputs, threshold: float) -> list[Alert]:
     ]
 
 
-def date_like(inputs: Inputs) -> frozenset[str]:
-    """Columns that hold dates or times: of a date type, or integers shaped like dates."""
-    dated = {c.name for c in inputs.overview.columns if c.date_detail is not None}
-    return frozenset(dated | {c for a in integer_dates(inputs, 0.99) for c in a.columns})
-
-
 @check("high_correlation")
 def high_correlation(inputs: Inputs, threshold: float) -> list[Alert]:
     """Pairs at or above the threshold, numeric (the correlation matrix) and across kinds
@@ -326,7 +320,7 @@ def high_correlation(inputs: Inputs, threshold: float) -> list[Alert]:
         pair = (assoc.a, assoc.b)
         if assoc.value is not None and abs(assoc.value) >= threshold and pair[::-1] not in found:
             found.setdefault(pair, (assoc.measure, assoc.value))
-    dated = date_like(inputs)
+    dated = time_columns(inputs.overview, inputs.alerts)
     out = []
     for (a, b), (measure, value) in found.items():
         trend = a in dated or b in dated

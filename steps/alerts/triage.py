@@ -9,7 +9,7 @@ quality score and the Step 4 plan read it. An alert nobody triaged is `open`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from steps.alerts.catalog import alert_types
@@ -57,15 +57,6 @@ class AlertTriage:
         return {
             k: {"status": t.status, "note": t.note} for k, t in self.entries if t.status != "open"
         }
-
-    def signed(self, reviewer: str, decided_at: str) -> AlertTriage:
-        """Every decided entry as decided by `reviewer` at `decided_at`."""
-        return AlertTriage(
-            tuple(
-                (k, replace(t, reviewer=reviewer, decided_at=decided_at, origin=None))
-                for k, t in self.entries
-            )
-        )
 
 
 _SHAPE = "Each triage entry must name an alert's type, columns and status."

@@ -90,7 +90,8 @@ class Inputs:
     """What the checks read: Steps 1–2 (and the load) for gate 1, Step 3 once it ran.
 
     `nonzero_outliers`: IQR outliers of zero-inflated columns counted on their non-zero
-    values (`steps.alerts.figures`), so the zeros are not mistaken for a defect.
+    values (`steps.alerts.figures`), so the zeros are not mistaken for a defect. `alerts`:
+    those raised already (Step 3's checks read gate 1's, e.g. which columns are dates).
     """
 
     overview: Overview
@@ -98,6 +99,15 @@ class Inputs:
     load: LoadReport | None = None
     statistics: Statistics | None = None
     nonzero_outliers: dict[str, OutlierCounts] = field(default_factory=dict)
+    alerts: tuple[Alert, ...] = ()
+
+
+def time_columns(overview: Overview, alerts: tuple[Alert, ...]) -> frozenset[str]:
+    """Columns that hold time: of a date type, or integers an `integer_dates` alert reads as
+    dates. The one definition the checks, the advisor's rules and the model's leakage
+    check share: a measure that grows over time correlates with time, which is no leak."""
+    dated = {c.name for c in overview.columns if c.kind == "datetime"}
+    return frozenset(dated | {a.columns[0] for a in alerts if a.type == "integer_dates"})
 
 
 def share(part: float, whole: float) -> float:
