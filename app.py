@@ -12,7 +12,14 @@ with app.setup:
     from ai.factory import choose_advisor
     from ai.prompts import privacy_notice
     from flow import pages, views
-    from flow.choices import choices_of, keep_model, keep_parameters, keep_rerun, rerun_without
+    from flow.choices import (
+        choices_of,
+        keep_model,
+        keep_parameters,
+        keep_rerun,
+        rerun_without,
+        with_remembered_triage,
+    )
     from flow.gates import notes_feedback, settle
     from flow.report import (
         audit_extract,
@@ -404,9 +411,11 @@ def ai_rows_cell(loaded, share_rows):
 
 
 @app.cell
-def steps12(advisor, ai_rows, analysis_id, loaded, set_progress, trail):
+def steps12(advisor, ai_rows, analysis_id, loaded, set_progress, settings, trail):
     with mo.status.spinner(title="Steps 1–2 · Overview and quality"):
-        _started, _error = views.attempt("Steps 1–2", start, loaded, advisor, ai_rows)
+        _started, _error = views.attempt(
+            "Steps 1–2", start, loaded, advisor, ai_rows, settings.alerts
+        )
     mo.stop(_started is None, views.failure(_error))
     record0, prompts0 = _started
     record_step(trail, analysis_id, "overview", record0.original.overview)
@@ -470,8 +479,13 @@ def rows_cell(loaded, record0):
 
 
 @app.cell(hide_code=True)
-def gate1_form_cell(record0, signing):
-    gate1_form = views.gate_form(gate_by_id("data_quality"), record0, signing.signed_in)
+def gate1_form_cell(record0, signing, trail):
+    # The alerts' triage pre-filled from the trail: decided on these bytes, or suggested.
+    gate1_form = views.gate_form(
+        gate_by_id("data_quality"),
+        with_remembered_triage(trail, record0, signing.signed_in),
+        signing.signed_in,
+    )
     gate1_form
     return (gate1_form,)
 
@@ -506,7 +520,11 @@ def cleaned_cell(advisor, ai_rows, analysis_id, gate1, loaded, trail):
     (
         mo.vstack(
             [
-                mo.md("## Step 2 · Quality after the cleaning plan"),
+                mo.md(
+                    "## Step 2 · Quality after the cleaning plan"
+                    if not record1.plan.is_empty()
+                    else "## Step 2 · Quality with the dismissed alerts left out"
+                ),
                 pages.cleaning_effect(_delta),
                 pages.quality_page(record1.view, prompts1),
             ]
@@ -605,11 +623,19 @@ def step3_compute(
     parameters,
     record1,
     set_progress,
+    settings,
     stats_base,
     trail,
 ):
     record2, prompts2 = analyse(
-        record1, loaded.con, parameters, advisor, ai_rows, base=stats_base, found=outlier_report
+        record1,
+        loaded.con,
+        parameters,
+        advisor,
+        ai_rows,
+        base=stats_base,
+        found=outlier_report,
+        thresholds=settings.alerts,
     )
     record_step(trail, analysis_id, "statistics", record2.analysed and record2.analysed.statistics)
     set_progress(lambda p: views.progressed(p, "statistics", "done"))

@@ -488,6 +488,20 @@ def _rows(c: _Catalog, rows: Sequence[Mapping[str, Any]]) -> None:
                 c.add(path, cell, "value", {ROWS}, {name})
 
 
+def _alerts(c: _Catalog, facts: Facts) -> None:
+    """Each alert's figures (`alerts[type:columns].figure`) and threshold, which the rules
+    cite, of the kinds its own sentence speaks of; a share is a share, a count a count."""
+    for alert in facts.alerts:
+        kinds = {alert.type, *kinds_in(alert.message)}
+        for name, value in alert.figures.items():
+            unit: Unit = (
+                "share" if name == "share" else "count" if isinstance(value, int) else "value"
+            )
+            c.add(f"alerts[{alert.key}].{name}", value, unit, kinds, alert.columns)
+        path = f"alerts[{alert.key}].threshold"
+        c.add(path, alert.threshold, "value", {*kinds, "threshold"}, alert.columns)
+
+
 def figures(
     facts: Facts,
     rows: Sequence[Mapping[str, Any]] | None = None,
@@ -504,6 +518,7 @@ def figures(
         _statistics(catalog, facts.statistics)
     if facts.model is not None:
         _model(catalog, facts.model)
+    _alerts(catalog, facts)
     _rows(catalog, rows or ())
     names = [col.name for col in ov.columns]
     if facts.statistics is not None:

@@ -57,6 +57,9 @@ def _plan(kept: list[Observation]) -> tuple[ActionItem, ...]:
 
 def _next_steps(context: RecommendContext, kept: list[Observation]) -> tuple[str, ...]:
     steps = [f"Address the reviewer's feedback: {line}" for line in context.feedback]
+    if context.facts.dismissed:
+        listed = ", ".join(sorted(context.facts.dismissed))
+        steps.append(f"Alerts dismissed at gate 1 are left out of this plan: {listed}.")
     if any(o.step == "quality" and o.action for o in kept):
         steps.append("Apply the cleaning actions, then re-run Steps 2 and 3 on the cleaned view.")
     if context.facts.model is None:

@@ -3,8 +3,10 @@
 Privacy is by allow-list: only the fields named here are copied from a typed step result,
 so a field another step adds later (examples, top values, samples) is never sent by
 accident. Sent: column names and kinds, counts, shares, the summary figures of numeric
-columns, correlations, distribution shapes, model metrics, findings and reviewer feedback.
-Never sent: top values, min/max (or any summary) of non-numeric columns, examples of
+columns, correlations, distribution shapes, model metrics, findings and reviewer feedback,
+and the alerts the reviewer did not dismiss (type, columns, threshold, counts and shares).
+Never sent: top values (an imbalance alert's too), an integer-date column's extremes,
+fences from quartiles, min/max (or any summary) of non-numeric columns, examples of
 duplicates or type issues, a target's class labels. Rows only when the caller passes them
 (opt-in), at most `MAX_ROWS`.
 
@@ -240,12 +242,32 @@ def model_figures(card: ModelCard) -> dict[str, Any]:
     }
 
 
+# Figures of an alert that are cell values or order statistics (a top value, a column's
+# extremes, fences from its quartiles): never sent, whatever the privacy mode.
+_ALERT_DATA_FIGURES = frozenset({"top_value", "min", "max", "nonzero_lower", "nonzero_upper"})
+
+
+def alert_figures(facts: Facts) -> list[dict[str, Any]]:
+    """The alerts the reviewer did not dismiss: type, columns, severity, threshold and the
+    figures that are counts, shares or measures (no cell value)."""
+    return [
+        {
+            "type": a.type,
+            "columns": [_name(c) for c in a.columns],
+            "severity": a.severity,
+            "threshold": a.threshold,
+            "figures": {k: v for k, v in a.figures.items() if k not in _ALERT_DATA_FIGURES},
+        }
+        for a in _first([a for a in facts.alerts if a.key not in facts.dismissed])
+    ]
+
+
 _STEP_PARTS = {
-    "overview": ("overview",),
-    "quality": ("overview", "quality"),
-    "statistics": ("statistics",),
+    "overview": ("overview", "alerts"),
+    "quality": ("overview", "quality", "alerts"),
+    "statistics": ("statistics", "alerts"),
 }
-_ALL_PARTS = ("overview", "quality", "statistics", "model")
+_ALL_PARTS = ("overview", "quality", "statistics", "model", "alerts")
 
 
 def aggregates(
@@ -264,6 +286,8 @@ def aggregates(
         parts["statistics"] = statistics_figures(facts.statistics)
     if "model" in wanted and facts.model is not None:
         parts["model"] = model_figures(facts.model)
+    if "alerts" in wanted and facts.alerts:
+        parts["alerts"] = alert_figures(facts)
     sendable = json_safe(parts)
     return _derived(sendable) if privacy == "strict" else sendable
 

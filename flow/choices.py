@@ -10,6 +10,7 @@ and nothing new is recorded.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -18,9 +19,10 @@ from review.analyses import get_analysis, update_parameters
 from review.answers import exclusions_in_force
 from review.audit import AuditTrail
 from review.gates import latest_decision
+from review.triage import remembered_triage
 from steps.cleaning import CleaningPlan
 from steps.load import ReadOptions
-from steps.record import Parameters
+from steps.record import Parameters, Record
 
 _PARAMETER_NAMES = tuple(f.name for f in fields(Parameters))
 
@@ -107,3 +109,16 @@ def rerun_without(trail: AuditTrail, analysis_id: str, choices: Choices) -> str 
     if not set(left_out) <= set(choices.rerun_exclude):
         return None
     return f"re-run without {', '.join(left_out)}"
+
+
+def with_remembered_triage(trail: AuditTrail, record: Record, person: str | None) -> Record:
+    """The record with the triage gate 1 recorded on these bytes before (or on a file with
+    the same columns, as a suggestion), to pre-fill the gate-1 form."""
+    remembered = remembered_triage(
+        trail,
+        sha256=record.source.sha256,
+        columns=[c.name for c in record.original.overview.columns],
+        alerts=record.original.alerts,
+        person=person,
+    )
+    return dataclasses.replace(record, remembered=remembered)

@@ -17,10 +17,20 @@ from ai.prompts import Prompt, recommend_prompt, step_prompt
 from ai.types import Advisor, Rows
 from review.answers import feedback_in_force, reviews_in_force
 from review.gates import Decision, subject_of
+from steps.alerts import (
+    Inputs,
+    Thresholds,
+    alerts_for,
+    gate_one_inputs,
+    step3_alerts,
+    time_columns,
+)
+from steps.alerts.score import triaged_quality
+from steps.alerts.triage import AlertTriage, read_triage
 from steps.cleaning import CleaningPlan, apply_plan
 from steps.engine import columns
 from steps.insights import Facts, Finding, Step, StepInsights
-from steps.load import Loaded
+from steps.load import Loaded, LoadReport
 from steps.model import baselines
 from steps.outliers import OutlierReport, outliers
 from steps.overview import overview
@@ -41,16 +51,21 @@ class Options:
     parameters: Parameters = dataclasses.field(default_factory=Parameters)
     target: str | None = None
     exclude: tuple[str, ...] = ()
+    thresholds: Thresholds = dataclasses.field(default_factory=Thresholds)
+    triage: tuple[Mapping[str, object], ...] = ()
 
 
 def facts_of(record: Record) -> Facts:
-    """What an advisor may read of the record: the view's figures and the approved model."""
+    """What an advisor may read of the record: the view's figures, the approved model, and
+    the alerts with the ones the gate-1 reviewer dismissed marked so."""
     shown = record.shown
     return Facts(
         overview=shown.overview,
         quality=shown.quality,
         statistics=record.analysed.statistics if record.analysed is not None else None,
         model=record.approved_model,
+        alerts=record.alerts,
+        dismissed=record.triage.dismissed(),
     )
 
 
@@ -62,32 +77,67 @@ def _advise(
 
 
 def describe(
-    con: duckdb.DuckDBPyConnection, table: str, advisor: Advisor, rows: Rows | None
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    advisor: Advisor,
+    rows: Rows | None,
+    *,
+    load: LoadReport | None = None,
+    thresholds: Thresholds | None = None,
+    triage: AlertTriage | None = None,
 ) -> tuple[Described, Prompts]:
-    """Steps 1–2 of one table, and what the advisor says of each."""
+    """Steps 1–2 of one table, its alerts, and what the advisor says of each step (the
+    advisor reads the alerts, less those `triage` dismissed; so does the score)."""
+    chosen, triage = thresholds or Thresholds(), triage or AlertTriage()
     ov = overview(con, table)
     q = quality(con, table, overview=ov)
-    ov_insights, ov_prompt = _advise(advisor, "overview", Facts(ov), rows)
-    q_insights, q_prompt = _advise(advisor, "quality", Facts(ov, q), rows)
-    described = Described(table, ov, q, ov_insights, q_insights)
+    alerts = alerts_for(gate_one_inputs(con, table, ov, q, load, chosen), chosen)
+    q = triaged_quality(ov, q, alerts, triage)
+    dismissed = triage.dismissed()
+    facts = Facts(ov, alerts=alerts, dismissed=dismissed)
+    ov_insights, ov_prompt = _advise(advisor, "overview", facts, rows)
+    q_insights, q_prompt = _advise(advisor, "quality", dataclasses.replace(facts, quality=q), rows)
+    described = Described(table, ov, q, ov_insights, q_insights, alerts)
     return described, {"overview": ov_prompt, "quality": q_prompt}
 
 
-def start(loaded: Loaded, advisor: Advisor, rows: Rows | None) -> tuple[Record, Prompts]:
-    """The record of a freshly loaded file: its Steps 1–2."""
-    original, prompts = describe(loaded.con, loaded.table, advisor, rows)
+def start(
+    loaded: Loaded,
+    advisor: Advisor,
+    rows: Rows | None,
+    thresholds: Thresholds | None = None,
+) -> tuple[Record, Prompts]:
+    """The record of a freshly loaded file: its Steps 1–2 and their alerts (at the
+    thresholds the settings give)."""
+    original, prompts = describe(
+        loaded.con, loaded.table, advisor, rows, load=loaded.report, thresholds=thresholds
+    )
     return Record(source=loaded.report, original=original), prompts
+
+
+def triaged(record: Record, triage: AlertTriage) -> Record:
+    """The record with gate 1's triage in force (`clean` then describes the view with it)."""
+    return dataclasses.replace(record, triage=triage)
+
+
+def triage_entries(record: Record, entries: Sequence[Mapping[str, object]]) -> AlertTriage:
+    """A saved triage (report-shaped entries) checked against this record's gate-1 alerts."""
+    columns = [c.name for c in record.original.overview.columns]
+    return read_triage(entries, record.original.alerts, columns)
 
 
 def clean(
     record: Record, loaded: Loaded, plan: CleaningPlan, advisor: Advisor, rows: Rows | None
 ) -> tuple[Record, Prompts]:
     """The record once gate 1 opens: Steps 1–2 of the cleaned view when a plan applies,
-    else the data as loaded."""
-    if plan.is_empty():
+    else the data as loaded; described again when the triage dismissed an alert, so the
+    score and the advice leave it out."""
+    if plan.is_empty() and not record.triage.dismissed():
         return dataclasses.replace(record, plan=plan, view=record.original), {}
-    table = apply_plan(loaded.con, plan, source=loaded.table)
-    view, prompts = describe(loaded.con, table, advisor, rows)
+    table = loaded.table if plan.is_empty() else apply_plan(loaded.con, plan, source=loaded.table)
+    view, prompts = describe(
+        loaded.con, table, advisor, rows, load=loaded.report, triage=record.triage
+    )
     return dataclasses.replace(record, plan=plan, view=view), prompts
 
 
@@ -124,20 +174,31 @@ def analyse(
     *,
     base: Statistics | None = None,
     found: OutlierReport | None = None,
+    thresholds: Thresholds | None = None,
 ) -> tuple[Record, Prompts]:
     """Step 3 on the view: statistics at the threshold, outliers by the chosen method, the
     scatter samples, and the advisor's findings. The app passes the matrix (`base`) and the
     outliers (`found`) it computed already, so moving the threshold slider costs no scan."""
     assert record.view is not None, "Step 3 runs on the view gate 1 opened"
     table = record.view.table
+    thresholds = thresholds or Thresholds()
     stats = with_threshold(
         base or statistics_at(con, table, parameters.correlation), parameters.threshold
     )
     found = found or outliers_at(con, record.view, parameters)
     scatters = tuple(scatter_sample(con, table, p.a, p.b) for p in stats.scatter_pairs)
-    facts = Facts(record.view.overview, record.view.quality, stats)
+    view = record.view
+    inputs = Inputs(view.overview, view.quality, alerts=record.original.alerts)
+    alerts = step3_alerts(inputs, stats, thresholds)
+    facts = Facts(
+        view.overview,
+        view.quality,
+        stats,
+        alerts=(*record.original.alerts, *alerts),
+        dismissed=record.triage.dismissed(),
+    )
     insights, prompt = _advise(advisor, "statistics", facts, rows)
-    analysed = Analysed(parameters, stats, found, scatters, insights)
+    analysed = Analysed(parameters, stats, found, scatters, insights, alerts)
     return dataclasses.replace(record, analysed=analysed), {"statistics": prompt}
 
 
@@ -158,7 +219,14 @@ def train(
         features = [
             c.name for c in columns(con, table) if c.name not in exclude and c.name != target
         ]
-    card = baselines(con, table, target, features=features, progress=progress)
+    card = baselines(
+        con,
+        table,
+        target,
+        features=features,
+        progress=progress,
+        time_columns=time_columns(record.shown.overview, record.alerts),
+    )
     return dataclasses.replace(record, model=card)
 
 
@@ -233,9 +301,12 @@ def recommend_reviewed(
 def compute(loaded: Loaded, options: Options, advisor: Advisor, rows: Rows | None = None) -> Record:
     """Every stage in order, as the headless run needs it: the same record the notebook
     builds when each gate is approved with the same choices."""
-    record, _ = start(loaded, advisor, rows)
+    record, _ = start(loaded, advisor, rows, options.thresholds)
+    record = triaged(record, triage_entries(record, options.triage))
     record, _ = clean(record, loaded, options.plan, advisor, rows)
-    record, _ = analyse(record, loaded.con, options.parameters, advisor, rows)
+    record, _ = analyse(
+        record, loaded.con, options.parameters, advisor, rows, thresholds=options.thresholds
+    )
     record = train(record, loaded.con, options.target, options.exclude)
     record, _ = recommend(record, advisor, rows)
     return record

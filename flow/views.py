@@ -209,6 +209,15 @@ def _widget(control: Control) -> Any:
     if control.kind == "dropdown":
         chosen = next((k for k, v in options.items() if v == control.value), None)
         return mo.ui.dropdown(options, value=chosen, label=label)
+    if control.kind == "table":
+        # One editable grid (cells drawn as text, never as HTML): a row per item. The grid
+        # receives CSV, in which an empty field reads back as null and shows as "null", so a
+        # blank cell holds one space (notes are stripped when read).
+        return mo.ui.data_editor(
+            [{k: v if v != "" else " " for k, v in row.items()} for row in control.value or ()],
+            label=label,
+            editable_columns=list(options),
+        )
     return mo.ui.text(label=label, full_width=True)
 
 
@@ -229,6 +238,19 @@ def _answer_of(value: object) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) else None
 
 
+def _as_submitted(value: object, tables: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The answer as the form will submit it. A form's `validate` receives the browser's
+    raw value, in which a data editor is its list of edits; each is read through its own
+    editor (which changes nothing), so the check sees the rows the decision will record."""
+    answer = _answer_of(value)
+    if answer is None or not tables:
+        return answer
+    return {
+        k: tables[k]._convert_value(v) if k in tables and isinstance(v, Mapping) else v
+        for k, v in answer.items()
+    }
+
+
 def gate_form(spec: GateSpec, record: Record, signed_in: str | None = None) -> mo.ui.form:
     """A gate as a form: verdict, reviewer, notes, plus the gate's own *modify* controls
     (modify is offered only where it has controls). `signed_in` is the person the server
@@ -245,21 +267,25 @@ def gate_form(spec: GateSpec, record: Record, signed_in: str | None = None) -> m
         "notes": mo.ui.text_area(label="Notes", full_width=True),
         **{c.name: _widget(c) for c in controls},
     }
+    tables = {c.name: elements[c.name] for c in controls if c.kind == "table"}
     lines: dict[str | None, list[str]] = {}
     for control in controls:
-        lines.setdefault(control.line or control.name, []).append(f"{{{control.name}}}")
+        if not control.always:
+            lines.setdefault(control.line or control.name, []).append(f"{{{control.name}}}")
     modify = "".join(f"- {' '.join(names)}\n" for names in lines.values())
+    always = "".join(f"**{esc(c.label)}**\n\n{{{c.name}}}\n\n" for c in controls if c.always)
     template = (
         f"### Gate {order_of(spec.id)} · {esc(spec.title)}\n\n_Signs off {esc(spec.guards)}._"
         "\n\n{verdict}\n\n{reviewer}\n\n{notes}\n\n"
-        + (f"**With *modify*:**\n\n{modify}" if controls else "")
+        + always
+        + (f"**With *modify*:**\n\n{modify}" if lines else "")
     )
     return (
         mo.md(template)
         .batch(**elements)
         .form(
             submit_button_label="Record decision",
-            validate=lambda value: _refusal(spec, record, _answer_of(value)),
+            validate=lambda value: _refusal(spec, record, _as_submitted(value, tables)),
             bordered=True,
         )
     )

@@ -17,8 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from steps.alerts.triage import (
+    AlertTriage,
+    Triage,
+    read_triage,
+    recorded_triage,
+    triage_from_record,
+)
 from steps.cleaning import CleaningPlan
-from steps.errors import FeatureError, GateError
+from steps.errors import FeatureError, GateError, TriageError
 from steps.load import CHOSEN_NOTHING
 from steps.recommend import ItemReviews
 from steps.record import Record, RejectedFinding
@@ -26,14 +33,16 @@ from steps.report import content_sha256, report_parts, result_digest
 from steps.text import json_sha256
 
 Answer = Mapping[str, Any]
-ControlKind = Literal["checkbox", "multiselect", "dropdown", "text"]
+ControlKind = Literal["checkbox", "multiselect", "dropdown", "text", "table"]
 ITEM_VERDICTS = ("accept", "reject", "edit")
 
 
 @dataclass(frozen=True)
 class Control:
     """One control of a gate's *modify*: what it asks, its options as (label, value) pairs,
-    its starting value. Controls sharing a `line` are laid out on one line."""
+    its starting value. Controls sharing a `line` are laid out on one line. A `table` holds
+    rows (`value`, dicts) whose columns named in `options` are editable. `always`: the
+    control is read whatever the verdict (gate 1's triage), not only with *modify*."""
 
     name: str
     kind: ControlKind
@@ -41,6 +50,7 @@ class Control:
     options: tuple[tuple[str, str], ...] = ()
     value: Any = None
     line: str | None = None
+    always: bool = False
 
 
 class Decided(Protocol):
@@ -54,6 +64,12 @@ class Decided(Protocol):
 
     @property
     def details(self) -> Mapping[str, Any]: ...
+
+    @property
+    def reviewer(self) -> str: ...
+
+    @property
+    def decided_at(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -94,38 +110,126 @@ def plain_reading(answer: Answer, record: Record) -> Reading:
 
 
 def data_quality_subject(record: Record) -> dict[str, Any]:
-    """Gate 1 approves these bytes, read this way, with this cleaning plan, nothing else.
-    How the file was read counts only once someone chose (the same bytes read with another
-    delimiter are another table); detection alone adds nothing."""
+    """Gate 1 approves these bytes, read this way, with this cleaning plan and this triage of
+    the alerts, nothing else. How the file was read counts only once someone chose (the same
+    bytes read with another delimiter are another table); detection alone adds nothing, and
+    so does a triage that leaves every alert open."""
     parts = {"data_sha256": record.source.sha256, "cleaning_plan": record.plan.digest()}
     if record.source.read_options != CHOSEN_NOTHING:
         parts["read_options"] = json_sha256(record.source.read_options.to_dict())
+    if not record.triage.is_empty():
+        parts["alert_triage"] = json_sha256(record.triage.to_dict())
     return parts
+
+
+TRIAGE_EDITABLE = ("status", "note")
+
+
+def _remembered_text(triage: Triage) -> str:
+    """Where a pre-filled triage came from, for the reviewer to weigh."""
+    if triage.origin is None or triage.status == "open":
+        return ""
+    when = f" on {triage.decided_at[:10]}" if triage.decided_at else ""
+    if triage.origin == "decided":
+        return f"decided by {triage.reviewer}{when}"
+    return f"suggested: {triage.status} by {triage.reviewer}{when} on a file with these columns"
+
+
+def triage_rows(record: Record) -> tuple[dict[str, str], ...]:
+    """Gate 1's triage table: one row per alert of the file as loaded, pre-filled with the
+    triage in force, else the one remembered (a suggestion stays open until decided)."""
+    rows = []
+    for alert in record.original.alerts:
+        current, remembered = record.triage.of(alert), record.remembered.of(alert)
+        shown = current if current.status != "open" else remembered
+        status = shown.status if shown.origin != "suggested" else "open"
+        rows.append(
+            {
+                "alert": alert.type.replace("_", " "),
+                "columns": ", ".join(alert.columns) or "all columns",
+                "status": status,
+                "note": shown.note if shown.origin != "suggested" else "",
+                "severity": alert.severity,
+                "what": alert.message,
+                "remembered": _remembered_text(remembered),
+                "key": alert.key,
+            }
+        )
+    return tuple(rows)
 
 
 def data_quality_controls(record: Record) -> tuple[Control, ...]:
     names = tuple((c.name, c.name) for c in record.original.overview.columns)
+    editable = tuple((c, c) for c in TRIAGE_EDITABLE)
+    triage = (
+        (
+            Control(
+                "alert_triage",
+                "table",
+                "Alerts: set each status to accepted, dismissed (say why in the note) or deferred",
+                editable,
+                triage_rows(record),
+                always=True,
+            ),
+        )
+        if record.original.alerts
+        else ()
+    )
     return (
+        *triage,
         Control("drop_duplicates", "checkbox", "Drop duplicate rows", line="plan"),
         Control("drop_columns", "multiselect", "Drop columns", names, line="plan"),
         Control("drop_rows_missing", "multiselect", "Drop rows missing", names, line="plan"),
     )
 
 
+def triage_of(answer: Answer, record: Record) -> AlertTriage:
+    """The triage table of an answer, checked against the alerts (one sentence if not)."""
+    rows = answer.get("alert_triage") or ()
+    if not isinstance(rows, list | tuple):
+        raise TriageError("The alert triage must be a table of alerts.")
+    alerts = {a.key: a for a in record.original.alerts}
+    entries = []
+    for row in rows:
+        alert = alerts.get(str(row.get("key"))) if isinstance(row, Mapping) else None
+        if alert is None:
+            raise TriageError("The alert triage names an alert this analysis does not have.")
+        entries.append({**row, "type": alert.type, "columns": list(alert.columns)})
+    columns = [c.name for c in record.original.overview.columns]
+    return read_triage(entries, record.original.alerts, columns)
+
+
 def read_data_quality(answer: Answer, record: Record) -> Reading:
     """A *modify* is a cleaning plan, checked against the columns before it is recorded;
-    any other verdict is about the data as loaded."""
+    any other verdict is about the data as loaded. The alert triage goes with any verdict,
+    checked first, and is recorded in the details with the columns it was made on (so a
+    file with the same columns can be offered it later)."""
+    triage = triage_of(answer, record)
     plan = CleaningPlan.from_mapping(answer) if _modify(answer) else CleaningPlan()
     plan.check([c.name for c in record.original.overview.columns])
     mods = {"cleaning_plan": plan.to_dict()} if not plan.is_empty() else None
-    return Reading(mods, None, dataclasses.replace(record, plan=plan))
+    details = None
+    if not triage.is_empty():
+        columns = [c.name for c in record.original.overview.columns]
+        details = {"alert_triage": triage.to_dict(), "alert_columns": columns}
+    return Reading(mods, details, dataclasses.replace(record, plan=plan, triage=triage))
 
 
 def plan_in_force(record: Record, decision: Decided | None) -> Record:
-    """The cleaning plan a recorded gate-1 decision put in force (empty unless a modify)."""
+    """The cleaning plan and the alert triage a recorded gate-1 decision put in force (no
+    plan unless a modify; the triage signed by its reviewer, at its time)."""
     mods = decision.modifications if decision is not None else {}
+    recorded = recorded_triage(decision.details) if decision is not None else {}
+    triage = AlertTriage()
+    if decision is not None and recorded:
+        triage = triage_from_record(
+            recorded,
+            record.original.alerts,
+            reviewer=decision.reviewer,
+            decided_at=decision.decided_at,
+        )
     return dataclasses.replace(
-        record, plan=CleaningPlan.from_mapping(mods.get("cleaning_plan", {}))
+        record, plan=CleaningPlan.from_mapping(mods.get("cleaning_plan", {})), triage=triage
     )
 
 

@@ -22,7 +22,7 @@ from flow.source import DELIMITER_NAMES, load_with
 from flow.stages import Options, compute
 from review.gates import undecided_states
 from steps.cleaning import CleaningPlan
-from steps.errors import CleaningError, SignoffError
+from steps.errors import CleaningError, SignoffError, TriageError
 from steps.exports import ExportContext, export_files, json_report
 from steps.figures import report_figures
 from steps.load import ReadOptions
@@ -53,6 +53,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="gate 1's cleaning plan: a JSON file or JSON text with drop_duplicates, "
         "drop_columns, drop_rows_missing",
     )
+    parser.add_argument(
+        "--triage",
+        type=Path,
+        help="gate 1's alert triage: a JSON file holding a list shaped like the report's "
+        "alerts (type, columns, status, note), or a saved report",
+    )
     parser.add_argument("--threshold", type=float, default=0.7, help="strong |r| (0.5–1.0)")
     parser.add_argument("--method", choices=("pearson", "spearman"), default="pearson")
     parser.add_argument("--outliers", choices=("iqr", "zscore", "isolation_forest"), default="iqr")
@@ -80,6 +86,20 @@ def plan_from(text: str | None) -> CleaningPlan:
     return CleaningPlan.from_mapping(fields)
 
 
+def triage_from(path: Path | None) -> tuple[dict, ...]:
+    """The `--triage` option: the entries of a triage file (or of a saved report's alerts)."""
+    if path is None:
+        return ()
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise TriageError("--triage must name a JSON file holding a list of alerts.") from None
+    entries = data.get("alerts") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise TriageError("--triage must name a JSON file holding a list of alerts.")
+    return tuple(entries)
+
+
 def read_options_from(args: argparse.Namespace) -> ReadOptions:
     """How to read FILE: `None` everywhere means detection, as in the app."""
     return ReadOptions(
@@ -90,8 +110,10 @@ def read_options_from(args: argparse.Namespace) -> ReadOptions:
     )
 
 
-def options_from(args: argparse.Namespace) -> Options:
+def options_from(args: argparse.Namespace, settings: Settings) -> Options:
     return Options(
+        thresholds=settings.alerts,
+        triage=triage_from(args.triage),
         plan=plan_from(args.plan),
         parameters=Parameters(
             threshold=args.threshold,
@@ -109,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         settings = Settings.from_env()
-        options = options_from(args)
+        options = options_from(args, settings)
         loaded = load_with(args.file, settings, read_options_from(args), args.file.name)
         record = compute(loaded, options, choose_advisor(settings.ai))
         drafted = report(record, undecided_states(record))

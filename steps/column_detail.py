@@ -35,6 +35,7 @@ from steps.results import ToDict
 from steps.statistics.results import Histogram
 
 LENGTH_BINS = 20
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 # Period bins for a date histogram: the first period giving at most this many bins.
 DATE_MAX_BINS = 60
 # Dates are counted per the finest of hour, day and month giving at most this many keys.
@@ -58,6 +59,8 @@ class NumericDetail(ToDict):
     `cv` = std / |mean|; `mad` = median absolute deviation from the median, on a seeded
     sample of `mad_sample_rows` rows when that is set; `monotonic`: `increasing` or
     `decreasing` when the values never go against row order (ties allowed), else None.
+    `date_shaped`: integer values that read as a YYYYMMDD date (month 1-12, day 1-31, years
+    1800-2200), counted so an integer date column is not taken for a measurement.
     """
 
     p05: float | None
@@ -69,6 +72,7 @@ class NumericDetail(ToDict):
     mad: float | None
     mad_sample_rows: int | None
     monotonic: str | None
+    date_shaped: int = 0
 
 
 @dataclass(frozen=True)
@@ -136,11 +140,26 @@ def _infinite_sql(column: Column, raw: str) -> str:
     return f"count_if(isinf({raw}))" if may_be_non_finite(column) else "0"
 
 
+def _date_shaped_sql(column: Column, v: str) -> str:
+    """Integer values that read as YYYYMMDD (the arithmetic stays in the integer type)."""
+    if not column.dtype.upper().startswith(_INTEGER_TYPES):
+        return "0"
+    return (
+        f"count_if({v} BETWEEN 18000101 AND 22001231 AND ({v} // 100) % 100 BETWEEN 1 AND 12 "
+        f"AND {v} % 100 BETWEEN 1 AND 31)"
+    )
+
+
 def detail_sql(column: Column, v: str, raw: str) -> list[str]:
     """The expressions this column adds to Step 1's scan (`v`: present values, `raw`: as
     stored)."""
     if column.is_numeric:
-        return [f"count_if({v} = 0)", f"count_if({v} < 0)", _infinite_sql(column, raw)]
+        return [
+            f"count_if({v} = 0)",
+            f"count_if({v} < 0)",
+            _infinite_sql(column, raw),
+            _date_shaped_sql(column, v),
+        ]
     if column.is_temporal:
         return [_infinite_sql(column, raw)]
     if column.is_text:
@@ -207,7 +226,7 @@ def numeric_detail(
     sample_rows: int | None,
     monotonic: str | None,
 ) -> NumericDetail:
-    zeros, negatives, infinite = values[:3]
+    zeros, negatives, infinite, date_shaped = values[:4]
     return NumericDetail(
         p05=p05,
         p95=p95,
@@ -218,6 +237,7 @@ def numeric_detail(
         mad=None if mad is None else float(mad),
         mad_sample_rows=sample_rows,
         monotonic=monotonic,
+        date_shaped=int(date_shaped or 0),
     )
 
 

@@ -146,3 +146,7 @@ class TooManyRowsError(SignoffError):
 
 class PrivacyError(SignoffError):
     """Something the privacy mode forbids sending to the AI (rows, in strict mode)."""
+
+
+class TriageError(SignoffError):
+    """An alert triage that names an alert, a column or a status the analysis does not have."""

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
+from steps.alerts.types import Alert, alert_key
 from steps.model import ModelCard
 from steps.overview import Overview
 from steps.quality import Quality
@@ -39,12 +40,27 @@ class Facts:
 
     `overview` is always there; later steps fill the rest as the flow reaches them.
     `model` is the card as approved at gate 3 (the reviewer's candidate selected).
+    `alerts` are the data's alerts (`steps.alerts`); `dismissed` the keys of those the gate-1
+    reviewer dismissed, which the rules then leave out.
     """
 
     overview: Overview
     quality: Quality | None = None
     statistics: Statistics | None = None
     model: ModelCard | None = None
+    alerts: tuple[Alert, ...] = ()
+    dismissed: frozenset[str] = frozenset()
+
+    def standing(self, type_: str) -> dict[str, Alert]:
+        """The alerts of one type the reviewer did not dismiss, by their first column."""
+        return {
+            (a.columns[0] if a.columns else ""): a
+            for a in self.alerts
+            if a.type == type_ and a.key not in self.dismissed
+        }
+
+    def is_dismissed(self, type_: str, *columns: str) -> bool:
+        return alert_key(type_, columns) in self.dismissed
 
 
 Check = Literal["unverified", "misattributed"]

@@ -7,7 +7,7 @@ small example look-ups; the per-column figures come from Step 1's overview.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -67,6 +67,21 @@ class TypeIssue(ToDict):
 
 
 @dataclass(frozen=True)
+class TextPatterns(ToDict):
+    """What the values of one text column look like, counted in Step 2's pattern pass.
+
+    `values`: present values; `numbers`: plain numbers; `leading_zeros`: digit strings
+    starting with 0 (a code such as a ZIP: read as a number it would lose the zeros);
+    `dates`: values per date format of `DATE_FORMATS` that matched any.
+    """
+
+    values: int
+    numbers: int
+    leading_zeros: int
+    dates: dict[str, int]
+
+
+@dataclass(frozen=True)
 class OutlierCounts(ToDict):
     """Step 2's outlier view of one column: counts and bounds by IQR and by Z-score."""
 
@@ -95,6 +110,7 @@ class Quality(ToDict):
     score_formula: str
     score_components: dict[str, float | None]
     notes: tuple[str, ...]
+    text_patterns: dict[str, TextPatterns] = field(default_factory=dict)
 
 
 def duplicates(
@@ -132,6 +148,7 @@ def _text_predicates(v: str) -> dict[str, str]:
     predicates = {
         "number": f"regexp_full_match({v}, '{_NUMBER}')",
         "number_looking": f"regexp_full_match({v}, '{_NUMBER_LOOKING}')",
+        "leading_zero": f"regexp_full_match({v}, '0[0-9]+')",
     }
     for label, pattern in DATE_FORMATS.items():
         predicates[label] = f"regexp_full_match(trim({v}), '{pattern}')"
@@ -152,6 +169,7 @@ def _pattern_counts_query(table: str, text: list[Column]) -> str:
         counts = ", ".join(
             [f"sum(n) FILTER (WHERE {preds['number']})"]
             + [f"sum(n) FILTER (WHERE {preds['number']} OR {preds['number_looking']})"]
+            + [f"sum(n) FILTER (WHERE {preds['leading_zero']})"]
             + [f"sum(n) FILTER (WHERE fmt = {k})" for k in range(len(DATE_FORMATS))]
         )
         parts.append(
@@ -165,8 +183,11 @@ def _pattern_counts_query(table: str, text: list[Column]) -> str:
 
 
 def _numeric_text_issue(n: int, counts: dict[str, int]) -> tuple[str, int, str]:
-    """('', 0, '') unless most values look like numbers; then the issue and its offenders."""
-    if counts["number_looking"] < MOSTLY * n:
+    """('', 0, '') unless most values look like numbers; then the issue and its offenders.
+
+    Digit strings with leading zeros (ZIP codes, account numbers) are codes: kept as text on
+    purpose, so a column of them has no type issue (as a number it would lose the zeros)."""
+    if counts["number_looking"] < MOSTLY * n or counts["leading_zero"]:
         return "", 0, ""
     share = counts["number_looking"] / n
     if counts["number"] == n:
@@ -195,16 +216,27 @@ def type_issues(
     con: duckdb.DuckDBPyConnection, table: str, cols: list[Column], examples: int
 ) -> tuple[TypeIssue, ...]:
     """Numeric-looking text and mixed date formats in text columns, with offending values."""
+    return type_figures(con, table, cols, examples)[0]
+
+
+def type_figures(
+    con: duckdb.DuckDBPyConnection, table: str, cols: list[Column], examples: int
+) -> tuple[tuple[TypeIssue, ...], dict[str, TextPatterns]]:
+    """The type issues of the text columns, and the pattern counts they were judged by (the
+    alerts read those: leading zeros, dates stored as text), from the one pattern pass."""
     text = [c for c in cols if c.is_text]
     if not text:
-        return ()
+        return (), {}
     predicates = [_text_predicates(value_expr(c)) for c in text]
     found: list[tuple[Column, str, int, str, str]] = []
+    patterns: dict[str, TextPatterns] = {}
     for i, n, *figures in con.execute(_pattern_counts_query(table, text)).fetchall():
         column, n = text[i], int(n or 0)
         counts = dict(zip(predicates[i], (int(f or 0) for f in figures), strict=True))
         if not n:
             continue
+        dates = {label: counts[label] for label in DATE_FORMATS if counts[label]}
+        patterns[column.name] = TextPatterns(n, counts["number"], counts["leading_zero"], dates)
         issue, count, detail = _numeric_text_issue(n, counts)
         if issue:
             number = predicates[i]["number"]
@@ -215,10 +247,11 @@ def type_issues(
             offending = " OR ".join(predicates[i][label] for label in minority)
             found.append((column, issue, count, detail, offending))
     samples = _offending_examples(con, table, [(c, p) for c, _, _, _, p in found], examples)
-    return tuple(
+    issues = tuple(
         TypeIssue(column.name, issue, count, samples.get(k, ()), detail)
         for k, (column, issue, count, detail, _) in enumerate(found)
     )
+    return issues, patterns
 
 
 def _offending_examples(
@@ -308,7 +341,7 @@ def quality(
     cols = columns(con, table)
     stats = stats_from(ov)
     dup_count, dup_rows = duplicates(con, table, cols, examples)
-    issues = type_issues(con, table, cols, examples)
+    issues, patterns = type_figures(con, table, cols, examples)
     iqr = outliers(
         con, table, method="iqr", iqr_multiplier=iqr_multiplier, stats=stats, examples=examples
     )
@@ -331,4 +364,5 @@ def quality(
         score_formula=SCORE_FORMULA,
         score_components=components,
         notes=tuple(notes),
+        text_patterns=patterns,
     )

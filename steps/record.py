@@ -17,6 +17,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
+from steps.alerts import Alert
+from steps.alerts.triage import AlertTriage
 from steps.cleaning import CleaningPlan
 from steps.insights import StepInsights
 from steps.load import LoadReport
@@ -34,14 +36,15 @@ OutlierMethod = Literal["iqr", "zscore", "isolation_forest"]
 
 @dataclass(frozen=True)
 class Described(ToDict):
-    """Steps 1–2 of one table (the file as loaded, or the cleaned view) and what the
-    advisor said of them."""
+    """Steps 1–2 of one table (the file as loaded, or the cleaned view), what the advisor
+    said of them, and the alerts their figures raise (`steps.alerts`)."""
 
     table: str
     overview: Overview
     quality: Quality
     overview_insights: StepInsights
     quality_insights: StepInsights
+    alerts: tuple[Alert, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,15 @@ class Parameters(ToDict):
 @dataclass(frozen=True)
 class Analysed(ToDict):
     """Step 3: statistics at the threshold, outliers by the chosen method, the scatter
-    samples the charts draw, and the advisor's findings."""
+    samples the charts draw, the advisor's findings, and the alerts only Step 3's figures
+    raise (skewness, correlations)."""
 
     parameters: Parameters
     statistics: Statistics
     outliers: OutlierReport
     scatters: tuple[ScatterSample, ...]
     insights: StepInsights
+    alerts: tuple[Alert, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,10 @@ class Record:
     `original` is Steps 1–2 of the file as loaded; `view` is what Steps 3–4 and the report
     use — the cleaned view once gate 1 set a plan, else `original` — and is None until
     gate 1 opens. `model` is the card as trained; `model_choice` the candidate the gate-3
-    reviewer chose instead of its own pick (see `approved_model`).
+    reviewer chose instead of its own pick (see `approved_model`). `triage` is gate 1's
+    triage of the alerts in force; `remembered` a triage recorded earlier on the same bytes
+    (`decided`) or on a file with the same columns (`suggested`), which only pre-fills the
+    gate-1 form: it is in no subject, score or report until a decision records it.
     """
 
     source: LoadReport
@@ -156,6 +164,14 @@ class Record:
     recommendations: Recommendations | None = None
     rejected: tuple[RejectedFinding, ...] = ()
     reviews: ItemReviews = field(default_factory=ItemReviews)
+    triage: AlertTriage = field(default_factory=AlertTriage)
+    remembered: AlertTriage = field(default_factory=AlertTriage)
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        """The alerts gate 1 triages (those of the file as loaded), then Step 3's."""
+        step3 = self.analysed.alerts if self.analysed is not None else ()
+        return (*self.original.alerts, *step3)
 
     @property
     def shown(self) -> Described:

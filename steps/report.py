@@ -114,7 +114,16 @@ def report_parts(record: Record) -> dict[str, Any]:
             else None
         ),
         "ai": ai,
+        "alerts": alerts_section(record),
     }
+
+
+def alerts_section(record: Record) -> list[dict[str, Any]]:
+    """Each alert with its triage (`open` until the gate-1 reviewer decides it)."""
+    return [
+        {**alert.to_dict(), "key": alert.key, "triage": record.triage.of(alert).to_dict()}
+        for alert in record.alerts
+    ]
 
 
 def _marked(insights: StepInsights, rejected: Mapping[str, RejectedFinding]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
+from steps.alerts.types import Thresholds
 from steps.errors import SettingsError
 from steps.load.report import DEFAULT_LIMITS, DEFAULT_MAX_MB, MIB, LoadLimits
 
@@ -132,6 +133,7 @@ class Settings:
     ai: AISettings = AISettings()
     identity: IdentitySettings = IdentitySettings()
     upload: UploadSettings = UploadSettings()
+    alerts: Thresholds = field(default_factory=Thresholds)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -157,6 +159,7 @@ class Settings:
             ai=_ai_settings(text, HOSTED_PRIVACY if hosted else DEFAULT_PRIVACY),
             identity=_identity_settings(text),
             upload=_upload_settings(text),
+            alerts=_alert_thresholds(text, env),
         )
 
     @property
@@ -269,6 +272,32 @@ def _upload_settings(text: Text) -> UploadSettings:
             None if retention is None else _positive("SIGNOFF_RETENTION_DAYS", text, 1.0, "days")
         ),
     )
+
+
+def _alert_thresholds(text: Text, env: Mapping[str, str]) -> Thresholds:
+    """`SIGNOFF_ALERT_<TYPE>` (e.g. `SIGNOFF_ALERT_ZEROS=0.2`): each alert type's threshold,
+    a non-negative finite number (`docs/alerts.md` lists the defaults). A variable naming no
+    alert type is refused too: a misspelt one would otherwise change nothing, silently."""
+    known = {f"SIGNOFF_ALERT_{name.upper()}" for name in Thresholds.names()}
+    unknown = sorted(k for k in env if k.startswith("SIGNOFF_ALERT_") and k not in known)
+    if unknown:
+        raise SettingsError(
+            f"{unknown[0]} names no alert type; docs/alerts.md lists the SIGNOFF_ALERT_ variables."
+        )
+    chosen: dict[str, float] = {}
+    for name in Thresholds.names():
+        variable = f"SIGNOFF_ALERT_{name.upper()}"
+        raw = text(variable)
+        if raw is None:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not (value >= 0 and math.isfinite(value)):
+            raise SettingsError(f"{variable} must be a number of 0 or more, not {raw!r}.")
+        chosen[name] = value
+    return Thresholds(**chosen)
 
 
 def _ai_settings(text: Text, privacy: Privacy) -> AISettings:

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import io
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
@@ -45,3 +46,16 @@ def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
     refuses to start under a running loop."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+VEGA = Path(__file__).parent / "data" / "vega"
+
+
+def co2_with_integer_dates(folder: Path) -> Path:
+    """The vendored co2 file with its dates written as YYYYMMDD integers (`date`, `co2`):
+    the shape issue 13 saw called leakage."""
+    frame = pd.read_csv(VEGA / "co2-concentration.csv")
+    frame["date"] = pd.to_datetime(frame["Date"]).dt.strftime("%Y%m%d").astype(int)
+    path = folder / "co2.csv"
+    frame.rename(columns={"CO2": "co2"})[["date", "co2"]].to_csv(path, index=False)
+    return path

@@ -104,7 +104,11 @@ def test_a_plan_the_data_cannot_take_is_refused_before_anything_is_recorded():
 
 
 def test_gate_1_offers_the_plan_over_the_columns_as_loaded():
-    controls = data_quality_controls(walk().started)
+    record = walk().started
+    assert record.original.alerts, "the walk's data raises alerts, triaged first"
+    triage, *controls = data_quality_controls(record)
+    assert (triage.name, triage.kind, triage.always) == ("alert_triage", "table", True)
+    assert [row["key"] for row in triage.value] == [a.key for a in record.original.alerts]
     assert [(c.name, c.kind, c.line) for c in controls] == [
         ("drop_duplicates", "checkbox", "plan"),
         ("drop_columns", "multiselect", "plan"),

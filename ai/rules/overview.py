@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ai.rules.base import Action, Observation, evidence, observe, share
+from steps.alerts import Alert
 from steps.insights import Facts
 from steps.overview import ColumnSummary, Overview
 from steps.text import number_text, percent_text
@@ -32,8 +33,51 @@ def overview_observations(facts: Facts) -> list[Observation]:
         ]
     out = [_size(ov, size), _kinds(ov)]
     for column in ov.columns:
-        out.extend(_column(column, ov.n_rows))
+        out.extend(_column(column, ov.n_rows, facts))
+    out.extend(_alerted(alert) for t in ALERTED for alert in facts.standing(t).values())
     return out
+
+
+# Alert types Step 1 reports as they are (their sentence, figures and threshold), with the
+# action each calls for; the others have rules of their own (here or in Step 2's).
+ALERTED: dict[str, tuple[str, str] | None] = {
+    "imbalance": None,
+    "high_cardinality": None,
+    "infinite": ("Decide what the infinite values of {name} stand for", "They are set aside."),
+    "integer_dates": ("Read {name} as a date", "As a number it reads as a measurement."),
+    "ambiguous_dates": (
+        "Confirm whether {name} is day-first or month-first",
+        "Every value reads both ways; a wrong guess shifts the dates.",
+    ),
+    "dates_as_text": ("Parse {name} as dates", "As text it cannot be sorted or binned by time."),
+}
+
+
+def _alerted(alert: Alert) -> Observation:
+    """An alert as a Step 1 finding: its own sentence, its figures as the evidence."""
+    name = alert.columns[0] if alert.columns else ""
+    path = f"alerts[{alert.key}]"
+    figures = [
+        evidence(f"{path}.{k}", v)
+        for k, v in alert.figures.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    if alert.threshold is not None:
+        figures.append(evidence(f"{path}.threshold", alert.threshold))
+    wanted = ALERTED[alert.type]
+    action = None
+    if wanted is not None:
+        action = Action(wanted[0].format(name=name), wanted[1], 2, 1)
+    title = f"{name}: {alert.type.replace('_', ' ')}"
+    return observe(
+        "overview",
+        f"alert:{alert.key}",
+        title,
+        alert.message,
+        alert.severity,
+        tuple(figures),
+        action,
+    )
 
 
 def _size(ov: Overview, size: tuple[str, ...]) -> Observation:
@@ -85,11 +129,13 @@ def _kinds(ov: Overview) -> Observation:
     )
 
 
-def _column(column: ColumnSummary, n_rows: int) -> list[Observation]:
+def _column(column: ColumnSummary, n_rows: int, facts: Facts) -> list[Observation]:
+    """Heavy missingness, identifiers and constants, unless the reviewer dismissed that
+    alert of the column at gate 1."""
     name, path = column.name, f"overview.columns[{column.name}]"
     out = []
     missing = share(column.n_missing, n_rows)
-    if missing >= MISSING_HEAVY:
+    if missing >= MISSING_HEAVY and not facts.is_dismissed("missing", name):
         out.append(
             observe(
                 "overview",
@@ -104,7 +150,7 @@ def _column(column: ColumnSummary, n_rows: int) -> list[Observation]:
                 ),
             )
         )
-    if column.kind == "identifier":
+    if column.kind == "identifier" and not facts.is_dismissed("identifier", name):
         out.append(
             observe(
                 "overview",
@@ -125,7 +171,11 @@ def _column(column: ColumnSummary, n_rows: int) -> list[Observation]:
                 ),
             )
         )
-    elif column.n_distinct <= 1 and column.n_missing < n_rows:
+    elif (
+        column.n_distinct <= 1
+        and column.n_missing < n_rows
+        and not facts.is_dismissed("constant", name)
+    ):
         out.append(
             observe(
                 "overview",

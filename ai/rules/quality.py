@@ -4,6 +4,7 @@ the cleaning action it calls for."""
 from __future__ import annotations
 
 from ai.rules.base import Action, Observation, evidence, observe, share
+from steps.alerts import Alert
 from steps.insights import Facts, Severity
 from steps.overview import Kind
 from steps.quality import OutlierCounts, Quality, TypeIssue
@@ -23,19 +24,71 @@ def quality_observations(facts: Facts) -> list[Observation]:
     if q is None:
         return []
     kinds = {c.name: c.kind for c in facts.overview.columns}
+    inflated = facts.standing("zero_inflated")
     out = []
     if q.quality_score is not None:
         out.append(_score(q.quality_score))
-    if q.duplicate_rows:
+    if q.duplicate_rows and not facts.is_dismissed("duplicates"):
         out.append(_duplicates(q))
     for name, n_missing in sorted(q.missing_by_column.items()):
-        if n_missing:
+        if n_missing and not facts.is_dismissed("missing", name):
             out.append(_missing(name, n_missing, q.n_rows, kinds.get(name)))
     for name, counts in sorted(q.outliers.items()):
-        if counts.iqr or counts.zscore:
+        if name in inflated:
+            out.append(_zero_inflated(inflated[name]))
+        elif counts.iqr or counts.zscore:
             out.append(_outliers(name, counts, q.n_rows))
-    out.extend(_type_issue(issue) for issue in q.type_issues)
+    out.extend(
+        _type_issue(issue)
+        for issue in q.type_issues
+        if not facts.is_dismissed("numbers_as_text", issue.column)
+    )
+    out.extend(_code(alert) for alert in facts.standing("leading_zeros").values())
     return out
+
+
+def _zero_inflated(alert: Alert) -> Observation:
+    """The zeros are the finding; outliers are those of the non-zero values, if any."""
+    (name,) = alert.columns
+    path = f"alerts[{alert.key}]"
+    share_zero = float(alert.figures["share"] or 0)
+    extreme = int(alert.figures["outliers_nonzero"] or 0)
+    action = None
+    if extreme:
+        action = Action(
+            f"Review the {number_text(extreme)} extreme non-zero values of {name}",
+            "The zeros are real observations; only the non-zero values are judged for outliers.",
+            2,
+            2,
+        )
+    return observe(
+        "quality",
+        f"zeros:{name}",
+        f"{name} is mostly zeros",
+        f"{name} is zero in {percent_text(share_zero)} of its values; of the non-zero values "
+        f"{number_text(extreme)} lie outside 1.5 × IQR.",
+        "info",
+        (
+            evidence(f"{path}.share", share_zero),
+            evidence(f"{path}.outliers_nonzero", extreme),
+        ),
+        action,
+        insight=f"{name} is zero on {percent_text(share_zero)} of the rows.",
+    )
+
+
+def _code(alert: Alert) -> Observation:
+    """A column of codes with leading zeros: kept as text, and said so."""
+    (name,) = alert.columns
+    n = int(alert.figures["leading_zeros"] or 0)
+    return observe(
+        "quality",
+        f"code:{name}",
+        f"{name} is a code, kept as text",
+        f"{number_text(n)} values of {name} start with 0; read as numbers they would lose it.",
+        "info",
+        (evidence(f"alerts[{alert.key}].leading_zeros", n),),
+    )
 
 
 def _score(score: float) -> Observation:

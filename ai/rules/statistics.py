@@ -4,6 +4,7 @@ whose shape makes means and z-scores mislead."""
 from __future__ import annotations
 
 from ai.rules.base import Action, Observation, evidence, observe
+from steps.alerts import time_columns
 from steps.insights import Facts
 from steps.statistics import NumericDistribution, StrongPair
 from steps.text import number_text
@@ -18,11 +19,31 @@ def statistics_observations(facts: Facts) -> list[Observation]:
     s = facts.statistics
     if s is None:
         return []
-    out = [_pair(pair, s.threshold) for pair in s.strong_correlations]
+    dated = time_columns(facts.overview, facts.alerts)
+    out = [
+        _trend(pair) if {pair.a, pair.b} & dated else _pair(pair, s.threshold)
+        for pair in s.strong_correlations
+    ]
     for name, dist in sorted(s.distributions.numeric.items()):
         if shape := _shape(name, dist):
             out.append(shape)
     return out
+
+
+def _trend(pair: StrongPair) -> Observation:
+    a, b, r = pair.a, pair.b, pair.r
+    path = f"statistics.strong_correlations[{a},{b}]"
+    direction = "rises" if r > 0 else "falls"
+    return observe(
+        "statistics",
+        f"trend:{a}|{b}",
+        f"A trend over time: {a} and {b}",
+        f"One of {a} and {b} is a date, and the other {direction} with it "
+        f"(r = {number_text(r)}): a trend, not leakage.",
+        "info",
+        (evidence(f"{path}.r", r), evidence(f"{path}.n", pair.n)),
+        insight=f"{a} and {b} follow a trend over time (r = {number_text(r)}).",
+    )
 
 
 def _pair(pair: StrongPair, threshold: float) -> Observation:

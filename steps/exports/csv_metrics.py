@@ -73,6 +73,20 @@ def metric_rows(report: Report) -> Iterator[Row]:
         for metric, value in metrics:
             yield "column", column, metric, value
     yield from _correlation_rows(doc["statistics"])
+    yield from _alert_rows(doc["alerts"])
+
+
+def _alert_rows(alerts: list[Mapping[str, Any]]) -> Iterator[Row]:
+    """Per alert (column: its columns joined by `|`): severity, threshold, each figure, and
+    the triage's status and note."""
+    for alert in alerts:
+        column, kind = "|".join(alert["columns"]), alert["type"]
+        yield "alerts", column, f"{kind}.severity", alert["severity"]
+        yield "alerts", column, f"{kind}.threshold", alert["threshold"]
+        for name, value in alert["figures"].items():
+            yield "alerts", column, f"{kind}.{name}", value
+        for name in ("status", "reviewer", "note", "decided_at"):
+            yield "alerts", column, f"{kind}.triage.{name}", alert["triage"][name]
 
 
 def _column_metrics(doc: Mapping[str, Any]) -> dict[str, list[tuple[str, Any]]]:

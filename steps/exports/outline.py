@@ -11,11 +11,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from steps.alerts.triage import Triage
 from steps.cleaning import CleaningPlan
 from steps.insights import StepInsights
 from steps.model import ModelCard
 from steps.recommend import ItemReviews, Recommendations
-from steps.record import Analysed, CleaningDelta, Described, RejectedFinding
+from steps.record import Analysed, CleaningDelta, Described, Record, RejectedFinding
 from steps.report import AuditSummary, GateEntry, Report
 from steps.text import number_text
 
@@ -52,6 +53,7 @@ def outline(report: Report) -> list[Section]:
         _gates(report.gates),
         _overview(record.shown),
         _quality(record.shown),
+        _alerts(record),
         _cleaning(record.plan, record.cleaning_delta),
         _statistics(record.analysed),
         _model(record.model),
@@ -149,6 +151,37 @@ def _quality(shown: Described) -> Section:
         ("Score formula", q.score_formula),
     )
     return Section("Quality", facts=facts)
+
+
+def _triage_text(triage: Triage) -> str:
+    if triage.status == "open":
+        return "open"
+    by = f" by {triage.reviewer}" if triage.reviewer else ""
+    when = f" at {triage.decided_at}" if triage.decided_at else ""
+    return f"{triage.status}{by}{when}"
+
+
+def _alerts(record: Record) -> Section:
+    """Every alert, its threshold and its triage, in catalog order; the sentences below."""
+    if not record.alerts:
+        return Section("Alerts", bullets=("No alerts: nothing crossed a threshold.",))
+    rows = tuple(
+        (
+            a.type.replace("_", " "),
+            listed(a.columns) if a.columns else "all columns",
+            a.severity,
+            number_text(a.threshold) if a.threshold is not None else "",
+            _triage_text(t := record.triage.of(a)),
+            t.note,
+        )
+        for a in record.alerts
+    )
+    table = Table(
+        ("alert", "columns", "severity", "threshold", "triage", "note"),
+        rows,
+        (False, False, False, True, False, False),
+    )
+    return Section("Alerts", tables=(table,), bullets=tuple(a.message for a in record.alerts))
 
 
 def _cleaning(plan: CleaningPlan, delta: CleaningDelta | None) -> Section:

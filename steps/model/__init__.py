@@ -94,8 +94,12 @@ def baselines(
     sample_rows: int = 20_000,
     folds: int = 5,
     progress: Progress | None = None,
+    time_columns: frozenset[str] = frozenset(),
 ) -> ModelCard:
-    """Cross-validated dummy, linear and gradient-boosted baselines for `target`."""
+    """Cross-validated dummy, linear and gradient-boosted baselines for `target`.
+
+    `time_columns` (dates, integer dates: `steps.alerts`) are not suspected of leakage for
+    a near-perfect correlation with the target: a measure that grows over time does."""
     report = progress or _no_progress
     profile = _profile_target(con, table, target)
     choice = _choose_task(profile)
@@ -116,7 +120,7 @@ def baselines(
         n_present=profile.n_present,
     )
     design, n_folds, fold_warnings = _build_design(
-        frame, target, choice.task, candidates, profile.n_rows, folds
+        frame, target, choice.task, candidates, profile.n_rows, folds, time_columns
     )
     primary = PRIMARY_METRIC[choice.task]
     results, best, importances = _train(design, choice.task, n_folds, seed, report)
@@ -158,6 +162,7 @@ def _build_design(
     candidates: list[Column],
     n_rows_total: int,
     folds: int,
+    time_columns: frozenset[str] = frozenset(),
 ) -> tuple[_Design, int, list[ModelWarning]]:
     """The modelling data from the sample, and the number of folds it can support."""
     y, classes, keep, class_warnings = _encode_target(frame[target], task)
@@ -167,7 +172,7 @@ def _build_design(
     )
     if not numeric and not categorical:
         raise FeatureError(f"No usable feature is left to predict {target!r} from.")
-    data_warnings = _data_warnings(X, y, target, task)
+    data_warnings = _data_warnings(X, y, target, task, time_columns)
     for name in categorical:
         X[name] = _category_codes(X[name])
     if task != "regression" and len(classes) < 2:

@@ -86,9 +86,12 @@ def _determination(feature: pd.Series, y: np.ndarray, task: Task) -> str | None:
     return None
 
 
-def _leakage_warning(name: str, x: pd.Series, y: np.ndarray, task: Task) -> ModelWarning | None:
-    """A warning when the feature looks like the answer itself rather than a predictor."""
-    finding = _correlated(x, y, task) or _determination(x, y, task)
+def _leakage_warning(
+    name: str, x: pd.Series, y: np.ndarray, task: Task, is_time: bool = False
+) -> ModelWarning | None:
+    """A warning when the feature looks like the answer itself rather than a predictor (a
+    time column only when it is the target itself: its correlation is a trend)."""
+    finding = _correlated(x, y, task, is_time) or _determination(x, y, task)
     if finding is None:
         return None
     return ModelWarning(
@@ -99,8 +102,9 @@ def _leakage_warning(name: str, x: pd.Series, y: np.ndarray, task: Task) -> Mode
     )
 
 
-def _correlated(x: pd.Series, y: np.ndarray, task: Task) -> str | None:
-    """For a numeric feature and a numeric (or 0/1) target: identical or |r| ≥ 0.98, in words."""
+def _correlated(x: pd.Series, y: np.ndarray, task: Task, is_time: bool = False) -> str | None:
+    """For a numeric feature and a numeric (or 0/1) target: identical or |r| ≥ 0.98, in words
+    (for a time column, identical only)."""
     if task == "multiclass" or x.dtype.kind != "f":
         return None
     r = _correlation(x.to_numpy(), y.astype(float))
@@ -108,6 +112,8 @@ def _correlated(x: pd.Series, y: np.ndarray, task: Task) -> str | None:
         return None
     if _identical(x.to_numpy(), y):
         return "is identical to the target"
+    if is_time:
+        return None
     return f"is near-perfectly correlated with the target (r = {r:.3f})"
 
 
@@ -116,12 +122,18 @@ def _identical(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(mask.any()) and bool(np.array_equal(x[mask], y[mask].astype(float)))
 
 
-def _data_warnings(X: pd.DataFrame, y: np.ndarray, target: str, task: Task) -> list[ModelWarning]:
+def _data_warnings(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    target: str,
+    task: Task,
+    time_columns: frozenset[str] = frozenset(),
+) -> list[ModelWarning]:
     """Leakage and naming warnings, judged on the feature values as loaded (before coding)."""
     found: list[ModelWarning] = []
     for name in X.columns:
         for warning in (
-            _leakage_warning(name, X[name], y, task),
+            _leakage_warning(name, X[name], y, task, name in time_columns),
             _name_warning(name, target),
         ):
             if warning is not None:
