@@ -24,6 +24,7 @@ from steps.alerts.triage import (
     recorded_triage,
     triage_from_record,
 )
+from steps.alerts.types import SEVERITIES
 from steps.cleaning import CleaningPlan
 from steps.errors import FeatureError, GateError, TriageError
 from steps.load import CHOSEN_NOTHING
@@ -139,7 +140,8 @@ def triage_rows(record: Record) -> tuple[dict[str, str], ...]:
     """Gate 1's triage table: one row per alert of the file as loaded, pre-filled with the
     triage in force, else the one remembered (a suggestion stays open until decided)."""
     rows = []
-    for alert in record.original.alerts:
+    # Most severe first (stable within a severity), so a reviewer starts with what matters.
+    for alert in sorted(record.original.alerts, key=lambda a: SEVERITIES.index(a.severity)):
         current, remembered = record.triage.of(alert), record.remembered.of(alert)
         shown = current if current.status != "open" else remembered
         status = shown.status if shown.origin != "suggested" else "open"

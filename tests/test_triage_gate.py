@@ -58,7 +58,9 @@ def test_the_form_holds_one_triage_table(tmp_path: Path):
     form = gate_form(gate_by_id("data_quality"), record)
     editors = [e for e in form.element._elements.values() if isinstance(e, mo.ui.data_editor)]
     assert len(editors) == 1
-    assert [r["key"] for r in editors[0].value] == [a.key for a in record.original.alerts]
+    assert sorted(r["key"] for r in editors[0].value) == sorted(
+        a.key for a in record.original.alerts
+    )
     assert {r["status"] for r in editors[0].value} == {"open"}
     assert "None" not in form.text
 
@@ -173,3 +175,17 @@ def test_the_form_checks_the_edits_the_browser_sends(tmp_path: Path):
     noted = {"edits": [*bare["edits"], {"rowIdx": row, "columnId": "note", "value": "optional"}]}
     assert form.validate({**base, "alert_triage": noted}) is None
     assert form.validate({**base, "alert_triage": {"edits": []}}) is None
+
+
+def test_the_triage_table_puts_the_most_severe_alerts_first(tmp_path: Path):
+    from samples import sample_path
+    from steps.load import load
+
+    loaded = load(sample_path("messy_orders"))
+    record = start(loaded, ADVISOR, None)[0]
+    shown = [r["severity"] for r in triage_rows(record)]
+    rank = {"critical": 0, "warning": 1, "info": 2}
+    assert shown == sorted(shown, key=rank.__getitem__)
+    assert len(set(shown)) > 1  # the sample has alerts of more than one severity
+    by_key = {a.key: a.severity for a in record.original.alerts}
+    assert sorted(r["key"] for r in triage_rows(record)) == sorted(by_key)

@@ -17,6 +17,7 @@ from steps.results import ToDict
 from steps.statistics import Statistics
 
 Severity = Literal["info", "warning", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")  # most severe first
 Figure = int | float | str | bool | None
 
 
