@@ -11,7 +11,7 @@ with app.setup:
 
     from ai.factory import choose_advisor
     from ai.prompts import privacy_notice
-    from flow import pages, views
+    from flow import pages, team, views
     from flow.choices import (
         choices_of,
         keep_model,
@@ -39,13 +39,12 @@ with app.setup:
         train,
     )
     from review.ai_cache import AICache
-    from review.analyses import AnalysisError, analysis_source
     from review.answers import exclusions_in_force
     from review.audit import EVENT_KINDS, AuditTrail
     from review.audit_key import key_for
     from review.gates import decisions, gate_by_id, gate_ids
     from review.identity import Signing, identity_from
-    from review.requests import RequestError, get_request, open_requests, route_request
+    from review.requests import open_requests
     from samples import SAMPLES, sample_path
     from steps.chart_builder import ChartProblem, ChartSpec
     from steps.chart_builder import build as build_chart
@@ -201,96 +200,21 @@ def queue_controls():
 def queue_cell(queue_refresh, set_routed, set_source, settings, signing, trail):
     _ = queue_refresh.value
     queue = mo.ui.table(
-        pages.queue_rows(open_requests(trail)) or [{"queue": "no open review requests"}],
+        team.queue_rows(open_requests(trail)) or [{"queue": "no open review requests"}],
         selection="single",
         label="Open review requests, highest priority first (select one to open it)",
         show_download=False,
-        on_change=lambda rows: set_source(reopen(trail, settings, rows)),
+        on_change=lambda rows: set_source(team.reopen(trail, settings, rows)),
     )
-    # Routing happens when the form is submitted, for the row selected then: a reaction to
-    # the selection would route every row picked later with the last form's values.
-    _route_form = (
-        mo.md("**Route the selected request:** {assignee} {deadline} {priority}")
-        .batch(
-            assignee=mo.ui.text(label="Reviewer"),
-            deadline=mo.ui.date(label="Deadline"),
-            priority=mo.ui.slider(1, 5, value=3, label="Priority (1 = highest)", show_value=True),
-        )
-        .form(
-            submit_button_label="Route",
-            on_change=lambda answer: (
-                set_routed(
-                    route_selected(
-                        trail, pages.selected_request(queue.value), answer, signing.signed_in
-                    )
-                )
-                if answer
-                else None
-            ),
+    _route = team.route_form(
+        lambda answer: set_routed(
+            team.route_selected(
+                trail, team.selected_request(queue.value), answer, signing.signed_in
+            )
         )
     )
-    # Beside the analysis, not between Data and Step 1: the queue is the team's, the page
-    # is one analysis.
-    mo.sidebar(
-        mo.vstack(
-            [
-                mo.hstack(
-                    [mo.md("### Review queue"), queue_refresh],
-                    justify="space-between",
-                    align="center",
-                ),
-                queue,
-                _route_form,
-            ],
-            gap=1,
-            heights=[0, 0, 0],  # marimo's default lets each grow to a third of the sidebar
-        ),
-        width="26rem",
-    )
+    team.queue_sidebar(queue_refresh, queue, _route)
     return
-
-
-@app.function
-def reopen(trail: AuditTrail, settings: Settings, rows) -> Source | None:
-    """The kept source of the queued analysis picked, so this session sees what the analyst
-    saw; None (nothing changes) when nothing is picked or the source is gone."""
-    chosen = pages.selected_request(rows)
-    request = get_request(trail, chosen["request"]) if chosen is not None else None
-    if request is None:
-        return None
-    try:
-        analysis, path = analysis_source(trail, request.analysis_id, root=settings.workspace)
-    except AnalysisError:
-        return None
-    return Source(
-        analysis.source_name, path, awaiting=request.gate, analysis_id=request.analysis_id
-    )
-
-
-@app.function
-def route_selected(trail: AuditTrail, chosen, answer, actor: str | None) -> mo.Html:
-    """Route the chosen queue row as the form asks; what happened, as a callout."""
-    if chosen is None:
-        return mo.callout(mo.md("Select a request in the queue first."), kind="warn")
-    try:
-        routed = route_request(
-            trail,
-            chosen["request"],
-            assignee=answer["assignee"],
-            deadline=answer["deadline"],
-            priority=answer["priority"],
-            actor=actor,
-        )
-    except RequestError as error:
-        return views.failure(str(error))
-    due = f", due {esc(routed.deadline)}" if routed.deadline else ""
-    return mo.callout(
-        mo.md(
-            f"Request {routed.id} ({esc(gate_by_id(routed.gate).title)}) goes to "
-            f"**{esc(routed.assignee or 'anyone')}**, priority {routed.priority}{due}."
-        ),
-        kind="success",
-    )
 
 
 @app.cell
@@ -1054,8 +978,8 @@ def export_refusal_view(get_export_refusal):
 
 @app.cell(hide_code=True)
 def audit_controls():
-    audit_kind = mo.ui.dropdown(["(all)", *EVENT_KINDS], value="(all)", label="Kind")
-    audit_gate = mo.ui.dropdown(["(all)", *gate_ids()], value="(all)", label="Gate")
+    audit_kind = mo.ui.dropdown([team.ALL, *EVENT_KINDS], value=team.ALL, label="Kind")
+    audit_gate = mo.ui.dropdown([team.ALL, *gate_ids()], value=team.ALL, label="Gate")
     audit_actor = mo.ui.text(label="Reviewer")
     audit_refresh = mo.ui.refresh(options=["10s", "1m"], default_interval="10s", label="Refresh")
     return audit_actor, audit_gate, audit_kind, audit_refresh
@@ -1064,39 +988,10 @@ def audit_controls():
 @app.cell(hide_code=True)
 def audit_viewer(audit_actor, audit_gate, audit_kind, audit_refresh, trail):
     _ = audit_refresh.value
-    _filters = {
-        "kind": None if audit_kind.value == "(all)" else audit_kind.value,
-        "gate": None if audit_gate.value == "(all)" else audit_gate.value,
-        "actor": audit_actor.value.strip() or None,
-    }
-    _check = trail.verify()
-    _events = trail.events(**_filters, limit=500)
-    mo.vstack(
-        [
-            mo.md("## Audit trail"),
-            mo.callout(
-                mo.md(
-                    f"**Chain verified:** {_check.n_events:,} events, head "
-                    f"`{(trail.head() or '')[:16]}…`"
-                    if _check.ok
-                    else f"**Chain broken:** {esc(_check.reason)}"
-                ),
-                kind="success" if _check.ok else "danger",
-            ),
-            mo.hstack([audit_kind, audit_gate, audit_actor, audit_refresh], justify="start", gap=1),
-            mo.ui.table(
-                [pages.event_row(e) for e in reversed(_events)] or [{"events": "none match"}],
-                selection=None,
-                page_size=15,
-                show_download=False,
-            ),
-            mo.download(
-                data=lambda f=_filters: trail.to_jsonl(**f).encode(),
-                filename="signoff-audit.jsonl",
-                mimetype="application/x-ndjson",
-                label="Download as JSON Lines",
-            ),
-        ]
+    team.audit_view(
+        trail,
+        [audit_kind, audit_gate, audit_actor, audit_refresh],
+        team.audit_filters(audit_kind.value, audit_gate.value, audit_actor.value),
     )
     return
 

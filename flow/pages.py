@@ -6,7 +6,6 @@ say which page to show where.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,9 +24,7 @@ from flow.views import (
     stat,
     step_tabs,
 )
-from review.audit import Event
 from review.gates import GateState, gate_by_id
-from review.requests import ReviewRequest
 from steps.column_charts import column_card
 from steps.figures import (
     overview_figures,
@@ -459,43 +456,3 @@ def diff_view(diff: RecommendationDiff) -> mo.Html:
     if diff.is_empty:
         parts.append("- no change to the plan")
     return mo.callout(mo.md("\n".join(parts)), kind="info")
-
-
-def queue_rows(requests: Sequence[ReviewRequest]) -> list[dict]:
-    """The review queue as table rows; overdue requests say so first."""
-    return [
-        {
-            "overdue": "OVERDUE" if r.overdue else "",
-            "priority": r.priority,
-            "deadline": r.deadline or "",
-            "gate": gate_by_id(r.gate).title,
-            "type": r.type,
-            "file": r.source_name or "",
-            "assignee": r.assignee or "",
-            "analysis": r.analysis_id,
-            "opened": r.created_at,
-            "request": r.id,
-        }
-        for r in requests
-    ]
-
-
-def selected_request(selection: object) -> Mapping | None:
-    """The queue row the reviewer picked, if any (a table's selection: a list of rows)."""
-    rows = list(selection) if isinstance(selection, list | tuple) else []
-    first = rows[0] if rows else None
-    return first if isinstance(first, Mapping) and first.get("analysis") else None
-
-
-def event_row(event: Event) -> dict:
-    """One audit event as a table row; the payload shown as compact JSON."""
-    return {
-        "id": event.id,
-        "at": event.at,
-        "kind": event.kind,
-        "gate": event.payload.get("gate", ""),
-        "actor": event.actor or "",
-        "analysis": event.analysis_id or "",
-        "payload": json.dumps(event.payload, sort_keys=True)[:300],
-        "sha256": event.sha256[:16],
-    }

@@ -13,9 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from app import app, reopen
+from app import app
 from flow import views
 from flow.source import Source
+from flow.team import reopen
 from samples import sample_path
 from steps.errors import ExportError
 from steps.report import ENVELOPE_KEYS
