@@ -27,13 +27,8 @@ from steps.engine import (
     sample_frame,
 )
 from steps.errors import OutlierError
-from steps.overview import (
-    NO_DATA_ROWS,
-    NumericStats,
-    double_literal,
-    numeric_stats,
-    value_expr,
-)
+from steps.numeric import NumericStats, double_literal, numeric_stats
+from steps.overview import NO_DATA_ROWS, value_expr
 from steps.results import ToDict
 
 # Outliers are counted in at most this many numeric columns (see `_narrowed`).

@@ -9,7 +9,6 @@ is slow on text, hence this shape.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -21,6 +20,7 @@ from steps import column_detail
 from steps.column_detail import CategoryDetail, DateDetail, NumericDetail, TextDetail
 from steps.engine import Column, columns, present_sql, quote_ident, row_count
 from steps.missingness import Missingness, missingness
+from steps.numeric import is_integer, numeric_from, numeric_select, pilots
 from steps.results import ToDict
 
 Kind = Literal["numeric", "categorical", "datetime", "boolean", "text", "identifier"]
@@ -38,7 +38,6 @@ IDENTIFIER_MAX_LENGTH = 64
 CATEGORICAL_MAX_DISTINCT = 50
 _BOOLEAN_TOKENS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f"})
 _ID_NAME = re.compile(r"(^|[^a-z])(id|key|uuid|guid)$|^(id|key)([^a-z]|$)", re.IGNORECASE)
-_INTEGER_PREFIXES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "U")
 
 # Logical bytes per value by DuckDB type, for the memory estimate.
 _WIDTHS = {
@@ -120,133 +119,8 @@ def fresh_name(taken: list[str], base: str) -> str:
     return name
 
 
-def is_integer(column: Column) -> bool:
-    return column.is_numeric and column.dtype.upper().startswith(_INTEGER_PREFIXES)
-
-
 # Steps 1 and 2, cleaning and the outlier methods read columns through this name.
 value_expr = present_sql
-
-
-def pilots(con: duckdb.DuckDBPyConnection, table: str, numeric: list[Column]) -> list[Any]:
-    """A value from each numeric column, subtracted before summing.
-
-    Shifting by a value near the data keeps mean and variance exact for data like NIST
-    StRD NumAcc4 (1e7 + small differences): the subtraction is exact for DECIMAL and
-    integer columns (done in their own type) and for doubles of similar magnitude. Any
-    value of the column works; the first non-missing among the first 1000 rows is cheap.
-    """
-    if not numeric:
-        return []
-    picks = ", ".join(f"any_value({value_expr(c)})" for c in numeric)
-    cols = ", ".join(quote_ident(c.name) for c in numeric)
-    (row,) = con.execute(
-        f"SELECT {picks} FROM (SELECT {cols} FROM {quote_ident(table)} LIMIT 1000)"
-    ).fetchall()
-    return [v if v is not None and math.isfinite(v) else 0 for v in row]
-
-
-def double_literal(value: float) -> str:
-    """A float as an exact SQL DOUBLE literal (parsed from its shortest repr as a string)."""
-    return f"'{float(value)!r}'::DOUBLE"
-
-
-def _is_decimal(column: Column) -> bool:
-    return column.dtype.upper().startswith("DECIMAL")
-
-
-def pilot_literal(column: Column, pilot: Any) -> str:
-    """The pilot as SQL in a type the column's own values subtract it in exactly."""
-    if is_integer(column):
-        return str(int(pilot))
-    if _is_decimal(column):
-        return f"CAST('{pilot}' AS {column.dtype})"
-    return double_literal(pilot)
-
-
-def shifted_expr(column: Column, pilot: Any, *, pilot_sql: str | None = None) -> str:
-    """The column minus its pilot, as DOUBLE, with the subtraction done exactly.
-
-    `pilot_sql` replaces the literal with an expression (a per-column pilot in a join).
-    """
-    value = value_expr(column)
-    p = pilot_sql if pilot_sql is not None else pilot_literal(column, pilot)
-    if is_integer(column):
-        return f"CAST(CAST({value} AS HUGEINT) - CAST({p} AS HUGEINT) AS DOUBLE)"
-    if _is_decimal(column):
-        return f"CAST({value} - {p} AS DOUBLE)"
-    return f"(CAST({value} AS DOUBLE) - CAST({p} AS DOUBLE))"
-
-
-@dataclass(frozen=True)
-class NumericStats:
-    """Moments and exact quantiles of one numeric column."""
-
-    count: int
-    mean: float | None
-    std: float | None
-    min: float | None
-    q1: float | None
-    median: float | None
-    q3: float | None
-    max: float | None
-    p05: float | None = None
-    p95: float | None = None
-
-
-def _numeric_select(column: Column, pilot: Any, *, pilot_sql: str | None = None) -> list[str]:
-    d = shifted_expr(column, pilot, pilot_sql=pilot_sql)
-    v = value_expr(column)
-    centre = f"CAST({pilot_sql} AS DOUBLE)" if pilot_sql is not None else double_literal(pilot)
-    return [
-        f"count({v})",
-        f"{centre} + fsum({d}) / nullif(count({d}), 0)",
-        # Not stddev_samp: its parallel combine depends on the order threads finish in, and
-        # a result must be the same on every run. Shifted sums (`d` is centred on a pilot
-        # value) in fsum are as sound and come out the same.
-        f"CASE WHEN count({d}) > 1 THEN sqrt(greatest(fsum({d} * {d}) "
-        f"- fsum({d}) * fsum({d}) / count({d}), 0) / (count({d}) - 1)) END",
-        f"min({v})",
-        f"quantile_cont(CAST({v} AS DOUBLE), [0.05, 0.25, 0.5, 0.75, 0.95])",
-        f"max({v})",
-    ]
-
-
-def _as_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _numeric_from(values: tuple[Any, ...]) -> NumericStats:
-    count, mean, std, lo, quantiles, hi = values[:6]
-    p05, q1, median, q3, p95 = quantiles if quantiles is not None else (None,) * 5
-    return NumericStats(
-        count=int(count),
-        mean=_as_float(mean),
-        std=_as_float(std),
-        min=_as_float(lo),
-        q1=_as_float(q1),
-        median=_as_float(median),
-        q3=_as_float(q3),
-        max=_as_float(hi),
-        p05=_as_float(p05),
-        p95=_as_float(p95),
-    )
-
-
-def numeric_stats(
-    con: duckdb.DuckDBPyConnection, table: str, numeric: list[Column]
-) -> dict[str, NumericStats]:
-    """Count, mean, sample std, min, quartiles (numpy's linear method) and max in one pass.
-
-    Shared with the outlier methods, which need these figures when no overview is at hand.
-    """
-    if not numeric:
-        return {}
-    shifts = pilots(con, table, numeric)
-    selects = [s for c, p in zip(numeric, shifts, strict=True) for s in _numeric_select(c, p)]
-    (row,) = con.execute(f"SELECT {', '.join(selects)} FROM {quote_ident(table)}").fetchall()
-    width = len(selects) // len(numeric)
-    return {c.name: _numeric_from(row[i * width : (i + 1) * width]) for i, c in enumerate(numeric)}
 
 
 def _general_select(
@@ -260,7 +134,7 @@ def _general_select(
     its kind's detail (`raw`: the values as stored)."""
     v = value_expr(column)
     if column.is_numeric:
-        base = _numeric_select(column, pilot, pilot_sql=pilot_sql)
+        base = numeric_select(column, pilot, pilot_sql=pilot_sql)
     elif column.is_text:
         base = [f"count({v})", f"sum(strlen({v}))", f"max(length({v}))"]
     else:
@@ -399,7 +273,7 @@ def _summary(
     spaced: bool,
 ) -> tuple[ColumnSummary, int]:
     """The column's summary and its estimated logical size in bytes."""
-    numeric = _numeric_from(values) if column.is_numeric else None
+    numeric = numeric_from(values) if column.is_numeric else None
     count = int(values[0])
     max_length, lo, hi = None, None, None
     size = n_rows * _width(column)
@@ -579,7 +453,7 @@ def _with_details(
         tail = values[_base_width(column) :]
         details: dict[str, Any] = {}
         if column.is_numeric:
-            stats = _numeric_from(values)
+            stats = numeric_from(values)
             details["numeric_detail"] = column_detail.numeric_detail(
                 tail,
                 p05=stats.p05,

@@ -14,8 +14,9 @@ import duckdb
 
 from steps.engine import Column, columns, quote_ident
 from steps.errors import QualityError
+from steps.numeric import NumericStats
 from steps.outliers import OutlierReport, outliers
-from steps.overview import NumericStats, Overview, fresh_name, value_expr
+from steps.overview import Overview, fresh_name, value_expr
 from steps.overview import overview as compute_overview
 from steps.results import ToDict
 

@@ -92,7 +92,7 @@ def test_examples_are_whole_rows_outside_the_bounds_most_extreme_first(frame):
 
 def test_given_statistics_give_the_same_answer(frame):
     from steps.engine import columns
-    from steps.overview import numeric_stats
+    from steps.numeric import numeric_stats
 
     con = table(frame)
     figures = numeric_stats(con, "data", [c for c in columns(con, "data") if c.is_numeric])
