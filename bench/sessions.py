@@ -129,15 +129,15 @@ class Session:
         )
         button, value = source_answer(file)
         form: str | None = None
-        while True:
+        completed = False
+        # Both, in either order: under load the notebook may have run (server-side, in run
+        # mode) before the socket was attached, and its outputs are then replayed.
+        while form is None or not completed:
             raw = str(ws.recv(timeout=SESSION_TIMEOUT))
             if form is None and button in raw and '"op": "cell-op"' in raw:
                 output = json.loads(raw)["data"].get("output") or {}
                 form = form_id(str(output.get("data", "")), button)
-            if '"op": "completed-run"' in raw:
-                break
-        if form is None:
-            raise RuntimeError(f"no form with a {button!r} button on the page")
+            completed = completed or '"op": "completed-run"' in raw
         ready = time.perf_counter()
         if hold is not None:
             hold.wait()
