@@ -40,13 +40,13 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 from upload import free_port, stop, wait_until_up
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -99,13 +99,27 @@ class Timing:
     finished_at: float  # perf_counter when gate 1 arrived
 
 
-class Session:
-    """One browser-less viewer of a `marimo run` server, driven over HTTP and its websocket."""
+class SessionFailed(Exception):
+    """A session that never reached gate 1; its sentence goes into the run's failures."""
 
-    def __init__(self, url: str, session_id: str) -> None:
+
+class Session:
+    """One browser-less viewer of a `marimo run` server, driven over HTTP and its websocket.
+
+    `open()` is the page (up to its first completed run, the source form found); `press()`
+    hands the file over and waits for gate 1. The websocket stays open until the session is
+    closed, so the server keeps the session (and its memory) meanwhile."""
+
+    def __init__(self, url: str, session_id: str, file: Path, timeout: float) -> None:
         self.url = url
         self.session_id = session_id
+        self.file = file
+        self.timeout = timeout
         self._stack = ExitStack()
+        self._ws: ClientConnection | None = None
+        self._token = ""
+        self._form = ""
+        self._opened = self._ready = 0.0
 
     def __enter__(self) -> Session:
         return self
@@ -113,41 +127,56 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
-    def run(self, file: Path, hold: threading.Barrier | None = None) -> Timing:
-        """Open the page, hand `file` over, and wait for gate 1; the websocket stays open
-        until the session is closed, so the server keeps the session (and its memory)."""
-        opened = time.perf_counter()
-        with urllib.request.urlopen(f"{self.url}/", timeout=SESSION_TIMEOUT) as page:
+    def _recv(self, deadline: float) -> str:
+        assert self._ws is not None
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise SessionFailed(f"{self.session_id}: nothing within {self.timeout:.0f} s")
+        try:
+            return str(self._ws.recv(timeout=left))
+        except TimeoutError:
+            raise SessionFailed(f"{self.session_id}: nothing within {self.timeout:.0f} s") from None
+
+    def open(self) -> None:
+        self._opened = time.perf_counter()
+        deadline = self._opened + self.timeout
+        with urllib.request.urlopen(f"{self.url}/", timeout=self.timeout) as page:
             found = TOKEN.search(page.read().decode())
         if found is None:
-            raise RuntimeError("the page carries no server token")
+            raise SessionFailed(f"{self.session_id}: the page carries no server token")
+        self._token = found.group(1)
         ws_url = self.url.replace("http://", "ws://") + f"/ws?session_id={self.session_id}"
         # No pings, and an unbounded queue: a held session reads nothing more, and a bounded
         # queue would stop the client reading the socket (its pongs too) and drop it.
-        ws = self._stack.enter_context(
+        self._ws = self._stack.enter_context(
             connect(ws_url, max_size=None, max_queue=None, ping_interval=None, open_timeout=60)
         )
-        button, value = source_answer(file)
+        button, _ = source_answer(self.file)
         form: str | None = None
-        completed = False
-        # Both, in either order: under load the notebook may have run (server-side, in run
-        # mode) before the socket was attached, and its outputs are then replayed.
-        while form is None or not completed:
-            raw = str(ws.recv(timeout=SESSION_TIMEOUT))
+        while True:
+            raw = self._recv(deadline)
             if form is None and button in raw and '"op": "cell-op"' in raw:
                 output = json.loads(raw)["data"].get("output") or {}
                 form = form_id(str(output.get("data", "")), button)
-            completed = completed or '"op": "completed-run"' in raw
-        ready = time.perf_counter()
-        if hold is not None:
-            hold.wait()
+            if '"op": "completed-run"' in raw:
+                break
+        if form is None:
+            # Seen when several pages open at once: marimo's compile of app.py in each
+            # session's thread raised CPython's "AST constructor recursion depth mismatch"
+            # (server log), and every cell after the setup failed with a NameError.
+            raise SessionFailed(f"{self.session_id}: the page ran without its source form")
+        self._form = form
+        self._ready = time.perf_counter()
+
+    def press(self) -> Timing:
         pressed = time.perf_counter()
-        self._post(found.group(1), form, value)
+        deadline = pressed + self.timeout
+        self._post(self._token, self._form, source_answer(self.file)[1])
         while True:
-            raw = str(ws.recv(timeout=SESSION_TIMEOUT))
+            raw = self._recv(deadline)
             if '"op": "cell-op"' in raw and all(m in raw for m in GATE1_MARKERS):
                 done = time.perf_counter()
-                return Timing(ready - opened, done - pressed, done - opened, done)
+                return Timing(self._ready - self._opened, done - pressed, done - self._opened, done)
 
     def _post(self, token: str, form: str, value: object) -> None:
         request = urllib.request.Request(
@@ -236,8 +265,10 @@ class Run:
     file: str
     servers: int
     sessions: int
+    opening: str
     timings: list[Timing]
-    makespan: float  # barrier released → last session at gate 1
+    failures: list[str]
+    makespan: float  # the button pressed → the last session at gate 1
     base_rss: int
     held_rss: int
     peak_rss: int
@@ -245,56 +276,86 @@ class Run:
     load_after: float
 
     def p(self, share: float) -> float:
-        return percentile([t.to_gate1 for t in self.timings], share)
+        return percentile([t.to_gate1 for t in self.timings], share) if self.timings else math.nan
 
     @property
     def per_minute(self) -> float:
-        """Sessions brought to gate 1 per minute while all N ran at once."""
-        return 60.0 * self.sessions / self.makespan
+        """Sessions brought to gate 1 per minute while they ran at once."""
+        return 60.0 * len(self.timings) / self.makespan if self.timings else 0.0
 
 
-def measure(file: Path, server_count: int, sessions: int) -> Run:
-    """One run: fresh servers, one warm session each, then `sessions` at once."""
+def measure(file: Path, server_count: int, sessions: int, *, opening: str, timeout: float) -> Run:
+    """One run: fresh servers, one warm session each, then `sessions` pressing at once.
+
+    `opening`: "staggered" opens the pages one after the other (each to its first completed
+    run) before the buttons are pressed together; "together" opens them at once too."""
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="signoff-sessions-")))
         started = stack.enter_context(servers(server_count, tmp))
         for number, (url, _) in enumerate(started):
-            stack.enter_context(Session(url, f"s_warm{number}")).run(file)
+            warm = stack.enter_context(Session(url, f"s_warm{number}", file, timeout))
+            warm.open()
+            warm.press()
         load_before = os.getloadavg()[0]
         rss = stack.enter_context(TreeRss([pid for _, pid in started]))
         base = rss.current()
-        hold = threading.Barrier(sessions)
         viewers = [
-            stack.enter_context(Session(started[n % server_count][0], f"s_bench{n}"))
+            stack.enter_context(Session(started[n % server_count][0], f"s_b{n}", file, timeout))
             for n in range(sessions)
         ]
-        timings: list[Timing | None] = [None] * sessions
-        errors: list[BaseException] = []
+        failures: list[str] = []
+        if opening == "staggered":
+            live = []
+            for viewer in viewers:
+                try:
+                    viewer.open()
+                    live.append(viewer)
+                except SessionFailed as failed:
+                    failures.append(str(failed))
+        else:
+            live = viewers
+        hold = threading.Barrier(len(live)) if live else None
+        timings: list[Timing] = []
+        lock = threading.Lock()
 
-        def drive(n: int) -> None:
+        def drive(viewer: Session) -> None:
+            assert hold is not None
             try:
-                timings[n] = viewers[n].run(file, hold)
-            except BaseException as error:  # reported below, after every thread has ended
-                errors.append(error)
-                hold.abort()
+                if opening != "staggered":
+                    viewer.open()
+            except SessionFailed as failed:
+                with lock:
+                    failures.append(str(failed))
+                hold.abort()  # the others go on without it
+                return
+            # A page that failed to open breaks the barrier: press without waiting for it.
+            with suppress(threading.BrokenBarrierError):
+                hold.wait()
+            try:
+                timing = viewer.press()
+            except SessionFailed as failed:
+                with lock:
+                    failures.append(str(failed))
+                return
+            with lock:
+                timings.append(timing)
 
-        threads = [threading.Thread(target=drive, args=(n,)) for n in range(sessions)]
+        threads = [threading.Thread(target=drive, args=(v,)) for v in live]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        if errors:
-            raise errors[0]
-        done = [t for t in timings if t is not None]
-        released = min(t.finished_at - t.to_gate1 for t in done)
-        makespan = max(t.finished_at for t in done) - released
+        pressed = min((t.finished_at - t.to_gate1 for t in timings), default=0.0)
+        makespan = max((t.finished_at for t in timings), default=0.0) - pressed
         time.sleep(1.0)  # the outputs after gate 1 (its state, the cells it stops)
         held = rss.current()
         return Run(
             file=file.name,
             servers=server_count,
             sessions=sessions,
-            timings=done,
+            opening=opening,
+            timings=timings,
+            failures=failures,
             makespan=makespan,
             base_rss=base,
             held_rss=held,
@@ -305,18 +366,25 @@ def measure(file: Path, server_count: int, sessions: int) -> Run:
 
 
 def best(runs: Sequence[Run]) -> Run:
-    """The repeat with the lowest median: the machine is shared, so slower repeats measure
-    the neighbours more than the server."""
-    return min(runs, key=lambda r: r.p(0.5))
+    """The repeat with the fewest failed sessions, then the lowest median: the machine is
+    shared, so slower repeats measure the neighbours more than the server."""
+    return min(runs, key=lambda r: (len(r.failures), r.p(0.5)))
+
+
+def _page(run: Run) -> float:
+    return statistics.median(t.ready for t in run.timings) if run.timings else math.nan
+
+
+def _per_session(run: Run) -> float:
+    return (run.held_rss - run.base_rss) / run.sessions / 1e6
 
 
 def line(run: Run, repeat: int) -> str:
-    per_session = (run.held_rss - run.base_rss) / run.sessions / 1e6
     return (
         f"{run.file:<20} {run.servers:>7} {run.sessions:>8} {repeat:>6} {run.p(0.5):>7.2f} "
         f"{run.p(0.95):>7.2f} {run.makespan:>8.2f} {run.per_minute:>7.1f} "
         f"{run.base_rss / 1e6:>8.0f} {run.held_rss / 1e6:>8.0f} {run.peak_rss / 1e6:>8.0f} "
-        f"{per_session:>9.1f} {statistics.median(t.ready for t in run.timings):>7.2f} "
+        f"{_per_session(run):>9.1f} {_page(run):>7.2f} {len(run.failures):>6} "
         f"{run.load_before:>5.1f}→{run.load_after:<5.1f}"
     )
 
@@ -324,30 +392,35 @@ def line(run: Run, repeat: int) -> str:
 HEADER = (
     f"{'file':<20} {'servers':>7} {'sessions':>8} {'repeat':>6} {'p50 s':>7} {'p95 s':>7} "
     f"{'all s':>8} {'/min':>7} {'base MB':>8} {'held MB':>8} {'peak MB':>8} "
-    f"{'MB/sess':>9} {'page s':>7} load"
+    f"{'MB/sess':>9} {'page s':>7} {'failed':>6} load"
 )
 
 
 def markdown(runs: Sequence[Run], repeats: int) -> str:
     rows = [
         "| file | servers | sessions | p50 s | p95 s | all at gate 1 s | sessions/min "
-        "| base RSS MB | held RSS MB | peak RSS MB | MB per session | load avg |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| base RSS MB | held RSS MB | peak RSS MB | MB per session | page s | failed "
+        "| load avg |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
-    groups: dict[tuple[str, int, int], list[Run]] = {}
+    groups: dict[tuple[str, int, int, str], list[Run]] = {}
     for run in runs:
-        groups.setdefault((run.file, run.servers, run.sessions), []).append(run)
+        groups.setdefault((run.file, run.servers, run.sessions, run.opening), []).append(run)
     for group in groups.values():
         run = best(group)
         loads = [r.load_before for r in group] + [r.load_after for r in group]
+        failed = sum(len(r.failures) for r in group)
         rows.append(
             f"| {run.file} | {run.servers} | {run.sessions} | {run.p(0.5):.2f} "
             f"| {run.p(0.95):.2f} | {run.makespan:.2f} | {run.per_minute:.1f} "
             f"| {run.base_rss / 1e6:.0f} | {run.held_rss / 1e6:.0f} | {run.peak_rss / 1e6:.0f} "
-            f"| {(run.held_rss - run.base_rss) / run.sessions / 1e6:.0f} "
+            f"| {_per_session(run):.0f} | {_page(run):.2f} "
+            f"| {failed} of {run.sessions * len(group)} "
             f"| {min(loads):.1f}–{max(loads):.1f} |"
         )
-    return "\n".join(rows) + f"\n\n(best of {repeats} by p50; load average over all repeats)"
+    return "\n".join(rows) + (
+        f"\n\n(best of {repeats} by failures, then p50; failed and load average over all repeats)"
+    )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -356,18 +429,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--servers", type=int, nargs="+", default=[1, 2], choices=[1, 2, 3, 4])
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument(
+        "--opening",
+        choices=["staggered", "together"],
+        default="staggered",
+        help="open the pages one after the other before pressing together, or all at once",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds a session may take per phase"
+    )
     parser.add_argument("--markdown", action="store_true", help="end with a markdown table")
     args = parser.parse_args(argv)
-    if any(n < 1 for n in args.sessions) or args.repeat < 1:
-        parser.error("--sessions and --repeat take positive numbers")
+    if any(n < 1 for n in args.sessions) or args.repeat < 1 or args.timeout <= 0:
+        parser.error("--sessions, --repeat and --timeout take positive numbers")
     return args
 
 
 def main() -> None:
     args = parse_args()
     print(
-        f"{os.cpu_count()} cores; p50/p95 = seconds from pressing the button to gate 1's form "
-        "(nearest rank); all = the last session's; page = opening to the first completed run"
+        f"{os.cpu_count()} cores; pages opened {args.opening}; p50/p95 = seconds from pressing "
+        "the button to gate 1's form (nearest rank); all = until the last session's; page = "
+        "opening to the first completed run (median)"
     )
     print(HEADER, flush=True)
     runs: list[Run] = []
@@ -375,9 +458,17 @@ def main() -> None:
         for server_count in args.servers:
             for sessions in args.sessions:
                 for repeat in range(1, args.repeat + 1):
-                    run = measure(file.resolve(), server_count, sessions)
+                    run = measure(
+                        file.resolve(),
+                        server_count,
+                        sessions,
+                        opening=args.opening,
+                        timeout=args.timeout,
+                    )
                     runs.append(run)
                     print(line(run, repeat), flush=True)
+                    for failure in run.failures:
+                        print(f"    failed: {failure}", flush=True)
     if args.markdown:
         print()
         print(markdown(runs, args.repeat))
