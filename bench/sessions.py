@@ -18,8 +18,12 @@ Each (file, servers, N, repeat) gets fresh servers sharing one SQLite file and w
 (as two replicas behind a sticky proxy share one database and volume; docs/deploy), started
 one after the other so the first creates the schema. Each server is warmed by one session
 that loads the same file and stays open, so imports and the first load are paid before the
-clock starts: that is a server that has already served someone. The N sessions then start
-together (a barrier), split round-robin between the servers. RSS is the sum over every
+clock starts: that is a server that has already served someone. The N sessions, split
+round-robin between the servers, open their pages one after the other (`--opening
+together`: all at once) and then press their buttons together (a barrier); the clock of
+each runs from its press. A session that never reaches gate 1 (its page ran without the
+source form, or nothing came within `--timeout`) is counted as failed with its reason,
+and the others go on. RSS is the sum over every
 server's process tree, polled every 50 ms: "base" after the warm-up, "held" with all N
 sessions open at gate 1, "peak" the maximum meanwhile. The load average is read before and
 after each run: the machine is shared, and it moves every figure.
@@ -203,6 +207,18 @@ class TreeRss:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the trees have used so far."""
+        total = 0.0
+        for root in self.processes:
+            for proc in [root, *root.children(recursive=True)]:
+                try:
+                    times = proc.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                total += times.user + times.system
+        return total
+
     def current(self) -> int:
         total = 0
         for root in self.processes:
@@ -269,6 +285,7 @@ class Run:
     timings: list[Timing]
     failures: list[str]
     makespan: float  # the button pressed → the last session at gate 1
+    cpu_seconds: float  # the servers' CPU from the first press to the last gate 1
     base_rss: int
     held_rss: int
     peak_rss: int
@@ -277,6 +294,11 @@ class Run:
 
     def p(self, share: float) -> float:
         return percentile([t.to_gate1 for t in self.timings], share) if self.timings else math.nan
+
+    @property
+    def cores(self) -> float:
+        """The servers' CPU over the run, in cores busy on average."""
+        return self.cpu_seconds / self.makespan if self.makespan else 0.0
 
     @property
     def per_minute(self) -> float:
@@ -341,10 +363,12 @@ def measure(file: Path, server_count: int, sessions: int, *, opening: str, timeo
                 timings.append(timing)
 
         threads = [threading.Thread(target=drive, args=(v,)) for v in live]
+        cpu_before = rss.cpu()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        cpu_seconds = rss.cpu() - cpu_before
         pressed = min((t.finished_at - t.to_gate1 for t in timings), default=0.0)
         makespan = max((t.finished_at for t in timings), default=0.0) - pressed
         time.sleep(1.0)  # the outputs after gate 1 (its state, the cells it stops)
@@ -357,6 +381,7 @@ def measure(file: Path, server_count: int, sessions: int, *, opening: str, timeo
             timings=timings,
             failures=failures,
             makespan=makespan,
+            cpu_seconds=cpu_seconds,
             base_rss=base,
             held_rss=held,
             peak_rss=max(rss.peak, held),
@@ -384,7 +409,7 @@ def line(run: Run, repeat: int) -> str:
         f"{run.file:<20} {run.servers:>7} {run.sessions:>8} {repeat:>6} {run.p(0.5):>7.2f} "
         f"{run.p(0.95):>7.2f} {run.makespan:>8.2f} {run.per_minute:>7.1f} "
         f"{run.base_rss / 1e6:>8.0f} {run.held_rss / 1e6:>8.0f} {run.peak_rss / 1e6:>8.0f} "
-        f"{_per_session(run):>9.1f} {_page(run):>7.2f} {len(run.failures):>6} "
+        f"{_per_session(run):>9.1f} {_page(run):>7.2f} {run.cores:>6.2f} {len(run.failures):>6} "
         f"{run.load_before:>5.1f}→{run.load_after:<5.1f}"
     )
 
@@ -392,16 +417,16 @@ def line(run: Run, repeat: int) -> str:
 HEADER = (
     f"{'file':<20} {'servers':>7} {'sessions':>8} {'repeat':>6} {'p50 s':>7} {'p95 s':>7} "
     f"{'all s':>8} {'/min':>7} {'base MB':>8} {'held MB':>8} {'peak MB':>8} "
-    f"{'MB/sess':>9} {'page s':>7} {'failed':>6} load"
+    f"{'MB/sess':>9} {'page s':>7} {'cores':>6} {'failed':>6} load"
 )
 
 
 def markdown(runs: Sequence[Run], repeats: int) -> str:
     rows = [
         "| file | servers | sessions | p50 s | p95 s | all at gate 1 s | sessions/min "
-        "| base RSS MB | held RSS MB | peak RSS MB | MB per session | page s | failed "
-        "| load avg |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| server cores busy | base RSS MB | held RSS MB | peak RSS MB | MB per session "
+        "| page s | failed | load avg |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     groups: dict[tuple[str, int, int, str], list[Run]] = {}
     for run in runs:
@@ -412,7 +437,7 @@ def markdown(runs: Sequence[Run], repeats: int) -> str:
         failed = sum(len(r.failures) for r in group)
         rows.append(
             f"| {run.file} | {run.servers} | {run.sessions} | {run.p(0.5):.2f} "
-            f"| {run.p(0.95):.2f} | {run.makespan:.2f} | {run.per_minute:.1f} "
+            f"| {run.p(0.95):.2f} | {run.makespan:.2f} | {run.per_minute:.1f} | {run.cores:.2f} "
             f"| {run.base_rss / 1e6:.0f} | {run.held_rss / 1e6:.0f} | {run.peak_rss / 1e6:.0f} "
             f"| {_per_session(run):.0f} | {_page(run):.2f} "
             f"| {failed} of {run.sessions * len(group)} "
