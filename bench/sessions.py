@@ -285,7 +285,8 @@ class Run:
     timings: list[Timing]
     failures: list[str]
     makespan: float  # the button pressed → the last session at gate 1
-    cpu_seconds: float  # the servers' CPU from the first press to the last gate 1
+    cpu_seconds: float  # the servers' CPU while the N sessions' threads ran
+    cpu_wall: float  # how long those threads ran (from the press; with "together", the pages)
     base_rss: int
     held_rss: int
     peak_rss: int
@@ -298,7 +299,7 @@ class Run:
     @property
     def cores(self) -> float:
         """The servers' CPU over the run, in cores busy on average."""
-        return self.cpu_seconds / self.makespan if self.makespan else 0.0
+        return self.cpu_seconds / self.cpu_wall if self.cpu_wall else 0.0
 
     @property
     def per_minute(self) -> float:
@@ -363,12 +364,12 @@ def measure(file: Path, server_count: int, sessions: int, *, opening: str, timeo
                 timings.append(timing)
 
         threads = [threading.Thread(target=drive, args=(v,)) for v in live]
-        cpu_before = rss.cpu()
+        cpu_before, wall_before = rss.cpu(), time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        cpu_seconds = rss.cpu() - cpu_before
+        cpu_seconds, cpu_wall = rss.cpu() - cpu_before, time.perf_counter() - wall_before
         pressed = min((t.finished_at - t.to_gate1 for t in timings), default=0.0)
         makespan = max((t.finished_at for t in timings), default=0.0) - pressed
         time.sleep(1.0)  # the outputs after gate 1 (its state, the cells it stops)
@@ -382,6 +383,7 @@ def measure(file: Path, server_count: int, sessions: int, *, opening: str, timeo
             failures=failures,
             makespan=makespan,
             cpu_seconds=cpu_seconds,
+            cpu_wall=cpu_wall,
             base_rss=base,
             held_rss=held,
             peak_rss=max(rss.peak, held),
