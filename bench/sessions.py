@@ -58,7 +58,6 @@ sys.path.insert(0, str(ROOT))
 from samples import SAMPLES, sample_path  # noqa: E402
 
 POLL_SECONDS = 0.05
-SESSION_TIMEOUT = 900.0
 TOKEN = re.compile(r'"serverToken": "([^"]+)"')
 GATE1_MARKERS = ("Gate 1", "Record decision")
 
