@@ -442,17 +442,7 @@ def cleaned_cell(advisor, ai_rows, analysis_id, gate1, loaded, trail):
     if _delta is not None:
         record_step(trail, analysis_id, "quality_cleaned", record1.view.quality)
     (
-        mo.vstack(
-            [
-                mo.md(
-                    "## Step 2 · Quality after the cleaning plan"
-                    if not record1.plan.is_empty()
-                    else "## Step 2 · Quality with the dismissed alerts left out"
-                ),
-                pages.cleaning_effect(_delta),
-                pages.quality_page(record1.view, prompts1),
-            ]
-        )
+        pages.cleaned_quality_page(record1.view, record1.plan, _delta, prompts1)
         if _delta is not None
         else mo.md("Gate 1 approved the data as loaded; no cleaning plan.")
     )

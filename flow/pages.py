@@ -25,6 +25,7 @@ from flow.views import (
     step_tabs,
 )
 from review.gates import GateState, gate_by_id
+from steps.cleaning import CleaningPlan
 from steps.column_charts import column_card
 from steps.figures import (
     overview_figures,
@@ -264,14 +265,31 @@ def quality_page(described: Described, prompts: Prompts) -> mo.Html:
     )
 
 
-def cleaning_effect(delta: CleaningDelta) -> mo.Html:
-    """The plan's effect beside the figures it changed, so the reviewer who set it sees
-    what it did before Step 3 builds on the cleaned view."""
+def cleaned_quality_page(
+    view: Described, plan: CleaningPlan, delta: CleaningDelta, prompts: Prompts
+) -> mo.Html:
+    """Step 2 again once gate 1's decision changed something, headed by what changed it (a
+    cleaning plan, or only alerts dismissed from the score), with the figures before and
+    after, so the reviewer sees what it did before Step 3 builds on it."""
+    planned = not plan.is_empty()
+    what = "the cleaning plan" if planned else "leaving out the dismissed alerts"
+    after = "cleaned" if planned else "after"
     rows = [
-        {"figure": label, "as loaded": f.before, "cleaned": f.after, "change": f.change}
+        {"figure": label, "as loaded": f.before, after: f.after, "change": f.change}
         for label, f in delta.labelled()
     ]
-    return mo.vstack([mo.md("**What the plan changed**"), figures_table(rows)])
+    return mo.vstack(
+        [
+            mo.md(
+                "## Step 2 · Quality after the cleaning plan"
+                if planned
+                else "## Step 2 · Quality with the dismissed alerts left out"
+            ),
+            mo.md(f"**What {what} changed**"),
+            figures_table(rows),
+            quality_page(view, prompts),
+        ]
+    )
 
 
 def _quality_rows(described: Described) -> list[dict]:
