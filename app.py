@@ -38,6 +38,7 @@ with app.setup:
         statistics_at,
         train,
     )
+    from flow.stages import budget as stage_budget
     from review.ai_cache import AICache
     from review.answers import exclusions_in_force
     from review.audit import EVENT_KINDS, AuditTrail
@@ -324,6 +325,12 @@ def load_cell(get_shown, load_error, set_read):
 
 
 @app.cell
+def budget_cell(loaded, settings):
+    step_budget = stage_budget(loaded, settings.step_timeout_s)
+    return (step_budget,)
+
+
+@app.cell
 def ai_rows_cell(loaded, share_rows):
     # Opt-in only: without the tick, prompts carry aggregates and no cell values at all.
     ai_rows = (
@@ -335,10 +342,10 @@ def ai_rows_cell(loaded, share_rows):
 
 
 @app.cell
-def steps12(advisor, ai_rows, analysis_id, loaded, set_progress, settings, trail):
+def steps12(advisor, ai_rows, analysis_id, loaded, set_progress, settings, step_budget, trail):
     with mo.status.spinner(title="Steps 1–2 · Overview and quality"):
-        _started, _error = views.attempt(
-            "Steps 1–2", start, loaded, advisor, ai_rows, settings.alerts
+        _started, _error = views.within(
+            step_budget, "Steps 1–2", start, loaded, advisor, ai_rows, settings.alerts
         )
     mo.stop(_started is None, views.failure(_error))
     record0, prompts0 = _started
@@ -430,11 +437,18 @@ def gate1_settle(analysis_id, gate1_form, record0, set_progress, signing, trail)
 
 
 @app.cell
-def cleaned_cell(advisor, ai_rows, analysis_id, gate1, loaded, trail):
+def cleaned_cell(advisor, ai_rows, analysis_id, gate1, loaded, step_budget, trail):
     mo.stop(not gate1.state.open, views.waiting("Steps 3–4", gate1.state))
     with mo.status.spinner(title="Applying the cleaning plan"):
-        _cleaned, _error = views.attempt(
-            "The cleaning plan", clean, gate1.record, loaded, gate1.record.plan, advisor, ai_rows
+        _cleaned, _error = views.within(
+            step_budget,
+            "The cleaning plan",
+            clean,
+            gate1.record,
+            loaded,
+            gate1.record.plan,
+            advisor,
+            ai_rows,
         )
     mo.stop(_cleaned is None, views.failure(_error))
     record1, prompts1 = _cleaned
@@ -507,21 +521,23 @@ def parameter_events(analysis_id, parameters, record1, trail):
 
 
 @app.cell
-def step3_matrix(corr_method, loaded, record1):
+def step3_matrix(corr_method, loaded, record1, step_budget):
     with mo.status.spinner(title="Step 3 · Statistics", subtitle="correlations, distributions"):
-        stats_base, _error = views.attempt(
-            "Step 3", statistics_at, loaded.con, record1.view.table, corr_method.value
+        stats_base, _error = views.within(
+            step_budget, "Step 3", statistics_at, loaded.con, record1.view.table, corr_method.value
         )
     mo.stop(stats_base is None, views.failure(_error))
     return (stats_base,)
 
 
 @app.cell
-def step3_outliers(iqr_multiplier, loaded, outlier_method, parameters, record1, z_threshold):
+def step3_outliers(
+    iqr_multiplier, loaded, outlier_method, parameters, record1, step_budget, z_threshold
+):
     _ = (outlier_method.value, iqr_multiplier.value, z_threshold.value)
     with mo.status.spinner(title="Step 3 · Outliers", subtitle=outlier_method.selected_key):
-        outlier_report, _error = views.attempt(
-            "Outlier detection", outliers_at, loaded.con, record1.view, parameters
+        outlier_report, _error = views.within(
+            step_budget, "Outlier detection", outliers_at, loaded.con, record1.view, parameters
         )
     mo.stop(outlier_report is None, views.failure(_error))
     return (outlier_report,)
@@ -727,7 +743,7 @@ def model_rerun_state():
 
 
 @app.cell
-def model_cell(analysis_id, gate2, get_rerun, loaded, model_form, set_progress, trail):
+def model_cell(analysis_id, gate2, get_rerun, loaded, model_form, set_progress, step_budget, trail):
     _ = get_rerun()
     _asked = model_form.value
     if _asked is not None:
@@ -735,7 +751,8 @@ def model_cell(analysis_id, gate2, get_rerun, loaded, model_form, set_progress, 
         keep_model(trail, analysis_id, _target, _asked.get("exclude") or ())
     model_choices = choices_of(trail, analysis_id)
     with mo.status.spinner(title="Training baselines", subtitle="seeded sample") as _spin:
-        record3, model_error = views.attempt(
+        record3, model_error = views.within(
+            step_budget,
             "Training the baselines",
             train,
             gate2.record,

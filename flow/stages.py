@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import duckdb
 
@@ -28,7 +29,7 @@ from steps.alerts import (
 from steps.alerts.score import triaged_quality
 from steps.alerts.triage import AlertTriage, read_triage
 from steps.cleaning import CleaningPlan, apply_plan
-from steps.engine import columns
+from steps.engine import Budget, columns
 from steps.insights import Facts, Finding, Step, StepInsights
 from steps.load import Loaded, LoadReport
 from steps.model import baselines
@@ -40,6 +41,7 @@ from steps.record import Analysed, CorrelationMethod, Described, Parameters, Rec
 from steps.statistics import Statistics, scatter_sample, statistics, with_threshold
 
 Prompts = Mapping[str, Prompt]
+T = TypeVar("T")
 Progress = Callable[[str, float], None]
 
 
@@ -298,15 +300,43 @@ def recommend_reviewed(
     return record, prompts, previous
 
 
-def compute(loaded: Loaded, options: Options, advisor: Advisor, rows: Rows | None = None) -> Record:
+def budget(loaded: Loaded, seconds: float) -> Budget:
+    """The time each step of this analysis may take, naming the table a refusal is about."""
+    size = f"{loaded.report.n_rows:,} rows × {len(columns(loaded.con, loaded.table)):,} columns"
+    return Budget(loaded.con, seconds, size)
+
+
+def compute(
+    loaded: Loaded,
+    options: Options,
+    advisor: Advisor,
+    rows: Rows | None = None,
+    *,
+    within: Budget | None = None,
+) -> Record:
     """Every stage in order, as the headless run needs it: the same record the notebook
-    builds when each gate is approved with the same choices."""
-    record, _ = start(loaded, advisor, rows, options.thresholds)
+    builds when each gate is approved with the same choices, each stage `within` the
+    budget the notebook gives it."""
+    run = within.run if within is not None else _unbounded
+    record, _ = run("Steps 1–2", start, loaded, advisor, rows, options.thresholds)
     record = triaged(record, triage_entries(record, options.triage))
-    record, _ = clean(record, loaded, options.plan, advisor, rows)
-    record, _ = analyse(
-        record, loaded.con, options.parameters, advisor, rows, thresholds=options.thresholds
+    record, _ = run("The cleaning plan", clean, record, loaded, options.plan, advisor, rows)
+    record, _ = run(
+        "Step 3",
+        analyse,
+        record,
+        loaded.con,
+        options.parameters,
+        advisor,
+        rows,
+        thresholds=options.thresholds,
     )
-    record = train(record, loaded.con, options.target, options.exclude)
+    record = run(
+        "Training the baselines", train, record, loaded.con, options.target, options.exclude
+    )
     record, _ = recommend(record, advisor, rows)
     return record
+
+
+def _unbounded(what: str, step: Callable[..., T], *args: object, **kwargs: object) -> T:
+    return step(*args, **kwargs)

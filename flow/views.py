@@ -20,6 +20,7 @@ from ai.prompts import Prompt
 from flow.source import UPLOAD_META
 from review.answers import Control, validate_answer
 from review.gates import GateSpec, GateState, gate_by_id, gate_ids, order_of
+from steps.engine import Budget
 from steps.errors import ExportError, SignoffError
 from steps.insights import StepInsights, UnverifiedNumber
 from steps.record import Record
@@ -59,6 +60,13 @@ def attempt(what: str, compute: Callable[..., Any], *args: Any, **kwargs: Any) -
         error_id = secrets.token_hex(4)
         logging.getLogger("signoff").exception("%s failed (error id %s)", what, error_id)
         return None, f"{what} failed unexpectedly (error id {error_id}); see the server log."
+
+
+def within(
+    budget: Budget, what: str, compute: Callable[..., Any], *args: Any, **kwargs: Any
+) -> tuple:
+    """`attempt`, with the step stopped once it runs past the session's time budget."""
+    return attempt(what, budget.run, what, compute, *args, **kwargs)
 
 
 def shown_download(

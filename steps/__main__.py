@@ -19,7 +19,7 @@ from pathlib import Path
 from ai.factory import choose_advisor
 from flow.report import report
 from flow.source import DELIMITER_NAMES, load_with
-from flow.stages import Options, compute
+from flow.stages import Options, budget, compute
 from review.gates import undecided_states
 from steps.cleaning import CleaningPlan
 from steps.errors import CleaningError, SignoffError, TriageError
@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         options = options_from(args, settings)
         loaded = load_with(args.file, settings, read_options_from(args), args.file.name)
-        record = compute(loaded, options, choose_advisor(settings.ai))
+        within = budget(loaded, settings.step_timeout_s)
+        record = compute(loaded, options, choose_advisor(settings.ai), within=within)
         drafted = report(record, undecided_states(record))
         files = {}
         if args.out:

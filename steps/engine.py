@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
+
+from steps.errors import StepTimeoutError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:  # pandas is imported by DuckDB's `.df()` when a sample is drawn, not here
     import pandas as pd
@@ -228,3 +234,47 @@ def sample_frame(
     if row_count(con, table) <= rows:
         return con.sql(f"SELECT {cols} FROM {source}").df()
     return con.sql(f"SELECT {cols} FROM {source} {seeded_sample(rows, seed)}").df()
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long one step may take on a session's connection (`SIGNOFF_STEP_TIMEOUT`).
+
+    On a shared server one file too large for its server would otherwise hold a thread and
+    cores for as long as it takes. DuckDB stops a query it is told to interrupt; the work a
+    step does in Python between queries (a few numpy passes over bounded arrays) is not
+    interrupted, so a step ends within its budget plus that part.
+    """
+
+    con: duckdb.DuckDBPyConnection
+    seconds: float
+    size: str  # the table, as the refusal names it: "1,212,473 rows × 22 columns"
+
+    def run(self, what: str, step: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """`step(*args, **kwargs)`, or `StepTimeoutError` once it runs past the budget."""
+        fired = threading.Event()
+
+        def stop() -> None:
+            fired.set()
+            self.con.interrupt()
+
+        timer = threading.Timer(self.seconds, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            result = step(*args, **kwargs)
+        except Exception:
+            if not fired.is_set():
+                raise
+            raise self._refusal(what) from None
+        finally:
+            timer.cancel()
+        if fired.is_set():  # also when a query it interrupted was caught inside the step
+            raise self._refusal(what)
+        return result
+
+    def _refusal(self, what: str) -> StepTimeoutError:
+        return StepTimeoutError(
+            f"{what} ran longer than {self.seconds:g} s and was stopped: {self.size} is more "
+            "than this server analyses in that time (SIGNOFF_STEP_TIMEOUT)."
+        )

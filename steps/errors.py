@@ -45,6 +45,10 @@ class StatisticsError(SignoffError):
     """Bad input for Step 3."""
 
 
+class StepTimeoutError(SignoffError):
+    """A step ran past its time budget and was stopped (`SIGNOFF_STEP_TIMEOUT`)."""
+
+
 class OutlierError(SignoffError):
     """Outlier parameters that cannot work."""
 

@@ -31,6 +31,7 @@ DEFAULT_AI_TIMEOUT_S = 30.0
 DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
 DEFAULT_OLLAMA_MODEL = "llama3.2"
 DEFAULT_SQL_TIMEOUT_S = 20.0
+DEFAULT_STEP_TIMEOUT_S = 120.0
 DEFAULT_SQL_MEMORY_MB = 512
 DEFAULT_UPLOAD_TIMEOUT_S = 15.0
 DEFAULT_UPLOAD_MIN_KBPS = 8.0
@@ -128,6 +129,7 @@ class Settings:
     audit_key: str | None = field(default=None, repr=False)
     audit_key_file: Path | None = None
     sql_timeout_s: float = DEFAULT_SQL_TIMEOUT_S
+    step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S
     sql_memory_bytes: int = DEFAULT_SQL_MEMORY_MB * MIB
     load_limits: LoadLimits = DEFAULT_LIMITS
     ai: AISettings = AISettings()
@@ -151,6 +153,9 @@ class Settings:
             workspace=Path(text("SIGNOFF_WORKSPACE") or "workspace"),
             audit_key=text("SIGNOFF_AUDIT_KEY"),
             sql_timeout_s=_positive("SIGNOFF_SQL_TIMEOUT", text, DEFAULT_SQL_TIMEOUT_S, "seconds"),
+            step_timeout_s=_positive(
+                "SIGNOFF_STEP_TIMEOUT", text, DEFAULT_STEP_TIMEOUT_S, "seconds"
+            ),
             sql_memory_bytes=int(
                 _positive("SIGNOFF_SQL_MEMORY_MB", text, DEFAULT_SQL_MEMORY_MB, "megabytes") * MIB
             ),
