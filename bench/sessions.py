@@ -48,8 +48,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-from upload import free_port, stop, wait_until_up
+from upload import PeakRss, free_port, stop, wait_until_up
 from websockets.sync.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +56,6 @@ sys.path.insert(0, str(ROOT))
 
 from samples import SAMPLES, sample_path  # noqa: E402
 
-POLL_SECONDS = 0.05
 TOKEN = re.compile(r'"serverToken": "([^"]+)"')
 GATE1_MARKERS = ("Gate 1", "Record decision")
 
@@ -197,52 +195,6 @@ class Session:
                 raise RuntimeError("the server refused the button's value")
 
 
-class TreeRss:
-    """Polls the summed resident memory of several process trees in a thread; keeps the peak."""
-
-    def __init__(self, pids: Sequence[int]) -> None:
-        self.processes = [psutil.Process(pid) for pid in pids]
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def cpu(self) -> float:
-        """CPU seconds (user + system) the trees have used so far."""
-        total = 0.0
-        for root in self.processes:
-            for proc in [root, *root.children(recursive=True)]:
-                try:
-                    times = proc.cpu_times()
-                except psutil.NoSuchProcess:
-                    continue
-                total += times.user + times.system
-        return total
-
-    def current(self) -> int:
-        total = 0
-        for root in self.processes:
-            for proc in [root, *root.children(recursive=True)]:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.NoSuchProcess:
-                    continue
-        return total
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.current())
-            self._stop.wait(POLL_SECONDS)
-
-    def __enter__(self) -> TreeRss:
-        self.peak = self.current()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 @contextmanager
 def servers(count: int, workdir: Path) -> Iterator[list[tuple[str, int]]]:
     """`count` `marimo run app.py` processes sharing one SQLite file and one workspace,
@@ -319,7 +271,7 @@ def measure(file: Path, server_count: int, sessions: int, *, opening: str, timeo
             warm.open()
             warm.press()
         load_before = os.getloadavg()[0]
-        rss = stack.enter_context(TreeRss([pid for _, pid in started]))
+        rss = stack.enter_context(PeakRss(*(pid for _, pid in started)))
         base = rss.current()
         viewers = [
             stack.enter_context(Session(started[n % server_count][0], f"s_b{n}", file, timeout))

@@ -91,21 +91,36 @@ class Measured:
 
 
 class PeakRss:
-    """Polls a process tree's resident memory in a thread and keeps the maximum."""
+    """Polls the summed resident memory of one or more process trees (each process and its
+    children) in a thread and keeps the maximum."""
 
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
+    def __init__(self, *pids: int) -> None:
+        self.processes = [psutil.Process(pid) for pid in pids]
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
+    def _trees(self) -> list[psutil.Process]:
+        return [p for root in self.processes for p in [root, *root.children(recursive=True)]]
+
     def current(self) -> int:
         total = 0
-        for proc in [self.process, *self.process.children(recursive=True)]:
+        for proc in self._trees():
             try:
                 total += proc.memory_info().rss
             except psutil.NoSuchProcess:
                 continue
+        return total
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the trees have used so far."""
+        total = 0.0
+        for proc in self._trees():
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
         return total
 
     def _poll(self) -> None:
