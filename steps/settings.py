@@ -32,6 +32,9 @@ DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
 DEFAULT_OLLAMA_MODEL = "llama3.2"
 DEFAULT_SQL_TIMEOUT_S = 20.0
 DEFAULT_STEP_TIMEOUT_S = 120.0
+# The loader's bounds as the app and `python -m steps` apply them: parsing within the steps'
+# time budget too (the library's own default leaves it unbounded).
+SERVED_LIMITS = LoadLimits(max_seconds=DEFAULT_STEP_TIMEOUT_S)
 DEFAULT_SQL_MEMORY_MB = 512
 DEFAULT_UPLOAD_TIMEOUT_S = 15.0
 DEFAULT_UPLOAD_MIN_KBPS = 8.0
@@ -131,7 +134,7 @@ class Settings:
     sql_timeout_s: float = DEFAULT_SQL_TIMEOUT_S
     step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S
     sql_memory_bytes: int = DEFAULT_SQL_MEMORY_MB * MIB
-    load_limits: LoadLimits = DEFAULT_LIMITS
+    load_limits: LoadLimits = SERVED_LIMITS
     ai: AISettings = AISettings()
     identity: IdentitySettings = IdentitySettings()
     upload: UploadSettings = UploadSettings()
@@ -145,6 +148,7 @@ class Settings:
             return env.get(name, "").strip() or None
 
         hosted = (text("SIGNOFF_HOSTED") or "").lower() in _TRUE
+        step_timeout_s = _positive("SIGNOFF_STEP_TIMEOUT", text, DEFAULT_STEP_TIMEOUT_S, "seconds")
         return cls(
             hosted=hosted,
             max_bytes=int(_positive("SIGNOFF_MAX_MB", text, DEFAULT_MAX_MB, "megabytes") * MIB),
@@ -153,14 +157,12 @@ class Settings:
             workspace=Path(text("SIGNOFF_WORKSPACE") or "workspace"),
             audit_key=text("SIGNOFF_AUDIT_KEY"),
             sql_timeout_s=_positive("SIGNOFF_SQL_TIMEOUT", text, DEFAULT_SQL_TIMEOUT_S, "seconds"),
-            step_timeout_s=_positive(
-                "SIGNOFF_STEP_TIMEOUT", text, DEFAULT_STEP_TIMEOUT_S, "seconds"
-            ),
+            step_timeout_s=step_timeout_s,
             sql_memory_bytes=int(
                 _positive("SIGNOFF_SQL_MEMORY_MB", text, DEFAULT_SQL_MEMORY_MB, "megabytes") * MIB
             ),
             audit_key_file=Path(key_file) if (key_file := text("SIGNOFF_AUDIT_KEY_FILE")) else None,
-            load_limits=_load_limits(text),
+            load_limits=_load_limits(text, step_timeout_s),
             ai=_ai_settings(text, HOSTED_PRIVACY if hosted else DEFAULT_PRIVACY),
             identity=_identity_settings(text),
             upload=_upload_settings(text),
@@ -199,8 +201,9 @@ def _privacy(text: Text, default: Privacy) -> Privacy:
     raise SettingsError(f"SIGNOFF_AI_PRIVACY must be strict or aggregates, not {raw!r}.")
 
 
-def _load_limits(text: Text) -> LoadLimits:
-    """The loader's bounds on a file's shape (`steps.load.LoadLimits` says why each)."""
+def _load_limits(text: Text, seconds: float) -> LoadLimits:
+    """The loader's bounds on a file's shape (`steps.load.LoadLimits` says why each), and
+    the steps' time budget for its parsing."""
     columns = _whole("SIGNOFF_MAX_COLUMNS", text, DEFAULT_LIMITS.max_columns, "columns")
     line_mb = DEFAULT_LIMITS.max_line_bytes / MIB
     workbook_mb = DEFAULT_LIMITS.max_workbook_bytes / MIB
@@ -210,6 +213,7 @@ def _load_limits(text: Text) -> LoadLimits:
         max_workbook_bytes=int(
             _positive("SIGNOFF_MAX_WORKBOOK_MB", text, workbook_mb, "megabytes") * MIB
         ),
+        max_seconds=seconds,
     )
 
 

@@ -14,10 +14,12 @@ import pytest
 from ai.offline import OfflineAdvisor
 from flow import views
 from flow.source import Source
+from flow.stages import budget as budget_for
 from flow.stages import start
 from samples import sample_path
 from steps.engine import Budget
 from steps.errors import StepTimeoutError
+from steps.load import LoadLimits, load
 from steps.settings import DEFAULT_STEP_TIMEOUT_S, Settings
 
 SLOW = "SELECT count(*) FROM range(2000000) a, range(2000000) b WHERE a.range + b.range = -1"
@@ -71,11 +73,12 @@ def test_the_budget_is_a_setting_read_once() -> None:
         Settings.from_env({"SIGNOFF_STEP_TIMEOUT": "soon"})
 
 
-def test_the_headless_run_refuses_a_step_past_its_budget(tmp_path: Path) -> None:
+def test_the_headless_run_refuses_past_its_budget_and_writes_nothing(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     out = tmp_path / "r.json"
+    path = sample_path("messy_orders")
     result = subprocess.run(
-        [sys.executable, "-m", "steps", str(sample_path("messy_orders")), "--json", str(out)],
+        [sys.executable, "-m", "steps", str(path), "--json", str(out)],
         cwd=root,
         capture_output=True,
         text=True,
@@ -83,14 +86,14 @@ def test_the_headless_run_refuses_a_step_past_its_budget(tmp_path: Path) -> None
         timeout=300,
     )
     assert result.returncode == 2, result.stderr
-    assert result.stderr == (
-        "error: Steps 1–2 ran longer than 0.001 s and was stopped: 2,000 rows × 14 columns is "
-        "more than this server analyses in that time (SIGNOFF_STEP_TIMEOUT).\n"
+    assert result.stderr.startswith(
+        "error: Loading messy_orders.csv ran longer than 0.001 s and was stopped: a file of "
     )
+    assert result.stderr.endswith("(SIGNOFF_STEP_TIMEOUT).\n")
     assert not out.exists()
 
 
-def test_the_app_shows_the_refusal_and_runs_nothing_after_it(
+def test_the_app_refuses_past_the_budget_in_a_sentence_and_runs_nothing_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from app import app
@@ -99,11 +102,34 @@ def test_the_app_shows_the_refusal_and_runs_nothing_after_it(
     monkeypatch.setenv("SIGNOFF_WORKSPACE", str(tmp_path / "workspace"))
     monkeypatch.setenv("SIGNOFF_STEP_TIMEOUT", "0.001")
     _, defs = app.run(defs={"source": Source("messy_orders.csv", sample_path("messy_orders"))})
-    assert "loaded" in defs and "record0" not in defs
-    # What the Steps 1–2 cell showed instead, from the same call it makes:
-    budget = defs["step_budget"]
-    result, sentence = views.within(
-        budget, "Steps 1–2", start, defs["loaded"], OfflineAdvisor(), None
-    )
+    assert "loaded" not in defs and "record0" not in defs
+    assert defs["load_error"].startswith("Loading messy_orders.csv ran longer than 0.001 s")
+
+
+def test_a_step_past_its_budget_is_a_sentence_where_the_app_shows_it() -> None:
+    loaded = load(sample_path("messy_orders"))
+    tight = budget_for(loaded, 0.001)
+    result, sentence = views.within(tight, "Steps 1–2", start, loaded, OfflineAdvisor(), None)
     assert result is None
-    assert (sentence or "").startswith("Steps 1–2 ran longer than 0.001 s and was stopped")
+    assert sentence == (
+        "Steps 1–2 ran longer than 0.001 s and was stopped: 2,000 rows × 14 columns is more "
+        "than this server analyses in that time (SIGNOFF_STEP_TIMEOUT)."
+    )
+    started, sentence = views.within(
+        budget_for(loaded, 60), "Steps 1–2", start, loaded, OfflineAdvisor(), None
+    )
+    assert sentence is None and started[0].original.overview.n_rows == 2000
+
+
+def test_a_load_past_its_budget_is_refused_naming_the_file() -> None:
+    path = sample_path("messy_orders")
+    size = path.stat().st_size
+    with pytest.raises(StepTimeoutError) as refused:
+        load(path, limits=LoadLimits(max_seconds=0.001))
+    assert str(refused.value) == (
+        f"Loading messy_orders.csv ran longer than 0.001 s and was stopped: a file of "
+        f"{size / 2**20:,.1f} MB ({size:,} bytes) is more than this server analyses in that "
+        "time (SIGNOFF_STEP_TIMEOUT)."
+    )
+    within = load(path, limits=LoadLimits(max_seconds=60))
+    assert within.report.n_rows == load(path).report.n_rows == 2000

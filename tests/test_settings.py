@@ -139,6 +139,9 @@ def test_load_limits_come_from_the_environment() -> None:
         2 * 1024 * 1024,
         64 * 1024 * 1024,
     )
-    assert Settings.from_env({}).load_limits == LoadLimits()
+    assert (
+        Settings.from_env({}).load_limits == LoadLimits(max_seconds=120) == Settings().load_limits
+    )
+    assert Settings.from_env({"SIGNOFF_STEP_TIMEOUT": "9"}).load_limits.max_seconds == 9
     with pytest.raises(SettingsError, match=r"^SIGNOFF_MAX_COLUMNS must be a positive whole"):
         Settings.from_env({"SIGNOFF_MAX_COLUMNS": "1.5"})

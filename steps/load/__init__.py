@@ -22,7 +22,15 @@ from pathlib import Path
 
 import duckdb
 
-from steps.engine import columns, connect, memory_limit_for, quote_ident, quote_literal, row_count
+from steps.engine import (
+    Budget,
+    columns,
+    connect,
+    memory_limit_for,
+    quote_ident,
+    quote_literal,
+    row_count,
+)
 from steps.errors import LoadError
 from steps.load.checks import (
     EXCEL_TYPES,
@@ -48,6 +56,7 @@ from steps.load.report import (
     ReadOptions,
     SkippedRow,
     Source,
+    megabytes,
     shown_name,
 )
 from steps.load.rows import SKIPPED_LISTED
@@ -126,11 +135,11 @@ def _load_fitted(
     """Load into `con`, or into a new connection whose memory limit fits the file: its size
     while parsing, then raised if the exact quantiles of the loaded table need more."""
     if con is not None:
-        return _load_path(job, con, table)
+        return _load_bounded(job, con, table)
     size = job.path.stat().st_size
     width = header_width(job.path)
     con = connect(memory_limit=memory_limit_for(size, width=width, configured=memory_limit))
-    loaded = _load_path(job, con, table)
+    loaded = _load_bounded(job, con, table)
     numeric = sum(c.is_numeric for c in columns(con, table))
     fitted = memory_limit_for(
         size,
@@ -141,6 +150,15 @@ def _load_fitted(
     )
     con.execute(f"SET memory_limit = {quote_literal(fitted)}")
     return loaded
+
+
+def _load_bounded(job: Source, con: duckdb.DuckDBPyConnection, table: str) -> Loaded:
+    """`_load_path`, with DuckDB's parsing stopped past `job.limits.max_seconds`."""
+    seconds = job.limits.max_seconds
+    if seconds is None:
+        return _load_path(job, con, table)
+    size = f"a file of {megabytes(job.path.stat().st_size)}"
+    return Budget(con, seconds, size).run(f"Loading {job.shown}", _load_path, job, con, table)
 
 
 def _load_path(job: Source, con: duckdb.DuckDBPyConnection, table: str) -> Loaded:

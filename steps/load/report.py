@@ -50,12 +50,15 @@ class LoadLimits:
     lines are measured to the chunk the file is read in (1 MiB), so a limit below that acts
     as 1 MiB. `max_workbook_bytes`: what a zip workbook's sheets take in memory once a
     reader has expanded them (every cell of each used range, and the text of a shared string
-    each time a cell refers to it), which a 7 KB file can make gigabytes.
+    each time a cell refers to it), which a 7 KB file can make gigabytes. `max_seconds`:
+    how long DuckDB may parse (`steps.engine.Budget`; the settings give it the steps' budget,
+    `SIGNOFF_STEP_TIMEOUT`); None, the library's default, leaves the time unbounded.
     """
 
     max_columns: int = 20_000
     max_line_bytes: int = 10 * MIB
     max_workbook_bytes: int = 1024 * MIB
+    max_seconds: float | None = None
 
 
 DEFAULT_LIMITS = LoadLimits()
