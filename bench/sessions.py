@@ -48,7 +48,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from upload import PeakRss, free_port, stop, wait_until_up
+from upload import PeakRss, free_port, server_env, stop, wait_until_up
 from websockets.sync.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,14 +199,7 @@ class Session:
 def servers(count: int, workdir: Path) -> Iterator[list[tuple[str, int]]]:
     """`count` `marimo run app.py` processes sharing one SQLite file and one workspace,
     started one after the other (the first creates the schema); yields (url, pid) each."""
-    env = {
-        **os.environ,
-        "SIGNOFF_DB": str(workdir / "signoff.db"),
-        "SIGNOFF_WORKSPACE": str(workdir / "workspace"),
-        "SIGNOFF_MAX_MB": "250",
-    }
-    for key in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "SIGNOFF_HOSTED"):
-        env.pop(key, None)
+    env = server_env(workdir)
     with ExitStack() as stack:
         started: list[tuple[str, int]] = []
         for number in range(count):

@@ -279,9 +279,9 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> N
     raise TimeoutError(f"no answer on {url}/health within {timeout} s")
 
 
-@contextmanager
-def server(command: list[str], workdir: Path, port: int) -> Iterator[tuple[str, int]]:
-    """Runs `command` from the project root with a private database and workspace."""
+def server_env(workdir: Path) -> dict[str, str]:
+    """The environment of a benchmarked server: a private database and workspace under
+    `workdir`, room for the 200 MB file, no AI key and not hosted (the offline advisor)."""
     env = {
         **os.environ,
         "SIGNOFF_DB": str(workdir / "signoff.db"),
@@ -290,6 +290,13 @@ def server(command: list[str], workdir: Path, port: int) -> Iterator[tuple[str, 
     }
     for key in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "SIGNOFF_HOSTED"):
         env.pop(key, None)
+    return env
+
+
+@contextmanager
+def server(command: list[str], workdir: Path, port: int) -> Iterator[tuple[str, int]]:
+    """Runs `command` from the project root with a private database and workspace."""
+    env = server_env(workdir)
     with (workdir / "server.log").open("w") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"

@@ -302,7 +302,7 @@ def recommend_reviewed(
 
 def budget(loaded: Loaded, seconds: float) -> Budget:
     """The time each step of this analysis may take, naming the table a refusal is about."""
-    size = f"{loaded.report.n_rows:,} rows × {len(columns(loaded.con, loaded.table)):,} columns"
+    size = f"{loaded.report.n_rows:,} rows × {loaded.report.n_columns:,} columns"
     return Budget(loaded.con, seconds, size)
 
 
