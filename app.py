@@ -524,7 +524,7 @@ def parameter_events(analysis_id, parameters, record1, trail):
 def step3_matrix(corr_method, loaded, record1, step_budget):
     with mo.status.spinner(title="Step 3 · Statistics", subtitle="correlations, distributions"):
         stats_base, _error = views.within(
-            step_budget, "Step 3", statistics_at, loaded.con, record1.view.table, corr_method.value
+            step_budget, "Step 3", statistics_at, loaded.con, record1.view, corr_method.value
         )
     mo.stop(stats_base is None, views.failure(_error))
     return (stats_base,)

@@ -58,6 +58,7 @@ def load_with(path: Path, settings: Settings, options: ReadOptions, name: str) -
         name=name,
         limit=settings.max_bytes,
         memory_limit=settings.duckdb_memory,
+        threads=settings.duckdb_threads,
         options=options,
         limits=settings.load_limits,
     )

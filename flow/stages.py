@@ -144,11 +144,12 @@ def clean(
 
 
 def statistics_at(
-    con: duckdb.DuckDBPyConnection, table: str, method: CorrelationMethod
+    con: duckdb.DuckDBPyConnection, view: Described, method: CorrelationMethod
 ) -> Statistics:
-    """Step 3's matrix and distributions: the expensive part, computed once per method (the
-    threshold only picks pairs from it, see `with_threshold`)."""
-    return statistics(con, table, method=method)
+    """Step 3's matrix and distributions of the view: the expensive part, computed once per
+    method (the threshold only picks pairs from it, see `with_threshold`), its top values
+    read from the view's Step 1 counts."""
+    return statistics(con, view.table, method=method, counted=view.overview.value_counts)
 
 
 def outliers_at(
@@ -185,7 +186,7 @@ def analyse(
     table = record.view.table
     thresholds = thresholds or Thresholds()
     stats = with_threshold(
-        base or statistics_at(con, table, parameters.correlation), parameters.threshold
+        base or statistics_at(con, record.view, parameters.correlation), parameters.threshold
     )
     found = found or outliers_at(con, record.view, parameters)
     scatters = tuple(scatter_sample(con, table, p.a, p.b) for p in stats.scatter_pairs)

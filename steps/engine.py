@@ -110,6 +110,14 @@ def memory_limit_for(
     return f"{-(-limit // (1024 * 1024))}MiB"
 
 
+def available_cpus() -> int:
+    """The CPUs this process may use (a container's or taskset's, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def session_threads() -> int:
     """DuckDB threads for one analysis session: half the CPUs this process may use, at least 1.
 
@@ -119,13 +127,10 @@ def session_threads() -> int:
     session cannot take the machine: measured on 2 cores (bench/README.md, "Isolation"),
     loading a small CSV and running Steps 1-2 beside a heavy query took 1.0-1.6x as long as
     alone with 1 thread per session against 1.75-2.7x with 2, and one analysis alone was no
-    faster with 2 on that shared machine.
+    faster with 2 on that shared machine. `python -m steps` is one analysis in a process of
+    its own and takes every CPU (`available_cpus`).
     """
-    try:
-        cpus = len(os.sched_getaffinity(0))  # the CPUs a container or taskset allows
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, cpus // 2)
+    return max(1, available_cpus() // 2)
 
 
 def connect(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import duckdb
@@ -22,6 +22,7 @@ from steps.engine import Column, columns, present_sql, quote_ident, row_count
 from steps.missingness import Missingness, missingness
 from steps.numeric import is_integer, numeric_from, numeric_select, pilots
 from steps.results import ToDict
+from steps.statistics.results import COUNTED_VALUES, ValueCounts
 
 Kind = Literal["numeric", "categorical", "datetime", "boolean", "text", "identifier"]
 
@@ -95,7 +96,11 @@ class ColumnSummary(ToDict):
 
 @dataclass(frozen=True)
 class Overview(ToDict):
-    """Step 1: the table's shape, per-column summaries, and where values are missing."""
+    """Step 1: the table's shape, per-column summaries, and where values are missing.
+
+    `value_counts` is not in the report (its first `TOP_VALUES` are each column's
+    `top_values`): it is what Step 3 reads its top values from.
+    """
 
     n_rows: int
     n_columns: int
@@ -106,9 +111,15 @@ class Overview(ToDict):
     missing_by_column: dict[str, int]
     notes: tuple[str, ...]
     missingness: Missingness
+    value_counts: dict[str, ValueCounts] = field(default_factory=dict, repr=False)
 
     def column(self, name: str) -> ColumnSummary:
         return next(c for c in self.columns if c.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        found = super().to_dict()
+        del found["value_counts"]
+        return found
 
 
 def fresh_name(taken: list[str], base: str) -> str:
@@ -153,7 +164,7 @@ def _value_counts_query(table: str, cols: list[Column]) -> str:
             f"(SELECT {i} AS col, CAST(v AS VARCHAR) AS v, n, nd, least FROM ("
             f"SELECT {v} AS v, count(*) AS n, count(*) OVER () AS nd, "
             f"min(count(*)) OVER () AS least FROM {source} "
-            f"WHERE {v} IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT {TOP_VALUES}))"
+            f"WHERE {v} IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT {COUNTED_VALUES}))"
         )
     return " UNION ALL ".join(parts)
 
@@ -400,7 +411,7 @@ def _long_value_counts_query(table: str, group: list[Column]) -> str:
         "count(*) OVER (PARTITION BY col) AS nd, min(count(*)) OVER (PARTITION BY col) AS least, "
         "row_number() OVER (PARTITION BY col "
         f"ORDER BY count(*) DESC, v) AS rank FROM {_long_source(table, group)} "
-        f"WHERE v IS NOT NULL GROUP BY col, v) WHERE rank <= {TOP_VALUES} "
+        f"WHERE v IS NOT NULL GROUP BY col, v) WHERE rank <= {COUNTED_VALUES} "
         "ORDER BY col, rank"
     )
 
@@ -509,7 +520,7 @@ def overview(con: duckdb.DuckDBPyConnection, table: str = "data") -> Overview:
             values,
             n_rows=n_rows,
             n_distinct=distinct[i],
-            tops=tops[i],
+            tops=tops[i][:TOP_VALUES],
             spaced=column.name in spaced,
         )
         summaries.append(summary)
@@ -527,4 +538,8 @@ def overview(con: duckdb.DuckDBPyConnection, table: str = "data") -> Overview:
         missing_by_column=missing,
         notes=(NO_DATA_ROWS,) * (n_rows == 0) + _detail_notes(len(cols)),
         missingness=missingness(con, table, cols, missing, n_rows=n_rows, has_rowid=has_rowid),
+        value_counts={
+            s.name: ValueCounts(s.count, s.n_distinct, top)
+            for s, top in zip(summaries, tops, strict=True)
+        },
     )

@@ -127,6 +127,7 @@ class Settings:
     hosted: bool = False
     max_bytes: int = DEFAULT_MAX_MB * MIB
     duckdb_memory: str | None = None
+    duckdb_threads: int | None = None
     db: str = "signoff.db"
     workspace: Path = Path("workspace")
     audit_key: str | None = field(default=None, repr=False)
@@ -153,6 +154,7 @@ class Settings:
             hosted=hosted,
             max_bytes=int(_positive("SIGNOFF_MAX_MB", text, DEFAULT_MAX_MB, "megabytes") * MIB),
             duckdb_memory=text("SIGNOFF_DUCKDB_MEMORY"),
+            duckdb_threads=_whole_or_unset("SIGNOFF_DUCKDB_THREADS", text, "threads"),
             db=text("SIGNOFF_DB") or "signoff.db",
             workspace=Path(text("SIGNOFF_WORKSPACE") or "workspace"),
             audit_key=text("SIGNOFF_AUDIT_KEY"),
@@ -219,9 +221,15 @@ def _load_limits(text: Text, seconds: float) -> LoadLimits:
 
 def _whole(name: str, text: Text, default: int, unit: str) -> int:
     """A positive whole number from the variable `name` (the default when unset)."""
+    found = _whole_or_unset(name, text, unit)
+    return default if found is None else found
+
+
+def _whole_or_unset(name: str, text: Text, unit: str) -> int | None:
+    """A positive whole number from the variable `name`, None when unset."""
     raw = text(name)
     if raw is None:
-        return default
+        return None
     if not raw.isdigit() or int(raw) == 0:
         raise SettingsError(f"{name} must be a positive whole number of {unit}, not {raw!r}.")
     return int(raw)

@@ -45,7 +45,13 @@ def test_the_ai_settings_pick_the_key_and_never_show_it() -> None:
 
 @pytest.mark.parametrize(
     ("variable", "raw"),
-    [("SIGNOFF_MAX_MB", "lots"), ("SIGNOFF_MAX_MB", "-1"), ("SIGNOFF_AI_TIMEOUT", "0")],
+    [
+        ("SIGNOFF_MAX_MB", "lots"),
+        ("SIGNOFF_MAX_MB", "-1"),
+        ("SIGNOFF_AI_TIMEOUT", "0"),
+        ("SIGNOFF_DUCKDB_THREADS", "0"),
+        ("SIGNOFF_DUCKDB_THREADS", "two"),
+    ],
 )
 def test_a_bad_value_is_one_sentence_at_start_up(variable: str, raw: str) -> None:
     with pytest.raises(SettingsError) as caught:
@@ -145,3 +151,25 @@ def test_load_limits_come_from_the_environment() -> None:
     assert Settings.from_env({"SIGNOFF_STEP_TIMEOUT": "9"}).load_limits.max_seconds == 9
     with pytest.raises(SettingsError, match=r"^SIGNOFF_MAX_COLUMNS must be a positive whole"):
         Settings.from_env({"SIGNOFF_MAX_COLUMNS": "1.5"})
+
+
+def test_duckdb_threads_are_half_the_cpus_in_the_app_and_every_cpu_in_a_headless_run(
+    tmp_path: Path,
+) -> None:
+    from flow.source import load_with
+    from steps.__main__ import one_run
+    from steps.engine import available_cpus, session_threads
+    from steps.load import CHOSEN_NOTHING
+
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n3,4\n")
+
+    def threads(settings: Settings) -> int:
+        loaded = load_with(path, settings, CHOSEN_NOTHING, path.name)
+        return loaded.con.execute("SELECT current_setting('threads')").fetchone()[0]
+
+    assert Settings.from_env({}).duckdb_threads is None
+    assert threads(Settings.from_env({})) == session_threads()
+    assert threads(one_run(Settings.from_env({}))) == available_cpus()
+    chosen = Settings.from_env({"SIGNOFF_DUCKDB_THREADS": "3"})
+    assert threads(chosen) == threads(one_run(chosen)) == 3

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from steps.overview import overview
 from steps.statistics import (
     Bins,
     StatisticsError,
@@ -446,6 +447,41 @@ def test_categorical_top_k_and_cardinality_match_pandas(con):
     assert dict(flag.top) == {
         str(k).lower(): int(v) for k, v in frame["flag"].value_counts().items()
     }
+
+
+@pytest.mark.parametrize("top_k", [3, 10, 12])
+def test_top_values_read_from_step_one_equal_those_counted_again(con, top_k):
+    """Step 3 reads text and boolean top values from Step 1's counts (`counted`): the same
+    figures as its own count, ties at the cut included; ENUM columns (ties ordered by the
+    enum, not the text) and a `top_k` past what Step 1 counted are counted again."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    # 14 words, pairs of them equally frequent, so ties straddle every cut.
+    words = np.repeat([f"w{i:02d}" for i in range(14)], [300] * 4 + [200] * 6 + [100] * 4)
+    frame = pd.DataFrame(
+        {
+            "word": pd.Series(rng.permutation(np.resize(words, n))),
+            "flag": rng.random(n) < 0.5,
+            "x": rng.normal(size=n),
+        }
+    )
+    frame.loc[::7, "word"] = None
+    table_from(con, frame)
+    con.execute("CREATE TYPE mood AS ENUM ('zeta', 'alpha', 'mid')")
+    con.execute(
+        "CREATE OR REPLACE TABLE data AS SELECT *, "
+        "(['mid', 'zeta', 'alpha'])[(rowid % 3) + 1]::mood AS mood FROM data"
+    )
+    counted = overview(con).value_counts
+    assert len(counted["word"].top) == 10
+    fresh = distributions(con, top_k=top_k).categorical
+    assert distributions(con, top_k=top_k, counted=counted).categorical == fresh
+    assert statistics(con, counted=counted).to_dict() == statistics(con).to_dict()
+    words_seen = frame["word"].value_counts()
+    expected = sorted(words_seen.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
+    assert fresh["word"].top == tuple((k, int(v)) for k, v in expected)
+    # zeta comes before alpha in the enum, after it in the text.
+    assert fresh["mood"].top == (("mid", 1334), ("alpha", 1333), ("zeta", 1333))[:top_k]
 
 
 # --------------------------------------------------------------------------- step 3 as a whole

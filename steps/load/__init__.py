@@ -89,6 +89,7 @@ def load(
     table: str = "data",
     limit: int = DEFAULT_MAX_MB * MIB,
     memory_limit: str | None = None,
+    threads: int | None = None,
     options: ReadOptions = CHOSEN_NOTHING,
     limits: LoadLimits = DEFAULT_LIMITS,
 ) -> Loaded:
@@ -98,7 +99,8 @@ def load(
     person chose (delimiter, lines to skip, header, sheet) instead of what is detected;
     `limits` bounds columns, line length and what a workbook expands to. Without `con`, a
     new connection is opened with a memory limit fitted to the file (`memory_limit_for`),
-    or `memory_limit` when one is configured (`Settings.duckdb_memory`).
+    or `memory_limit` when one is configured (`Settings.duckdb_memory`), and `threads`
+    DuckDB threads (`Settings.duckdb_threads`; by default half the CPUs, `session_threads`).
     Raises `LoadError`.
     """
     _check_options(options)
@@ -109,12 +111,13 @@ def load(
             path = Path(tmp) / ("upload" + known_suffix(name))
             path.write_bytes(source)
             job = Source(path, name, limit, options, limits)
-            return _load_fitted(job, con, table, memory_limit)
+            return _load_fitted(job, con, table, memory_limit, threads)
     path = Path(source)
     name = name or path.name
     if not path.is_file():
         raise LoadError(f"There is no file called {shown_name(name)}.")
-    return _load_fitted(Source(path, name, limit, options, limits), con, table, memory_limit)
+    job = Source(path, name, limit, options, limits)
+    return _load_fitted(job, con, table, memory_limit, threads)
 
 
 def _check_options(options: ReadOptions) -> None:
@@ -130,7 +133,11 @@ def _check_options(options: ReadOptions) -> None:
 
 
 def _load_fitted(
-    job: Source, con: duckdb.DuckDBPyConnection | None, table: str, memory_limit: str | None
+    job: Source,
+    con: duckdb.DuckDBPyConnection | None,
+    table: str,
+    memory_limit: str | None,
+    threads: int | None,
 ) -> Loaded:
     """Load into `con`, or into a new connection whose memory limit fits the file: its size
     while parsing, then raised if the exact quantiles of the loaded table need more."""
@@ -138,7 +145,8 @@ def _load_fitted(
         return _load_bounded(job, con, table)
     size = job.path.stat().st_size
     width = header_width(job.path)
-    con = connect(memory_limit=memory_limit_for(size, width=width, configured=memory_limit))
+    limit = memory_limit_for(size, width=width, configured=memory_limit)
+    con = connect(memory_limit=limit, threads=threads)
     loaded = _load_bounded(job, con, table)
     numeric = sum(c.is_numeric for c in columns(con, table))
     fitted = memory_limit_for(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -13,12 +13,14 @@ from steps.engine import Column, columns, quote_ident
 from steps.errors import StatisticsError
 from steps.statistics.correlation import _pearson_result, _plan_correlation
 from steps.statistics.results import (
+    COUNTED_VALUES,
     CategoricalDistribution,
     CorrelationMatrix,
     Distributions,
     Histogram,
     Normality,
     NumericDistribution,
+    ValueCounts,
 )
 from steps.statistics.sql import (
     _EPS,
@@ -260,6 +262,7 @@ def _normality(moments: _Moments | None) -> Normality:
 
 
 _CATEGORICAL_TYPES = ("VARCHAR", "BOOLEAN", "ENUM")
+_SAME_ORDER = frozenset({"VARCHAR", "BOOLEAN"})
 
 
 def _categorical_columns(cols: Sequence[Column]) -> list[Column]:
@@ -267,9 +270,39 @@ def _categorical_columns(cols: Sequence[Column]) -> list[Column]:
 
 
 def _categorical(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    cols: Sequence[Column],
+    n_rows: int,
+    top_k: int,
+    counted: Mapping[str, ValueCounts],
+) -> dict[str, CategoricalDistribution]:
+    """Top-k values and cardinality of every categorical column: from Step 1's counts of the
+    same table where they cover it, else counted here, the others in one statement.
+
+    Step 1 orders ties by the value itself and Step 3 by its text, which agree for text
+    and booleans, so only those are read from Step 1.
+    """
+    reused = {
+        c.name: counted[c.name]
+        for c in cols
+        if c.name in counted and top_k <= COUNTED_VALUES and c.dtype.upper() in _SAME_ORDER
+    }
+    found = {
+        name: CategoricalDistribution(
+            n=v.present, missing=n_rows - v.present, cardinality=v.distinct, top=v.top[:top_k]
+        )
+        for name, v in reused.items()
+    }
+    found.update(
+        _count_categorical(con, table, [c for c in cols if c.name not in reused], n_rows, top_k)
+    )
+    return {c.name: found[c.name] for c in cols}
+
+
+def _count_categorical(
     con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[Column], n_rows: int, top_k: int
 ) -> dict[str, CategoricalDistribution]:
-    """Top-k values and cardinality of every categorical column, in one statement."""
     if not cols:
         return {}
     parts = []
@@ -335,7 +368,13 @@ def _capped(cols: Sequence[Column], kind: str, what: str) -> tuple[tuple[Column,
 
 
 def _scan(
-    con: duckdb.DuckDBPyConnection, table: str, *, bins: int, top_k: int, pearson: bool
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    bins: int,
+    top_k: int,
+    pearson: bool,
+    counted: Mapping[str, ValueCounts],
 ) -> _Scan:
     """Profile scan, then one moment scan serving distributions (and, if asked, Pearson
     over the numeric and datetime columns), then top values."""
@@ -360,7 +399,7 @@ def _scan(
     correlation = _plan_correlation(aggs, profile) if pearson else None
     values = aggs.run(con, clean)
     histograms = _histograms(con, clean, profile, bins, len(numeric))
-    categorical = _categorical(con, table, texts, profile.n_rows, top_k)
+    categorical = _categorical(con, table, texts, profile.n_rows, top_k, counted)
     return _Scan(
         columns=cols,
         n_numeric=len(numeric),
@@ -374,7 +413,15 @@ def _scan(
 
 
 def distributions(
-    con: duckdb.DuckDBPyConnection, table: str = "data", *, bins: int = 30, top_k: int = 10
+    con: duckdb.DuckDBPyConnection,
+    table: str = "data",
+    *,
+    bins: int = 30,
+    top_k: int = 10,
+    counted: Mapping[str, ValueCounts] | None = None,
 ) -> Distributions:
-    """Histogram, skewness, kurtosis and normality per numeric column; top-k per categorical."""
-    return _scan(con, table, bins=bins, top_k=top_k, pearson=False).distributions
+    """Histogram, skewness, kurtosis and normality per numeric column; top-k per categorical
+    (`counted`: Step 1's value counts of the same table, `Overview.value_counts`)."""
+    return _scan(
+        con, table, bins=bins, top_k=top_k, pearson=False, counted=counted or {}
+    ).distributions

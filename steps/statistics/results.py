@@ -76,6 +76,22 @@ class NumericDistribution(ToDict):
     normality: Normality
 
 
+# Step 1 counts this many of each column's most frequent values and shows the first five;
+# Step 3's top values are read from the same counts (`Overview.value_counts`), so the table
+# is grouped by value once, not once per step (0.4 s of Step 3 on the 200 MB bench file).
+COUNTED_VALUES = 10
+
+
+@dataclass(frozen=True)
+class ValueCounts:
+    """One column's present values, distinct values and up to `COUNTED_VALUES` most
+    frequent ones (as text, most frequent first, ties by value), as Step 1 counted them."""
+
+    present: int
+    distinct: int
+    top: tuple[tuple[str, int], ...]
+
+
 @dataclass(frozen=True)
 class CategoricalDistribution(ToDict):
     """Cardinality and the most frequent values (as text, ties broken alphabetically)."""

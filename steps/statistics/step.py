@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 import duckdb
@@ -24,7 +25,7 @@ from steps.statistics.correlation import (
 )
 from steps.statistics.distribution import _Scan, _scan
 from steps.statistics.ranks import rank_measures
-from steps.statistics.results import Statistics
+from steps.statistics.results import Statistics, ValueCounts
 
 SCATTER_PAIRS = 4
 
@@ -55,6 +56,7 @@ def statistics(
     top_k: int = 10,
     cramers_v_bias_corrected: bool = False,
     rank_rows: int | None = SAMPLE_ROWS,
+    counted: Mapping[str, ValueCounts] | None = None,
 ) -> Statistics:
     """Step 3: distributions, correlations and associations across kinds.
 
@@ -63,11 +65,12 @@ def statistics(
     histograms' bins), one the top values, one every crosstab and per-level sum
     (Cramér's V, η). Spearman and Kendall come
     from the columns' sorted orders, on all rows up to `rank_rows` (None: always all rows),
-    past it on a seeded sample of that many, labelled so.
+    past it on a seeded sample of that many, labelled so. `counted` is Step 1's value
+    counts of the same table (`Overview.value_counts`): the top values are read from them.
     """
     _check_method(method)
     _check_threshold(threshold)
-    scan = _scan(con, table, bins=bins, top_k=top_k, pearson=True)
+    scan = _scan(con, table, bins=bins, top_k=top_k, pearson=True, counted=counted or {})
     profile, k = scan.profile, scan.n_numeric
     fit, level_notes = _association_columns(scan)
     # The crosstab scan before the ranks: its hash table (~50 MB on the 200 MB bench file)
