@@ -287,9 +287,18 @@ def cleaned_quality_page(
             ),
             mo.md(f"**What {what} changed**"),
             figures_table(rows),
+            closed_alerts(delta),
             quality_page(view, prompts),
         ]
     )
+
+
+def closed_alerts(delta: CleaningDelta) -> mo.Html:
+    """The gate-1 alerts the cleaned view no longer raises, each in its own sentence."""
+    if not delta.alerts_closed:
+        return mo.md("")
+    lines = [a.message for a in delta.alerts_closed]
+    return mo.md(f"**Alerts the cleaned view no longer raises**\n\n{bullets(lines)}")
 
 
 def _quality_rows(described: Described) -> list[dict]:

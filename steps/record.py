@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from steps.alerts import Alert
 from steps.alerts.triage import AlertTriage
@@ -116,19 +116,30 @@ class CleaningDelta(ToDict):
     missing_cells: Figure
     duplicate_rows: Figure
     quality_score: Figure
+    alerts: Figure
+    alerts_closed: tuple[Alert, ...]
 
     @classmethod
     def between(cls, before: Described, after: Described) -> CleaningDelta:
         def figure(read) -> Figure:
             return Figure(read(before), read(after))
 
+        still = {a.key for a in after.alerts}
         return cls(
             rows=figure(lambda d: d.overview.n_rows),
             columns=figure(lambda d: d.overview.n_columns),
             missing_cells=figure(lambda d: d.quality.missing_cells),
             duplicate_rows=figure(lambda d: d.quality.duplicate_rows),
             quality_score=figure(lambda d: d.quality.quality_score),
+            alerts=figure(lambda d: len(d.alerts)),
+            alerts_closed=tuple(a for a in before.alerts if a.key not in still),
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures, and the closed alerts by key (the report's `alerts` holds them)."""
+        found = super().to_dict()
+        found["alerts_closed"] = [a.key for a in self.alerts_closed]
+        return found
 
     def labelled(self) -> tuple[tuple[str, Figure], ...]:
         """The figures as (label, figure), in the order every view shows them."""
@@ -138,6 +149,7 @@ class CleaningDelta(ToDict):
             ("Missing cells", self.missing_cells),
             ("Duplicate rows", self.duplicate_rows),
             ("Quality score", self.quality_score),
+            ("Alerts", self.alerts),
         )
 
 

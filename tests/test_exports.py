@@ -281,6 +281,11 @@ def test_txt_summary_reads_in_80_columns_and_says_what_was_decided(report: Repor
     decision_marks(flat, report)
     assert "Action 1 (" in flat  # numbered as on the priority matrix
     assert "Ana <ana@example.org>" in text
+    # The plan dropped the duplicate rows: the loaded file's duplicates alert is closed.
+    closed = report.record.cleaning_delta.alerts_closed
+    assert "duplicates:" in {a.key for a in closed}
+    assert all(f"No longer raised: {a.message}" in flat for a in closed)
+    assert "No longer raised:" in html_report(report).decode("utf-8")
 
 
 def test_no_python_repr_reaches_a_view(report: Report) -> None:

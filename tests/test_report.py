@@ -149,9 +149,8 @@ def test_the_cleaning_effect_is_the_loaded_file_beside_the_cleaned_view(tmp_path
     text = "a,b,notes\n1,2,x\n1,2,x\n3,,y\n4,5,\n4,5,\n6,7,z\n"
     loaded = loaded_csv(tmp_path, text)
     plan = CleaningPlan(drop_duplicates=True, drop_columns=("notes",))
-    effect = build_report(
-        computed(loaded, Options(plan=plan)), pending(computed(loaded))
-    ).to_dict()["cleaning_effect"]
+    report = build_report(computed(loaded, Options(plan=plan)), pending(computed(loaded))).to_dict()
+    effect = report["cleaning_effect"]
     frame = pd.read_csv(io.StringIO(text))
     cleaned = frame.drop_duplicates().drop(columns=["notes"])
     expected = {
@@ -164,6 +163,14 @@ def test_the_cleaning_effect_is_the_loaded_file_beside_the_cleaned_view(tmp_path
     assert got == expected
     assert all(effect[k]["change"] == after - before for k, (before, after) in expected.items())
     assert effect["quality_score"]["after"] > effect["quality_score"]["before"]
+    # The loaded file raises a duplicates alert; the cleaned view (duplicates dropped) not.
+    keys = {a["key"] for a in report["alerts"]}
+    assert "duplicates:" in keys and "duplicates:" in effect["alerts_closed"]
+    assert set(effect["alerts_closed"]) <= keys
+    step3 = {"skewed", "high_correlation"}
+    gate_one = [a for a in report["alerts"] if a["type"] not in step3]
+    assert effect["alerts"]["before"] == len(gate_one)
+    assert effect["alerts"]["change"] == effect["alerts"]["after"] - effect["alerts"]["before"]
 
 
 def test_no_plan_has_no_cleaning_effect(numacc) -> None:

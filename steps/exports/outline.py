@@ -201,7 +201,8 @@ def _cleaning(plan: CleaningPlan, delta: CleaningDelta | None) -> Section:
         (False, True, True, True),
         caption="Before and after the plan",
     )
-    return Section("Cleaning plan", facts=facts, tables=(effect,))
+    closed = tuple(f"No longer raised: {a.message}" for a in delta.alerts_closed)
+    return Section("Cleaning plan", facts=facts, tables=(effect,), bullets=closed)
 
 
 def _statistics(analysed: Analysed | None) -> Section:
