@@ -274,8 +274,15 @@ def cleaned_quality_page(
     planned = not plan.is_empty()
     what = "the cleaning plan" if planned else "leaving out the dismissed alerts"
     after = "cleaned" if planned else "after"
+    # As text: counts and the score share a column, which as numbers the table would show
+    # with the score's decimals (2,000.0 rows).
     rows = [
-        {"figure": label, "as loaded": f.before, after: f.after, "change": f.change}
+        {
+            "figure": label,
+            "as loaded": number_text(f.before),
+            after: number_text(f.after),
+            "change": number_text(f.change),
+        }
         for label, f in delta.labelled()
     ]
     return mo.vstack(
@@ -294,11 +301,16 @@ def cleaned_quality_page(
 
 
 def closed_alerts(delta: CleaningDelta) -> mo.Html:
-    """The gate-1 alerts the cleaned view no longer raises, each in its own sentence."""
-    if not delta.alerts_closed:
-        return mo.md("")
-    lines = [a.message for a in delta.alerts_closed]
-    return mo.md(f"**Alerts the cleaned view no longer raises**\n\n{bullets(lines)}")
+    """The alerts the cleaning closed and opened, each in its own sentence."""
+    parts = [
+        f"**{title}**\n\n{bullets([a.message for a in found])}"
+        for title, found in (
+            ("Alerts the cleaned view no longer raises", delta.alerts_closed),
+            ("Alerts the cleaned view raises that the file as loaded did not", delta.alerts_opened),
+        )
+        if found
+    ]
+    return mo.md("\n\n".join(parts))
 
 
 def _quality_rows(described: Described) -> list[dict]:

@@ -118,13 +118,14 @@ class CleaningDelta(ToDict):
     quality_score: Figure
     alerts: Figure
     alerts_closed: tuple[Alert, ...]
+    alerts_opened: tuple[Alert, ...]
 
     @classmethod
     def between(cls, before: Described, after: Described) -> CleaningDelta:
         def figure(read) -> Figure:
             return Figure(read(before), read(after))
 
-        still = {a.key for a in after.alerts}
+        was, still = {a.key for a in before.alerts}, {a.key for a in after.alerts}
         return cls(
             rows=figure(lambda d: d.overview.n_rows),
             columns=figure(lambda d: d.overview.n_columns),
@@ -133,12 +134,15 @@ class CleaningDelta(ToDict):
             quality_score=figure(lambda d: d.quality.quality_score),
             alerts=figure(lambda d: len(d.alerts)),
             alerts_closed=tuple(a for a in before.alerts if a.key not in still),
+            alerts_opened=tuple(a for a in after.alerts if a.key not in was),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The figures, and the closed alerts by key (the report's `alerts` holds them)."""
+        """The figures; the closed alerts by key (the report's `alerts` holds them), the
+        opened ones whole (no other part of the report has them)."""
         found = super().to_dict()
         found["alerts_closed"] = [a.key for a in self.alerts_closed]
+        found["alerts_opened"] = [{**a.to_dict(), "key": a.key} for a in self.alerts_opened]
         return found
 
     def labelled(self) -> tuple[tuple[str, Figure], ...]:

@@ -171,6 +171,9 @@ def test_the_cleaning_effect_is_the_loaded_file_beside_the_cleaned_view(tmp_path
     gate_one = [a for a in report["alerts"] if a["type"] not in step3]
     assert effect["alerts"]["before"] == len(gate_one)
     assert effect["alerts"]["change"] == effect["alerts"]["after"] - effect["alerts"]["before"]
+    opened = {a["key"] for a in effect["alerts_opened"]}
+    assert not opened & keys
+    assert effect["alerts"]["change"] == len(opened) - len(effect["alerts_closed"])
 
 
 def test_no_plan_has_no_cleaning_effect(numacc) -> None:

@@ -86,7 +86,7 @@ def heading(page, name: str, timeout: float = 120_000):
 
 def shoot(page, out: Path, name: str, at: str | None = None) -> None:
     if at is not None:
-        heading(page, at).scroll_into_view_if_needed()
+        heading(page, at).evaluate("e => e.scrollIntoView({block: 'start'})")
         page.evaluate("window.scrollBy(0, -60)")
     page.wait_for_timeout(800)
     page.screenshot(path=out / f"{name}.png")
@@ -138,6 +138,7 @@ def walk(url: str, out: Path, sample: str, path: Path | None) -> list[str]:
             lambda: decide(page, "Gate 1 · Data quality", "modify", "Ada", "Drop duplicate rows"),
             lambda: heading(page, "Gate 2 · Analysis validation"),
         )
+        shoot(page, out, "03b-cleaned", at="Step 2 · Quality after the cleaning plan")
         shoot(page, out, "04-statistics", at="Step 3 · Statistics")
         shoot(page, out, "05-gate2", at="Gate 2 · Analysis validation")
         timed(

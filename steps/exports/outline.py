@@ -201,8 +201,10 @@ def _cleaning(plan: CleaningPlan, delta: CleaningDelta | None) -> Section:
         (False, True, True, True),
         caption="Before and after the plan",
     )
-    closed = tuple(f"No longer raised: {a.message}" for a in delta.alerts_closed)
-    return Section("Cleaning plan", facts=facts, tables=(effect,), bullets=closed)
+    alerts = tuple(f"No longer raised: {a.message}" for a in delta.alerts_closed) + tuple(
+        f"Newly raised: {a.message}" for a in delta.alerts_opened
+    )
+    return Section("Cleaning plan", facts=facts, tables=(effect,), bullets=alerts)
 
 
 def _statistics(analysed: Analysed | None) -> Section:
