@@ -62,11 +62,12 @@ def statistics(
 
     Three scans serve the numeric figures (a profile scan for counts, means and ranges,
     one centred on those means for moments and every Pearson co-moment, one counting the
-    histograms' bins), one the top values, one every crosstab and per-level sum
-    (Cramér's V, η). Spearman and Kendall come
-    from the columns' sorted orders, on all rows up to `rank_rows` (None: always all rows),
-    past it on a seeded sample of that many, labelled so. `counted` is Step 1's value
-    counts of the same table (`Overview.value_counts`): the top values are read from them.
+    histograms' bins), one every crosstab and per-level sum (Cramér's V, η). The top
+    values are read from `counted`, Step 1's value counts of the same table
+    (`Overview.value_counts`), and counted here only where they do not cover a column.
+    Spearman and Kendall come from the columns' sorted orders, on all rows up to
+    `rank_rows` (None: always all rows), past it on a seeded sample of that many, labelled
+    so.
     """
     _check_method(method)
     _check_threshold(threshold)
