@@ -15,7 +15,7 @@ from flow.choices import choices_of, keep_read_options
 from review.access import check_access
 from review.analyses import analysis_id_for, analysis_source, get_analysis, register_analysis
 from review.audit import AuditTrail
-from review.uploads import uploaded_by
+from review.uploads import check_allowance, record_upload, uploaded_by
 from review.workspace import IncomingSource, keep_source, streamed_source
 from steps.errors import SignoffError
 from steps.load import CHOSEN_NOTHING, Loaded, ReadOptions, check_size, load
@@ -96,11 +96,22 @@ def open_source(
     source reopened from the queue for someone else's analysis needs an invitation
     (`review.access`). A refusal raises before anything is written. Reopening an analysis
     (a reload, the queue, another session) writes nothing: only decisions and choices
-    change the record.
+    change the record. In hosted mode a file uploaded through the page is refused past the
+    person's allowance (`QuotaExceeded`) and recorded as an upload once kept.
     """
     if source.analysis_id is not None:
         check_access(trail, source.analysis_id, person)
+    # On a shared server a file dropped on the page counts towards the uploader's 24-hour
+    # allowance as one streamed to `python -m server` does; reading it again with other
+    # options is the same upload.
+    data = source.data
+    upload = None if isinstance(data, Path) or options is not None or not settings.hosted else data
+    if upload is not None:
+        check_allowance(trail, person, len(upload), settings.upload)
     loaded, kept = load_and_keep(source, settings, options or CHOSEN_NOTHING)
+    if upload is not None:
+        sha256 = loaded.report.sha256
+        record_upload(trail, sha256=sha256, name=source.name, size=len(upload), person=person)
     analysis_id = source.analysis_id or analysis_id_for(loaded.report.sha256, person)
     new = get_analysis(trail, analysis_id) is None
     register_analysis(

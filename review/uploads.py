@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from review.audit import AuditTrail, Event
 from review.storage import Connection
+from steps.errors import QuotaExceeded
 from steps.results import ToDict
 from steps.settings import MIB, UploadSettings
 
@@ -76,6 +77,15 @@ def over_allowance(used: Usage, settings: UploadSettings) -> str | None:
             f"({used.bytes / MIB:,.1f} MB with it); nothing was kept."
         )
     return None
+
+
+def check_allowance(
+    trail: AuditTrail, person: str | None, size: int, settings: UploadSettings
+) -> None:
+    """Refuse one more upload of `size` bytes past `person`'s allowance (`QuotaExceeded`)."""
+    sentence = over_allowance(usage_today(trail, person).plus(1, size), settings)
+    if sentence is not None:
+        raise QuotaExceeded(sentence)
 
 
 def record_upload(

@@ -52,3 +52,34 @@ def test_past_the_allowance_is_one_sentence(used: Usage, expected: str | None) -
     else:
         assert sentence is not None and expected in sentence
         assert sentence.endswith(".") and sentence.count(". ") == 0
+
+
+def test_a_file_dropped_on_the_page_of_a_shared_server_counts_towards_the_allowance(
+    db_location: str, tmp_path
+) -> None:
+    from flow.source import Source, open_source
+    from steps.errors import QuotaExceeded
+    from steps.load import ReadOptions
+    from steps.settings import Settings
+
+    trail = AuditTrail(db_location)
+    allowance = UploadSettings(quota_files=2, quota_bytes=MIB)
+    hosted = Settings(hosted=True, workspace=tmp_path / "hosted", upload=allowance)
+    local = Settings(workspace=tmp_path / "local", upload=allowance)
+    body = b"a,b\n1,2\n3,4\n"
+    for _ in range(3):  # no allowance on one's own machine
+        open_source(Source("a.csv", body), local, trail, person="ada")
+    assert usage_today(trail, "ada") == Usage(0, 0)
+    first = Source("a.csv", body)
+    open_source(first, hosted, trail, person="ada")
+    # Reading the same upload again with other options is not another upload.
+    open_source(first, hosted, trail, ReadOptions(delimiter=","), person="ada")
+    open_source(Source("b.csv", body + b"5,6\n"), hosted, trail, person="ada")
+    assert usage_today(trail, "ada") == Usage(2, 2 * len(body) + 4)
+    assert uploaded_by(trail, open_source(first, local, trail).loaded.report.sha256, "ada")
+    events = len(trail.events())
+    with pytest.raises(QuotaExceeded, match="You have uploaded 2 files in the last 24 hours"):
+        open_source(Source("c.csv", b"x\n1\n"), hosted, trail, person="ada")
+    assert len(trail.events()) == events  # refused before anything was written
+    open_source(Source("c.csv", b"x\n1\n"), hosted, trail, person="grace")  # hers is apart
+    assert usage_today(trail, "grace") == Usage(1, 4)
