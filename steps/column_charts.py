@@ -8,6 +8,7 @@ data-derived string is escaped before plotly sees it. Functions take plain value
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -140,9 +141,19 @@ def date_histogram(name: str, bins: Sequence[tuple[str, int]], period: str | Non
 
 
 def length_histogram(name: str, edges: Sequence[float], counts: Sequence[int]) -> go.Figure:
-    """Lengths of a text column's values, in characters, from binned counts."""
-    fig = histogram_from_bins(name, edges, counts)
+    """Lengths of a text column's values, in characters, from binned counts.
+
+    A bin holds the whole lengths `edges[i]` to `edges[i + 1] − 1`, so its bar is drawn half
+    a character either side of them: a column of 10-character values is one bar centred
+    on 10, not one from 10 to 11.
+    """
+    fig = histogram_from_bins(name, [e - 0.5 for e in edges], counts)
     if counts:
+        spans = [(int(lo), int(hi) - 1) for lo, hi in itertools.pairwise(edges)]
+        fig.update_traces(
+            customdata=[f"{a:,}" if a == b else f"{a:,}–{b:,}" for a, b in spans],
+            hovertemplate="%{customdata} characters: %{y:,}<extra></extra>",
+        )
         fig.update_layout(
             title=f"Length of {short_label(name)} ({sum(int(c) for c in counts):,} values)",
             xaxis={"title": "characters"},

@@ -3,6 +3,7 @@ results, bounded in size, every data-derived string escaped."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -123,6 +124,22 @@ def test_bad_inputs_are_refused_with_one_sentence():
         column_charts.top_values_bar("a", [("x", -1)], 0)
     with pytest.raises(ChartError, match="between 0 and 1"):
         column_charts.missingness_matrix(["a"], [0], 10, [[1.5]])
+
+
+def test_a_text_length_bar_is_centred_on_the_lengths_it_holds():
+    codes = [f"ab {i:07d}" for i in range(60)] * 2 + [f"ab {i:06d}" for i in range(20)]
+    h = overview(table(pd.DataFrame({"code": codes}))).column("code").text_detail.length_histogram
+    assert (h.edges, h.counts) == ((9.0, 10.0, 11.0), (20, 120))
+    bars = column_charts.length_histogram("code", h.edges, h.counts).data[0]
+    assert list(bars.x) == [9.0, 10.0] and list(bars.width) == [1.0, 1.0]
+    assert list(bars.customdata) == ["9", "10"]
+    assert bars.hovertemplate.startswith("%{customdata} characters")
+    # Bins five lengths wide: the bar of lengths 2–6 spans 1.5 to 6.5.
+    words = [("y " * 60)[:n] for n in range(2, 100)]
+    wide = overview(table(pd.DataFrame({"w": words * 2}))).column("w").text_detail
+    bars = column_charts.length_histogram("w", *dataclasses.astuple(wide.length_histogram)).data[0]
+    assert list(bars.customdata[:2]) == ["2–6", "7–11"] and bars.customdata[-1] == "97–101"
+    assert (bars.x[0] - bars.width[0] / 2, bars.x[0] + bars.width[0] / 2) == (1.5, 6.5)
 
 
 def test_a_hundred_column_heatmap_stays_small():
