@@ -32,7 +32,6 @@ from steps.cleaning import CleaningPlan, apply_plan
 from steps.engine import Budget, columns
 from steps.insights import Facts, Finding, Step, StepInsights
 from steps.load import Loaded, LoadReport
-from steps.model import baselines
 from steps.outliers import OutlierReport, outliers
 from steps.overview import overview
 from steps.quality import quality
@@ -215,6 +214,9 @@ def train(
     """Baseline models for the target on the view (none without a target)."""
     if target is None:
         return dataclasses.replace(record, model=None)
+    # Imported here: it brings pandas, which a run without a target never needs.
+    from steps.model.baseline import baselines
+
     assert record.view is not None, "models train on the view gate 1 opened"
     table = record.view.table
     features = None

@@ -11,11 +11,10 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 import numpy as np
-import pandas as pd
 
 from steps.engine import (
     SAMPLE_ROWS,
@@ -30,6 +29,9 @@ from steps.errors import OutlierError
 from steps.numeric import NumericStats, double_literal, numeric_stats
 from steps.overview import NO_DATA_ROWS, value_expr
 from steps.results import ToDict
+
+if TYPE_CHECKING:  # pandas arrives with the forest's sample (`sample_frame`), not here
+    import pandas as pd
 
 # Outliers are counted in at most this many numeric columns (see `_narrowed`).
 MAX_COLUMNS = 200
@@ -205,6 +207,8 @@ def _feature_matrix(frame: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, 
     Columns with no values or a single value carry no signal for the forest and are left
     out; the second element says which of `names` were used.
     """
+    import pandas as pd
+
     numbers = frame[names].apply(pd.to_numeric, errors="coerce")
     raw = numbers.to_numpy(dtype=float, na_value=np.nan, copy=True)
     raw[~np.isfinite(raw)] = np.nan
@@ -232,7 +236,9 @@ def _isolation_forest(
     lies outside the range of the rows it kept (lower/upper), which says which columns
     made those rows unusual.
     """
-    # Imported here: scikit-learn costs ~1 s and ~70 MB, and Steps 1-2 never need it.
+    # Imported here: scikit-learn costs ~1 s and ~70 MB and pandas ~0.4 s and ~50 MB, and
+    # only the forest needs them.
+    import pandas as pd
     from sklearn.ensemble import IsolationForest
 
     cols = columns(con, table)

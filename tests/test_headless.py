@@ -74,6 +74,22 @@ def test_a_run_without_a_target_never_imports_scikit_learn(tmp_path: Path) -> No
     assert result.stdout.split() == ["0", "False"], result.stderr
 
 
+def test_a_json_report_without_a_target_never_imports_pandas_or_pyarrow(tmp_path: Path) -> None:
+    """pandas (with the pyarrow it loads) costs ~0.4 s and ~70 MB; only models, Isolation
+    Forest and the Parquet export need them."""
+    argv = [str(sample_path("messy_orders")), "--json", str(tmp_path / "r.json")]
+    script = (
+        "import sys\n"
+        "from steps.__main__ import main\n"
+        f"code = main({argv!r})\n"
+        "print(code, *(name in sys.modules for name in ('pandas', 'pyarrow', 'sklearn')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.stdout.split() == ["0", "False", "False", "False"], result.stderr
+
+
 def test_the_json_report_may_go_into_folders_that_do_not_exist_yet(tmp_path: Path) -> None:
     out = tmp_path / "new" / "exports"
     report = out / "deeper" / "report.json"

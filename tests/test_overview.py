@@ -264,3 +264,10 @@ def test_steps_one_and_three_agree_that_nan_and_infinities_are_not_present():
     assert (step1.count, step1.n_missing) == (dist.n, dist.missing) == (4, 4)
     assert (step1.min, step1.max) == (dist.min, dist.max) == (1.0, 8.0)
     assert step1.mean == dist.mean == statistics.fmean([1, 2, 4, 8])
+
+
+def test_pandas_missing_values_become_null_in_json() -> None:
+    from steps.results import json_safe
+
+    values = [pd.NA, pd.NaT, pd.Timedelta("NaT"), pd.Timestamp("2024-01-02"), np.nan, 3]
+    assert json_safe(values) == [None, None, None, "2024-01-02T00:00:00", None, 3]

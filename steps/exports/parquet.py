@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import duckdb
-import pyarrow.parquet as pq
 
 from steps.engine import quote_ident
 
@@ -19,7 +18,10 @@ def parquet_bytes(
 
     Not `COPY ... TO`: hosted mode turns DuckDB's external access off, and this path never
     touches the file system, so it works there too. Memory holds one batch plus the output.
+    pyarrow is imported here: a run that writes no Parquet never needs it (~30 MB).
     """
+    import pyarrow.parquet as pq
+
     reader = con.sql(f"SELECT * FROM {quote_ident(table_or_view)}").to_arrow_reader(batch_rows)
     buffer = io.BytesIO()
     # Closing the reader, even on failure, frees the connection for the next query.
