@@ -4,14 +4,12 @@ __generated_with = "0.25.2"
 app = marimo.App(width="medium", app_title="signoff", html_head_file="flow/head.html")
 
 with app.setup:
-    from functools import partial
     from pathlib import Path, PurePath
 
     import marimo as mo
 
     from ai.factory import choose_advisor
-    from ai.prompts import privacy_notice
-    from flow import pages, team, views
+    from flow import pages, team, views, widgets
     from flow.choices import (
         choices_of,
         keep_model,
@@ -50,8 +48,7 @@ with app.setup:
     from steps.chart_builder import ChartProblem, ChartSpec
     from steps.chart_builder import build as build_chart
     from steps.chart_builder import figure as chart_figure
-    from steps.chart_builder import options as chart_options
-    from steps.engine import lock_down, quote_ident, sample_frame
+    from steps.engine import lock_down, sample_frame
     from steps.exports import ExportContext, ExportsOnDemand, json_report
     from steps.figures import report_figures
     from steps.recommend import compare
@@ -60,11 +57,9 @@ with app.setup:
     from steps.rows import WHICH as ROW_LOOKS
     from steps.rows import rows_at
     from steps.settings import Settings
-    from steps.sql import SqlError, run_readonly_sql
     from steps.statistics import import_scipy_in_background
     from steps.text import safe_filename
 
-    NO_TARGET = "(no target)"
     esc = views.esc
     import_scipy_in_background()
 
@@ -98,22 +93,8 @@ def header():
         cache=AICache(trail.storage),
         on_call=lambda call: trail.append("ai_call", call.to_dict()),
     )
-    share_rows = mo.ui.checkbox(
-        label="Share up to 20 sample rows with the AI (off: only aggregates are sent)",
-        disabled=advisor.name == "offline" or settings.ai.privacy == "strict",
-    )
-    _mode = "**Hosted (read-only) mode.** " if settings.hosted else ""
-    _privacy = privacy_notice(settings.ai.privacy)
-    mo.vstack(
-        [
-            mo.md(
-                "# signoff\n\nGuided data analysis: each step is signed off before the next "
-                "one builds on it. Every decision lands in a tamper-evident audit trail."
-            ),
-            mo.callout(mo.md(f"{_mode}{esc(advisor.description)} {esc(_privacy)}"), kind="neutral"),
-            share_rows,
-        ]
-    )
+    share_rows = widgets.share_rows_box(advisor, settings)
+    widgets.intro(advisor, settings, share_rows)
     return advisor, settings, share_rows, signing, trail
 
 
@@ -466,38 +447,9 @@ def cleaned_cell(advisor, ai_rows, analysis_id, gate1, loaded, step_budget, trai
 @app.cell(hide_code=True)
 def step3_controls(analysis_id, record1, trail):
     # Start from the choices kept with the analysis, so a reopened one shows what was seen.
-    _kept = choices_of(trail, analysis_id).parameters
-    threshold = mo.ui.slider(
-        0.5,
-        1.0,
-        step=0.05,
-        value=_kept.threshold,
-        label="Strong correlation: |r| ≥",
-        show_value=True,
-    )
-    corr_method = mo.ui.dropdown(
-        {"Pearson": "pearson", "Spearman": "spearman"},
-        value=_kept.correlation.title(),
-        label="Correlation",
-    )
-    _methods = {"IQR": "iqr", "Z-score": "zscore", "Isolation Forest": "isolation_forest"}
-    outlier_method = mo.ui.dropdown(
-        _methods,
-        value=next(k for k, v in _methods.items() if v == _kept.outlier_method),
-        label="Outlier method",
-    )
-    iqr_multiplier = mo.ui.number(
-        0.5, 10.0, step=0.5, value=_kept.iqr_multiplier, label="IQR multiplier"
-    )
-    z_threshold = mo.ui.number(1.0, 10.0, step=0.5, value=_kept.z_threshold, label="|z| threshold")
-    mo.vstack(
-        [
-            views.heading("statistics", "Step 3 · Statistics"),
-            mo.md(f"On <code>{esc(record1.view.table)}</code>."),
-            mo.hstack([threshold, corr_method], justify="start", gap=2),
-            mo.hstack([outlier_method, iqr_multiplier, z_threshold], justify="start", gap=2),
-        ]
-    )
+    _controls = widgets.step3_controls(choices_of(trail, analysis_id).parameters)
+    threshold, corr_method, outlier_method, iqr_multiplier, z_threshold = _controls
+    widgets.step3_head(record1.view.table, _controls)
     return corr_method, iqr_multiplier, outlier_method, threshold, z_threshold
 
 
@@ -589,23 +541,8 @@ def builder_kind_cell(record1):
 
 @app.cell(hide_code=True)
 def builder_axes_cell(builder_kinds, chart_kind):
-    _options = chart_options(chart_kind.value, builder_kinds)
-    _x = next(iter(_options.x), None)
-    chart_x = mo.ui.dropdown(list(_options.x), value=_x, label="x")
-    chart_y = mo.ui.dropdown(
-        list(_options.y), value=next((c for c in _options.y if c != _x), None), label="y"
-    )
-    chart_color = mo.ui.dropdown(list(_options.color), label="colour")
-    mo.vstack(
-        [
-            mo.md("## Chart builder\n\nOnly columns that suit the chart are offered."),
-            mo.hstack(
-                [chart_kind, chart_x, *([chart_y] if _options.y else []), chart_color],
-                justify="start",
-                gap=1,
-            ),
-        ]
-    )
+    chart_x, chart_y, chart_color = widgets.chart_axes(chart_kind.value, builder_kinds)
+    widgets.chart_head(chart_kind, chart_x, chart_y, chart_color, builder_kinds)
     return chart_color, chart_x, chart_y
 
 
@@ -623,66 +560,21 @@ def builder_chart_cell(builder_kinds, chart_color, chart_kind, chart_x, chart_y,
 
 @app.cell(hide_code=True)
 def sql_form_cell(record1):
-    sql_form = mo.ui.code_editor(
-        value=f"SELECT *\nFROM {quote_ident(record1.view.table)}\nLIMIT 100",
-        language="sql",
-        min_height=80,
-    ).form(submit_button_label="Run query")
-    mo.vstack(
-        [
-            mo.md(
-                "## Custom analysis (SQL)\n\nOne read-only `SELECT` over the loaded table "
-                f"(<code>{esc(record1.view.table)}</code>); at most 1 000 rows reach the browser."
-            ),
-            sql_form,
-        ]
-    )
+    sql_form = widgets.sql_form(record1.view.table)
+    widgets.sql_head(record1.view.table, sql_form)
     return (sql_form,)
 
 
 @app.cell(hide_code=True)
 def sql_result_cell(loaded, settings, sql_form):
     mo.stop(sql_form.value is None)
-    try:
-        _result = run_readonly_sql(
-            loaded.con,
-            sql_form.value,
-            limit=1000,
-            timeout_s=settings.sql_timeout_s,
-            memory_bytes=settings.sql_memory_bytes,
-        )
-    except SqlError as _error:
-        _shown = views.failure(str(_error))
-    else:
-        _shown = mo.vstack(
-            [
-                mo.md(
-                    f"{_result.n_rows_returned:,} row(s) in {_result.elapsed_ms:,.0f} ms"
-                    + (" — truncated at 1 000" if _result.truncated else "")
-                ),
-                mo.ui.table(_result.frame(), selection=None, page_size=20),
-            ]
-        )
-    _shown
+    widgets.sql_result(loaded.con, sql_form.value, settings)
     return
 
 
 @app.cell(hide_code=True)
 def power_user_note(record1):
-    mo.accordion(
-        {
-            "For power users (marimo edit): query the same table with mo.sql": mo.md(
-                "In `uv run marimo edit app.py`, add a cell:\n\n"
-                "```python\n"
-                f'_df = mo.sql(f"SELECT count(*) FROM {quote_ident(record1.view.table)}", '
-                "engine=loaded.con)\n"
-                "```\n\n"
-                "`loaded.con` is this session's DuckDB connection and the table is the one the "
-                "steps above use (the cleaned view when gate 1 set a cleaning plan). "
-                "It is not read-only: the SQL box above is."
-            )
-        }
-    )
+    widgets.power_user_note(record1.view.table)
     return
 
 
@@ -713,24 +605,7 @@ def gate2_settle(analysis_id, gate1, gate2_form, record2, set_progress, signing,
 def model_form_cell(analysis_id, gate2, trail):
     mo.stop(not gate2.state.open, views.waiting("The model baseline and Step 4", gate2.state))
     _names = [c.name for c in gate2.record.view.overview.columns]
-    _kept = choices_of(trail, analysis_id)
-    model_form = (
-        mo.md(
-            f'<span id="{views.anchor("model")}"></span>\n\n'
-            "## Model baseline (optional)\n\n{target}\n\n{exclude}"
-        )
-        .batch(
-            target=mo.ui.dropdown(
-                [NO_TARGET, *_names],
-                value=_kept.target if _kept.target in _names else NO_TARGET,
-                label="Target column",
-            ),
-            exclude=mo.ui.multiselect(
-                _names, value=[n for n in _kept.exclude if n in _names], label="Leave out features"
-            ),
-        )
-        .form(submit_button_label="Train baselines", bordered=True)
-    )
+    model_form = widgets.model_form(_names, choices_of(trail, analysis_id))
     model_form
     return (model_form,)
 
@@ -747,7 +622,7 @@ def model_cell(analysis_id, gate2, get_rerun, loaded, model_form, set_progress, 
     _ = get_rerun()
     _asked = model_form.value
     if _asked is not None:
-        _target = None if _asked["target"] == NO_TARGET else _asked["target"]
+        _target = None if _asked["target"] == widgets.NO_TARGET else _asked["target"]
         keep_model(trail, analysis_id, _target, _asked.get("exclude") or ())
     model_choices = choices_of(trail, analysis_id)
     with mo.status.spinner(title="Training baselines", subtitle="seeded sample") as _spin:
@@ -954,25 +829,7 @@ def exports_cell(analysis_id, gate1, gate2, gate3, gate4, gate5, loaded, set_exp
         on_export=lambda export: trail.append("export", export.to_dict(), analysis_id=analysis_id),
         check=lambda: check_decisions_stand(trail, analysis_id, states),
     )
-    mo.vstack(
-        [
-            mo.md("**Final exports** (each file is recorded in the audit trail with its sha256)"),
-            mo.hstack(
-                [
-                    mo.download(
-                        data=views.shown_download(
-                            partial(final_exports.build, name), set_export_refusal
-                        ),
-                        filename=name,
-                        label=name,
-                    )
-                    for name in final_exports.names
-                ],
-                wrap=True,
-                justify="start",
-            ),
-        ]
-    )
+    widgets.final_downloads(final_exports, set_export_refusal)
     return exported, final_exports
 
 

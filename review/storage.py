@@ -20,6 +20,8 @@ transaction's own connection: on SQLite a second connection would wait on its ow
 and on PostgreSQL a pool whose connections are all held by threads waiting for the writer
 lock would starve. So `connect()` hands a thread the connection it already holds.
 
+The engines live in `review.storage_sqlite` and `review.storage_postgres`.
+
 Why retries: a PostgreSQL server restarts, a network blips. `read` and `write` run their
 function again on a fresh connection (a few times, with a pause) before saying in one
 sentence that the database stopped answering; nothing is acknowledged unless its commit
@@ -28,13 +30,9 @@ returned. SQLite has no connection to lose, so there they run once.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
-import math
-import os
 import re
-import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -43,25 +41,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psycopg
-import psycopg.errors
-from psycopg.pq import TransactionStatus
-from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool
-
 from steps.errors import StorageError, StorageUnavailable
 
 T = TypeVar("T")
 POSTGRES_SCHEMES = ("postgresql", "postgres")
-BUSY_TIMEOUT_S = 30.0
-DEFAULT_POOL_SIZE = 8
-DEFAULT_CONNECT_TIMEOUT_S = 5.0
-DEFAULT_RETRIES = 3
-DEFAULT_RETRY_WAIT_S = 1.0
-# pg_advisory_xact_lock(class, object): the class spells "SIGN"; the object is the schema,
-# so two installations in different schemas of one database do not wait for each other.
-_LOCK_CLASS = 0x5349474E
-_LOCK = f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(current_schema()))"
 _log = logging.getLogger(__name__)
 
 
@@ -88,7 +71,7 @@ def _first_line(error: BaseException) -> str:
     return text[0].strip().rstrip(".") if text else type(error).__name__
 
 
-def _reason(error: BaseException, location: str) -> str:
+def reason(error: BaseException, location: str) -> str:
     """libpq's message without its 'connection to server at ... failed:' preamble, masked."""
     line = _first_line(error)
     line = line.rsplit(" failed: ", 1)[-1]
@@ -167,102 +150,6 @@ class Connection(ABC):
 
     def rollback(self) -> None:
         self.execute("ROLLBACK")
-
-
-class SQLiteConnection(Connection):
-    """A `sqlite3` connection in autocommit mode; transactions are explicit."""
-
-    dialect = "sqlite"
-
-    def __init__(self, raw: sqlite3.Connection) -> None:
-        self.raw = raw
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.raw.execute(sql, params)
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return [dict(row) for row in self.raw.execute(sql, params)]
-
-    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
-        return (dict(row) for row in self.raw.execute(sql, params))
-
-    @property
-    def in_transaction(self) -> bool:
-        return self.raw.in_transaction
-
-    def begin_write(self, *, serialised: bool) -> None:
-        self.execute("BEGIN IMMEDIATE")
-
-    def take_writer_lock(self) -> None:
-        """`BEGIN IMMEDIATE` took the file's write lock already."""
-
-    def begin_snapshot(self) -> None:
-        # In WAL mode a deferred transaction reads one snapshot from its first SELECT on.
-        self.execute("BEGIN")
-
-    def table_exists(self, name: str) -> bool:
-        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-        return self.one(sql, [name]) is not None
-
-    def json_text(self, column: str, key: str) -> str:
-        return f"json_extract({column}, '$.{key}')"
-
-
-class PostgresConnection(Connection):
-    """A pooled psycopg connection in autocommit mode; transactions are explicit."""
-
-    dialect = "postgresql"
-
-    def __init__(self, raw: psycopg.Connection[DictRow]) -> None:
-        self.raw = raw
-        self.holds_writer_lock = False
-
-    @staticmethod
-    def _sql(sql: str, params: Sequence[Any]) -> str:
-        # psycopg parses placeholders only when parameters are given.
-        return sql.replace("%", "%%").replace("?", "%s") if params else sql
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.raw.execute(self._sql(sql, params), params or None)
-
-    def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        with self.raw.pipeline():
-            for sql, params in statements:
-                self.execute(sql, params)
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return self.raw.execute(self._sql(sql, params), params or None).fetchall()
-
-    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
-        return self.raw.cursor().stream(self._sql(sql, params), params or None)
-
-    @property
-    def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
-
-    def begin_write(self, *, serialised: bool) -> None:
-        # One round trip for both: the lock is what every writer queues on.
-        self.execute("BEGIN" + (f"; {_LOCK}" if serialised else ""))
-        self.holds_writer_lock = serialised
-
-    def take_writer_lock(self) -> None:
-        if not self.holds_writer_lock:
-            self.execute(_LOCK)
-            self.holds_writer_lock = True
-
-    def begin_snapshot(self) -> None:
-        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-
-    def table_exists(self, name: str) -> bool:
-        row = self.one("SELECT to_regclass(?) IS NOT NULL AS found", [name])
-        return bool(row and row["found"])
-
-    def json_text(self, column: str, key: str) -> str:
-        return f"({column}::jsonb ->> '{key}')"
-
-    def rollback(self) -> None:
-        if not self.raw.broken:
-            self.execute("ROLLBACK")
 
 
 class _Active(threading.local):
@@ -367,7 +254,7 @@ class Storage(ABC):
                     self.display,
                     attempt,
                     attempts,
-                    _reason(error, self.location),
+                    reason(error, self.location),
                 )
                 # A connection found dead (the server restarted) is replaced at once; a
                 # database that stays away gets a growing pause.
@@ -376,7 +263,7 @@ class Storage(ABC):
         outcome = "nothing was recorded" if write else "it could not be read"
         raise StorageUnavailable(
             f"The review database {self.display} stopped answering "
-            f"({_reason(last, self.location)}) and {attempts} attempts failed, so {outcome}."
+            f"({reason(last, self.location)}) and {attempts} attempts failed, so {outcome}."
         ) from last
 
     def _once(
@@ -400,157 +287,10 @@ class Storage(ABC):
         """Release what the storage holds (a PostgreSQL pool)."""
 
 
-class SQLiteStorage(Storage):
-    """A SQLite file in WAL mode: a fresh connection per operation, safe across threads."""
-
-    dialect = "sqlite"
-    integrity_errors = (sqlite3.IntegrityError,)
-
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
-        self._path = Path(path)
-        self.read_only = read_only
-        super().__init__(str(self._path), identity=f"sqlite:{self._path.resolve()}")
-        if read_only:
-            if not self._path.is_file():
-                raise StorageError(f"There is no review database at {self._path}.")
-        else:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def path(self) -> Path:
-        return self._path
-
-    def close(self) -> None:
-        """Nothing to release: every operation closed its own connection."""
-
-    @contextlib.contextmanager
-    def _open(self) -> Iterator[Connection]:
-        target = f"file:{self._path}?mode=ro" if self.read_only else str(self._path)
-        raw = sqlite3.connect(
-            target,
-            timeout=BUSY_TIMEOUT_S,
-            isolation_level=None,
-            check_same_thread=False,
-            uri=self.read_only,
-        )
-        raw.row_factory = sqlite3.Row
-        try:
-            yield SQLiteConnection(raw)
-        finally:
-            raw.close()
-
-
-class PostgresStorage(Storage):
-    """A PostgreSQL database through a connection pool shared by the process's threads."""
-
-    dialect = "postgresql"
-    lost_connection = (psycopg.OperationalError,)
-    integrity_errors = (psycopg.IntegrityError,)
-    privilege_errors = (psycopg.errors.InsufficientPrivilege,)
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        pool_size: int = DEFAULT_POOL_SIZE,
-        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
-        retries: int = DEFAULT_RETRIES,
-        retry_wait_s: float = DEFAULT_RETRY_WAIT_S,
-        application_name: str = "signoff",
-    ) -> None:
-        super().__init__(url, identity=f"postgresql:{url}")
-        self.migrated = False
-        self.retries = retries
-        self.retry_wait_s = retry_wait_s
-        self.connect_timeout_s = connect_timeout_s
-        options = {
-            "autocommit": True,
-            "row_factory": dict_row,
-            # libpq counts whole seconds and treats anything under 2 as 2.
-            "connect_timeout": max(2, math.ceil(connect_timeout_s)),
-            "application_name": application_name,
-        }
-        self._probe(options)
-        # The connections' row factory is `dict_row` (in `options`), so their rows are dicts.
-        self.pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=pool_size,
-            kwargs=options,
-            open=False,
-            name=f"signoff {self.display}",
-        )
-        try:
-            self.pool.open(wait=True, timeout=connect_timeout_s)
-        except psycopg.OperationalError as error:
-            self.pool.close()
-            raise self._unreachable(error) from None
-
-    def _probe(self, options: dict[str, Any]) -> None:
-        """Connect once by hand, so a bad URL or an unreachable server is one sentence."""
-        try:
-            with psycopg.connect(self.location, **options) as conn:
-                conn.execute("SELECT 1")
-        except (psycopg.ProgrammingError, psycopg.OperationalError) as error:
-            # libpq says "connection is bad" when it could not even parse the URL.
-            if isinstance(error, psycopg.OperationalError) and "connection is bad" not in str(
-                error
-            ):
-                raise self._unreachable(error) from None
-            raise StorageError(
-                f"The review database setting {self.display} is not a usable PostgreSQL URL "
-                f"({_reason(error, self.location)})."
-            ) from None
-
-    def _unreachable(self, error: BaseException) -> StorageError:
-        return StorageError(
-            f"The review database {self.display} cannot be reached "
-            f"({_reason(error, self.location)})."
-        )
-
-    @contextlib.contextmanager
-    def _open(self) -> Iterator[Connection]:
-        with self.pool.connection(timeout=self.connect_timeout_s) as raw:
-            yield PostgresConnection(raw)
-
-    def close(self) -> None:
-        with _POOLS.lock:
-            if _POOLS.by_url.get(self.location) is self:
-                del _POOLS.by_url[self.location]
-        self.pool.close()
-
-
-class _Pools:
-    """One pool per PostgreSQL URL per process: every session and trail of a process shares
-    it (opening one per `AuditTrail` would open connections by the hundred)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.by_url: dict[str, PostgresStorage] = {}
-        # Pools a forked child inherited: their sockets belong to the parent, so the child
-        # must neither use nor close them (closing would end the parent's sessions).
-        self.inherited: list[PostgresStorage] = []
-
-    def after_fork_in_child(self) -> None:
-        self.lock = threading.Lock()
-        self.inherited.extend(self.by_url.values())
-        self.by_url = {}
-        _ACTIVE.by_key = {}
-
-    def close_all(self) -> None:
-        with self.lock:
-            pools, self.by_url = list(self.by_url.values()), {}
-        for storage in pools:
-            storage.pool.close()
-
-
-_POOLS = _Pools()
-os.register_at_fork(after_in_child=_POOLS.after_fork_in_child)
-atexit.register(_POOLS.close_all)
-
-
 def close_storage(location: str) -> None:
     """Close the process's pool for a PostgreSQL URL, if one is open (tests, shutdown)."""
+    from review.storage_postgres import _POOLS
+
     with _POOLS.lock:
         storage = _POOLS.by_url.get(location)
     if storage is not None:
@@ -566,7 +306,10 @@ def open_storage(
     PostgreSQL URL gives the process's shared pool (`postgres_options` apply when it is
     first opened: pool_size, connect_timeout_s, retries, retry_wait_s, application_name).
     """
+    # Imported here: the engines' modules build on this one's interface.
+    from review.storage_postgres import _POOLS, PostgresStorage
     from review.storage_schema import migrate_schema
+    from review.storage_sqlite import SQLiteStorage
 
     if isinstance(location, Storage):
         return location

@@ -17,12 +17,8 @@ import pytest
 from review.ai_cache import AICache
 from review.audit import AuditTrail
 from review.requests import open_requests, request_review
-from review.storage import (
-    PostgresConnection,
-    close_storage,
-    mask_url,
-    open_storage,
-)
+from review.storage import close_storage, mask_url, open_storage
+from review.storage_postgres import PostgresConnection
 from review.storage_schema import SCHEMA_VERSION
 from steps.errors import StorageError, StorageUnavailable
 from tests.pgcluster import free_port
