@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from review.audit import AuditTrail, ChainWalk, event_from_row, own_hash_problem, seal_problem
+from review.audit import AuditTrail, event_from_row
+from review.audit_chain import ChainWalk, own_hash_problem, seal_problem
 from review.storage import Storage
 from steps.errors import StorageError
 from steps.exports import BUNDLE_AUDIT, BUNDLE_MANIFEST, BUNDLE_REPORT
