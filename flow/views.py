@@ -114,10 +114,19 @@ def bullets(lines: Sequence[str]) -> str:
     return "\n".join(f"- {esc(line)}" for line in lines) or "_none_"
 
 
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def blank_if_missing(value: object) -> object:
+    """A table cell as it is, but blank where a value is missing (never `None`/`NaN`)."""
+    return "" if _missing(value) else value
+
+
 def shown_value(value: object) -> object:
     """A table cell: a float to the digits `number_text` shows (17 digits of a mean hide its
     size) but still a number, so columns sort; a missing value blank, never `None`/`NaN`."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return ""
     if isinstance(value, float) and math.isfinite(value):
         return float(number_text(value).replace(",", ""))

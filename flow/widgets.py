@@ -18,7 +18,7 @@ import marimo as mo
 from ai.prompts import privacy_notice
 from ai.types import Advisor
 from flow.choices import Choices
-from flow.views import anchor, esc, failure, heading, shown_download
+from flow.views import anchor, blank_if_missing, esc, failure, heading, shown_download
 from steps.chart_builder import options as chart_options
 from steps.engine import quote_ident
 from steps.exports import ExportsOnDemand
@@ -177,7 +177,17 @@ def sql_result(con: duckdb.DuckDBPyConnection, query: str, settings: Settings) -
                 f"{result.n_rows_returned:,} row(s) in {result.elapsed_ms:,.0f} ms"
                 + (" — truncated at 1 000" if result.truncated else "")
             ),
-            mo.ui.table(result.frame(), selection=None, page_size=20),
+            # The rows as the query returned them (not rounded: a person asked for them), a
+            # missing value blank.
+            mo.ui.table(
+                [
+                    {c: blank_if_missing(v) for c, v in zip(result.columns, row, strict=True)}
+                    for row in result.rows
+                ]
+                or [{"rows": "none"}],
+                selection=None,
+                page_size=20,
+            ),
         ]
     )
 

@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
@@ -81,9 +80,6 @@ class SqlResult(ToDict):
     n_rows_returned: int
     elapsed_ms: float
     limit: int
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(list(self.rows), columns=list(self.columns))
 
 
 def run_readonly_sql(

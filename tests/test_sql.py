@@ -96,13 +96,12 @@ def test_other_read_only_forms_run(con, sql):
     assert run_readonly_sql(con, sql).n_rows_returned >= 1
 
 
-def test_frame_and_to_dict_are_json_safe(con):
+def test_rows_and_to_dict_are_json_safe(con):
     result = run_readonly_sql(
         con, "SELECT 'nan'::DOUBLE AS v, 1.25::DECIMAL(5,2) AS d, grp FROM data"
     )
-    frame = result.frame()
-    assert list(frame.columns) == ["v", "d", "grp"]
-    assert len(frame) == N_ROWS
+    assert result.columns == ("v", "d", "grp")
+    assert len(result.rows) == N_ROWS
     payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert payload["rows"][0] == [None, 1.25, "a"]
     assert isinstance(result, SqlResult)
@@ -287,3 +286,16 @@ def test_the_worker_refuses_files_even_without_the_parse_check():
     )
     status = json.loads(done.stdout.partition(b"\n")[0])
     assert status["ok"] is False and status["error"].startswith("Permission Error")
+
+
+def test_the_sql_box_shows_a_missing_value_blank_never_none_or_nan() -> None:
+    import html
+
+    from flow import widgets
+    from steps.settings import Settings
+
+    db = duckdb.connect()
+    db.execute("CREATE TABLE t AS SELECT NULL::DOUBLE AS v, 'nan'::DOUBLE AS w, 'a' AS s")
+    shown = html.unescape(widgets.sql_result(db, "SELECT * FROM t", Settings()).text)
+    cells = json.loads(json.loads(shown.split("data-data='")[1].split("'")[0]))
+    assert cells == [{"v": "", "w": "", "s": "a"}]
