@@ -21,7 +21,7 @@ from steps.column_detail import CategoryDetail, DateDetail, NumericDetail, TextD
 from steps.engine import Column, columns, present_sql, quote_ident, row_count
 from steps.missingness import Missingness, missingness
 from steps.numeric import is_integer, numeric_from, numeric_select, pilots
-from steps.results import ToDict
+from steps.results import NOT_REPORTED, ToDict
 from steps.statistics.results import COUNTED_VALUES, ValueCounts
 
 Kind = Literal["numeric", "categorical", "datetime", "boolean", "text", "identifier"]
@@ -111,15 +111,12 @@ class Overview(ToDict):
     missing_by_column: dict[str, int]
     notes: tuple[str, ...]
     missingness: Missingness
-    value_counts: dict[str, ValueCounts] = field(default_factory=dict, repr=False)
+    value_counts: dict[str, ValueCounts] = field(
+        default_factory=dict, repr=False, metadata={NOT_REPORTED: True}
+    )
 
     def column(self, name: str) -> ColumnSummary:
         return next(c for c in self.columns if c.name == name)
-
-    def to_dict(self) -> dict[str, Any]:
-        found = super().to_dict()
-        del found["value_counts"]
-        return found
 
 
 def fresh_name(taken: list[str], base: str) -> str:

@@ -54,6 +54,9 @@ def _pandas_missing(value: Any) -> bool:
     return pd is not None and (value is pd.NA or value is pd.NaT)
 
 
+NOT_REPORTED = "not_reported"
+
+
 class ToDict:
     """Mixin for frozen result dataclasses: `to_dict()` is their JSON-safe form."""
 
@@ -62,4 +65,10 @@ class ToDict:
     __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: json_safe(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        """Every field but those marked `metadata={NOT_REPORTED: True}` (kept for a later
+        step, not for a person)."""
+        return {
+            f.name: json_safe(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if not f.metadata.get(NOT_REPORTED)
+        }

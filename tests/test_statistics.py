@@ -472,8 +472,12 @@ def test_top_values_read_from_step_one_equal_those_counted_again(con, top_k):
         "CREATE OR REPLACE TABLE data AS SELECT *, "
         "(['mid', 'zeta', 'alpha'])[(rowid % 3) + 1]::mood AS mood FROM data"
     )
-    counted = overview(con).value_counts
-    assert len(counted["word"].top) == 10
+    step1 = overview(con)
+    counted = step1.value_counts
+    assert len(counted["word"].top) == 10 and "value_counts" not in step1.to_dict()
+    assert [v for v, _ in step1.column("word").top_values] == [
+        v for v, _ in counted["word"].top[:5]
+    ]
     fresh = distributions(con, top_k=top_k).categorical
     assert distributions(con, top_k=top_k, counted=counted).categorical == fresh
     assert statistics(con, counted=counted).to_dict() == statistics(con).to_dict()
