@@ -542,7 +542,7 @@ def builder_kind_cell(record1):
 @app.cell(hide_code=True)
 def builder_axes_cell(builder_kinds, chart_kind):
     chart_x, chart_y, chart_color = widgets.chart_axes(chart_kind.value, builder_kinds)
-    widgets.chart_head(chart_kind, chart_x, chart_y, chart_color, builder_kinds)
+    widgets.chart_head(chart_kind, chart_x, chart_y, chart_color)
     return chart_color, chart_x, chart_y
 
 

@@ -130,13 +130,13 @@ def chart_axes(kind: str, kinds: dict[str, str]) -> tuple[Any, Any, Any]:
     return chart_x, chart_y, mo.ui.dropdown(list(offered.color), label="colour")
 
 
-def chart_head(kind: Any, x: Any, y: Any, color: Any, kinds: dict[str, str]) -> mo.Html:
-    """The chart builder's heading and controls (no y for the charts of one column)."""
-    with_y = bool(chart_options(kind.value, kinds).y)
+def chart_head(kind: Any, x: Any, y: Any, color: Any) -> mo.Html:
+    """The chart builder's heading and controls (no y for the charts of one column, whose
+    y offers nothing)."""
     return mo.vstack(
         [
             mo.md("## Chart builder\n\nOnly columns that suit the chart are offered."),
-            mo.hstack([kind, x, *([y] if with_y else []), color], justify="start", gap=1),
+            mo.hstack([kind, x, *([y] if y.options else []), color], justify="start", gap=1),
         ]
     )
 
