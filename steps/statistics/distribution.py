@@ -277,8 +277,8 @@ def _categorical(
     top_k: int,
     counted: Mapping[str, ValueCounts],
 ) -> dict[str, CategoricalDistribution]:
-    """Top-k values and cardinality of every categorical column: from Step 1's counts of the
-    same table where they cover it, else counted here, the others in one statement.
+    """Top-k values and cardinality of every categorical column: read from Step 1's counts
+    of the same table where they cover the column, counted here (in one statement) where not.
 
     Step 1 orders ties by the value itself and Step 3 by its text, which agree for text
     and booleans, so only those are read from Step 1.
